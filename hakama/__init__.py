@@ -1,0 +1,3 @@
+"""hakama: territorial digital governance."""
+
+__version__ = "0.1.0"

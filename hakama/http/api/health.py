@@ -1,0 +1,38 @@
+"""`/health`: is the database reachable and current, is the lake readable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from hakama.http.deps import PlatformDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", operation_id="health")
+def health(platform: PlatformDep) -> JSONResponse:
+    """The state of the database and the lake; 503 when either is not usable."""
+    database: dict[str, Any] = {"engine": platform.db.dialect}
+    try:
+        with platform.db.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        database["ok"] = True
+        database["schema_current"] = platform.db.is_current()
+    except Exception as exc:  # a health check reports, it does not raise
+        database.update(ok=False, error=type(exc).__name__)
+    lake: dict[str, Any] = {"path": str(platform.lake.root)}
+    try:
+        datasets = platform.lake.datasets()
+        lake.update(
+            ok=platform.lake.root.is_dir(),
+            datasets={name: len(platform.lake.files(name)) for name in datasets},
+        )
+    except OSError as exc:
+        lake.update(ok=False, error=type(exc).__name__)
+    ok = bool(database.get("ok") and database.get("schema_current") and lake.get("ok"))
+    body = {"status": "ok" if ok else "degraded", "database": database, "lake": lake}
+    return JSONResponse(body, status_code=200 if ok else 503)

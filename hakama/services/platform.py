@@ -1,0 +1,36 @@
+"""What every service needs, opened once from the settings: the database and the lake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hakama.settings import Settings
+from hakama.storage.db import Database
+from hakama.storage.lake import Lake
+
+
+@dataclass
+class Platform:
+    """The open storage of one hakama instance. Built at the edge (CLI, app), passed down."""
+
+    settings: Settings
+    db: Database
+    lake: Lake
+    cache: dict[str, Any] = field(default_factory=dict)  # derived, rebuildable (area index…)
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Platform:
+        """Open (and by default migrate) the storage the settings point at."""
+        settings.ensure_dirs()
+        db = Database.from_url(settings.database)
+        if migrate:
+            db.upgrade()
+        return cls(settings=settings, db=db, lake=Lake(settings.lake_dir))
+
+    def invalidate(self, *keys: str) -> None:
+        for key in keys or tuple(self.cache):
+            self.cache.pop(key, None)
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,95 @@
+"""hakama's configuration: one settings class, built once at the edge and passed down."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("hakama-data")
+
+
+class Settings(BaseSettings):
+    """Every setting hakama reads, from `HAKAMA_*` environment variables or arguments.
+
+    The data folder holds everything a running hakama keeps: the SQLite database, the history
+    lake, uploads and secrets. Every command finds it the same way: `--data-dir`, else
+    `HAKAMA_DATA_DIR`, else `./hakama-data`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HAKAMA_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        "development", description="`production` refuses weak secrets and insecure cookies."
+    )
+    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder of the database, lake, uploads and secrets.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the operational database; default SQLite in the data folder. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    )
+    secret_key: str | None = Field(
+        None, description="Key signing session cookies; default a random key kept in `secrets/`."
+    )
+    host: str = Field("127.0.0.1", description="Address `hakama serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `hakama serve` listens on.")
+    default_language: Literal["ar", "fr", "en"] = Field("fr", description="Language of a first visit.")
+    timezone: str = Field("Africa/Casablanca", description="Time zone times are displayed in.")
+    mqtt_url: str | None = Field(
+        None, description="Broker the device subscriber connects to, e.g. `mqtt://127.0.0.1:1883`."
+    )
+    min_cell_count: int = Field(
+        5, ge=1, description="Published counts below this are suppressed (privacy)."
+    )
+    secure_cookies: bool = Field(
+        False, description="Mark cookies `Secure` (HTTPS only); forced on in production."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_weak_production(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key is not None and len(self.secret_key) < 32:
+                raise ValueError("HAKAMA_SECRET_KEY must be at least 32 characters in production")
+            self.secure_cookies = True
+        return self
+
+    # Derived paths -------------------------------------------------------------------------
+
+    @property
+    def database(self) -> str:
+        """The database URL in force (SQLite in the data folder unless told otherwise)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hakama.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+    def session_secret(self) -> str:
+        """The cookie-signing key: the configured one, else one kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.secrets_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.secrets_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    def ensure_dirs(self) -> None:
+        for folder in (self.data_dir, self.lake_dir, self.uploads_dir, self.secrets_dir):
+            folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,150 @@
+"""The history lake: Parquet files partitioned by dataset and day, read through DuckDB.
+
+Layout: `<root>/<dataset>/day=YYYY-MM-DD/part-<uuid>.parquet`. A file is written whole under a
+hidden temporary name in the same folder, flushed to disk, then renamed into place, so a reader
+(DuckDB, Spark, pandas) never sees half a file. Readers glob `*.parquet`; temporary names start
+with a dot and never match.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    dataset: str
+    day: date
+    path: Path
+    rows: int
+
+
+class Lake:
+    """Append-only Parquet history under one root folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def dataset_dir(self, dataset: str) -> Path:
+        if not DATASET_NAME.fullmatch(dataset):
+            raise ValueError(f"dataset name {dataset!r} must be lower-case letters, digits, _")
+        return self.root / dataset
+
+    def datasets(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and DATASET_NAME.fullmatch(p.name))
+
+    def append(self, dataset: str, table: pa.Table, *, time_column: str = "time") -> list[LakeFile]:
+        """Write `table` as one new file per day it covers (by `time_column`, a UTC timestamp)."""
+        if table.num_rows == 0:
+            return []
+        days = pc.cast(pc.cast(table[time_column], pa.timestamp("us", tz="UTC")), pa.date32())
+        unique_days = pc.unique(days).to_pylist()
+        written: list[LakeFile] = []
+        if len(unique_days) == 1:
+            written.append(self._write_day(dataset, unique_days[0], table))
+            return written
+        for day in sorted(unique_days):
+            part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+            written.append(self._write_day(dataset, day, part))
+        return written
+
+    def _write_day(self, dataset: str, day: date, table: pa.Table) -> LakeFile:
+        folder = self.dataset_dir(dataset) / f"day={day.isoformat()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"part-{uuid.uuid4().hex}.parquet"
+        final = folder / name
+        _write_atomically(table, final)
+        return LakeFile(dataset, day, final, table.num_rows)
+
+    def files(self, dataset: str) -> list[Path]:
+        folder = self.dataset_dir(dataset)
+        if not folder.exists():
+            return []
+        return sorted(folder.glob("day=*/*.parquet"))
+
+    def glob(self, dataset: str) -> str:
+        """The pattern DuckDB or Spark reads the dataset with (hive-partitioned by day)."""
+        return str(self.dataset_dir(dataset) / "day=*" / "*.parquet")
+
+    def has(self, dataset: str) -> bool:
+        return bool(self.files(dataset))
+
+    def row_count(self, dataset: str) -> int:
+        return sum(pq.ParquetFile(path).metadata.num_rows for path in self.files(dataset))
+
+    def days(self, dataset: str) -> list[date]:
+        folder = self.dataset_dir(dataset)
+        if not folder.exists():
+            return []
+        return sorted(date.fromisoformat(p.name[4:]) for p in folder.glob("day=*") if p.is_dir())
+
+    @contextmanager
+    def duckdb(self, *, threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB connection with one view per dataset of the lake."""
+        conn = duckdb.connect(":memory:")
+        try:
+            if threads:
+                conn.execute(f"SET threads={int(threads)}")
+            for dataset in self.datasets():
+                if self.has(dataset):
+                    conn.execute(
+                        f"CREATE VIEW {dataset} AS SELECT * FROM read_parquet("
+                        f"'{self.glob(dataset)}', hive_partitioning=true, union_by_name=true)"
+                    )
+            yield conn
+        finally:
+            conn.close()
+
+    def compact_day(self, dataset: str, day: date) -> LakeFile | None:
+        """Merge one day's files into one; readers see every row exactly once throughout.
+
+        The merged file is renamed into place under a name that sorts after the old ones and
+        the old files are removed right after; a reader that lists the folder in between could
+        see both, so the merged file records the names it replaces and readers that need
+        exactness (`read_exact`) drop the replaced ones.
+        """
+        folder = self.dataset_dir(dataset) / f"day={day.isoformat()}"
+        parts = sorted(folder.glob("*.parquet"))
+        if len(parts) < 2:
+            return None
+        table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
+        replaced = ",".join(p.name for p in parts)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"hakama.replaces": replaced.encode()})
+        final = folder / f"part-{uuid.uuid4().hex}.parquet"
+        _write_atomically(table, final)
+        for p in parts:
+            p.unlink()
+        return LakeFile(dataset, day, final, table.num_rows)
+
+
+def _write_atomically(table: pa.Table, final: Path) -> None:
+    tmp = final.with_name(f".{final.name}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, final)
+    dir_fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def schema_of(columns: Sequence[tuple[str, pa.DataType]]) -> pa.Schema:
+    return pa.schema(list(columns))
