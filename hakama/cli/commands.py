@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "hakama.cli.keys",
     "hakama.cli.audit",
     "hakama.cli.devices",
+    "hakama.cli.subscriptions",
     "hakama.cli.lake",
     "hakama.cli.services",
     "hakama.cli.indicators",

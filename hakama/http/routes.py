@@ -18,6 +18,8 @@ ROUTER_MODULES = (
     "hakama.http.api.territory",
     "hakama.http.api.admin",
     "hakama.http.api.ngsi_ld",
+    "hakama.http.api.ngsi_ld_temporal",
+    "hakama.http.api.ngsi_ld_subscriptions",
     "hakama.http.api.devices",
     "hakama.http.api.open311",
     "hakama.http.api.service_requests",
