@@ -10,17 +10,28 @@ from hakama.services.platform import Platform
 from hakama.settings import Settings
 
 
-def create_app(settings: Settings, *, platform: Platform | None = None) -> FastAPI:
-    """Build the web application over the storage `settings` point at."""
+def create_app(
+    settings: Settings, *, platform: Platform | None = None, background: bool = True
+) -> FastAPI:
+    """Build the web application over the storage `settings` point at.
+
+    `background=False` leaves out the background jobs (MQTT subscriber, flusher, notifier),
+    e.g. for tests that drive one job by hand.
+    """
+    from hakama.http.background import install_listeners, lifespan
+
     platform = platform or Platform.open(settings)
+    install_listeners(platform)
     app = FastAPI(
         title="hakama",
         version=hakama.__version__,
         description="Territorial digital governance: NGSI-LD, Open311, CKAN/DCAT-AP, indicators.",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.platform = platform
+    app.state.run_background = background
     problems.install(app)
 
     from hakama.http import routes
