@@ -113,17 +113,31 @@ class AreaIndex:
         found = self.locate_many(np.array([lon]), np.array([lat]))[0]
         return found or None
 
-    def locate_many(self, lons: Sequence[float] | np.ndarray, lats: Sequence[float] | np.ndarray) -> np.ndarray:
-        """Codes of the areas holding each point ("" outside every area), in one vectorised pass."""
-        points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        result = np.full(len(points), len(self._codes), dtype=np.int64)
-        if len(self._codes):
-            point_idx, geom_idx = self._tree.query(points, predicate="intersects")
-            # A point on a shared border belongs to the first area listed: deterministic.
-            order = np.lexsort((geom_idx, point_idx))
+    def locate_many(
+        self, lons: Sequence[float] | np.ndarray, lats: Sequence[float] | np.ndarray
+    ) -> np.ndarray:
+        """Codes of the areas holding each point ("" outside every area), vectorised.
+
+        The tree gives bounding-box candidates only (cheap); the exact test then runs once per
+        candidate polygon over all its candidate points with `contains_xy`, which is far faster
+        than a per-pair predicate on detailed outlines.
+        """
+        xs = np.asarray(lons, dtype=float)
+        ys = np.asarray(lats, dtype=float)
+        result = np.full(len(xs), len(self._codes), dtype=np.int64)
+        if len(self._codes) and len(xs):
+            points = shapely.points(xs, ys)
+            point_idx, geom_idx = self._tree.query(points)
+            # Areas in index order: a point on a shared border goes to the first one listed.
+            order = np.lexsort((point_idx, geom_idx))
             point_idx, geom_idx = point_idx[order], geom_idx[order]
-            first = np.unique(point_idx, return_index=True)[1]
-            result[point_idx[first]] = geom_idx[first]
+            bounds = np.flatnonzero(np.diff(geom_idx)) + 1
+            groups = np.split(point_idx, bounds) if len(point_idx) else []
+            for g_points, g in zip(groups, geom_idx[np.r_[0, bounds]] if len(groups) else [], strict=True):
+                free = g_points[result[g_points] == len(self._codes)]
+                if len(free):
+                    hit = shapely.intersects_xy(self._geoms[g], xs[free], ys[free])
+                    result[free[hit]] = g
         return self._code_array[result]
 
     def bounds(self) -> tuple[float, float, float, float]:

