@@ -14,7 +14,11 @@ RESULTS = Path(__file__).parent / "results"
 
 def machine() -> dict[str, Any]:
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cpus": os.cpu_count(), "memory_gb": round(mem_gb, 1), "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(mem_gb, 1),
+        "python": platform.python_version(),
+    }
 
 
 def report(name: str, rows: list[dict[str, Any]], **summary: Any) -> Path:
@@ -29,7 +33,13 @@ def report(name: str, rows: list[dict[str, Any]], **summary: Any) -> Path:
         print(f"{key}: {_fmt(value)}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"{name}.json"
-    body = {"benchmark": name, "at": datetime.now(UTC).isoformat(), "machine": machine(), "rows": rows, **summary}
+    body = {
+        "benchmark": name,
+        "at": datetime.now(UTC).isoformat(),
+        "machine": machine(),
+        "rows": rows,
+        **summary,
+    }
     out.write_text(json.dumps(body, indent=2, default=str))
     print(f"wrote {out}")
     return out

@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 import shapely
-
 from _report import report
+
 from hakama.core.territory import AreaIndex, Level
 from hakama.demo.territory import demo_areas
 
@@ -53,20 +53,42 @@ def main() -> None:
     t0 = time.perf_counter()
     for x, y in zip(lons[:sample], lats[:sample], strict=True):
         p = shapely.Point(x, y)
-        for code, g in prepared:
+        for _code, g in prepared:
             if g.contains(p):
                 break
     naive = (time.perf_counter() - t0) * n / sample
 
     agree = float((codes == per_polygon).mean())
     rows = [
-        {"method": "AreaIndex.locate_many (STRtree)", "points": n, "seconds": indexed, "points_per_s": n / indexed, "ratio_vs_index": 1.0},
-        {"method": "contains_xy per commune (baseline)", "points": n, "seconds": vector_baseline, "points_per_s": n / vector_baseline, "ratio_vs_index": vector_baseline / indexed},
-        {"method": "per-point loop (naive, scaled)", "points": n, "seconds": naive, "points_per_s": n / naive, "ratio_vs_index": naive / indexed},
+        {
+            "method": "AreaIndex.locate_many (STRtree)",
+            "points": n,
+            "seconds": indexed,
+            "points_per_s": n / indexed,
+            "ratio_vs_index": 1.0,
+        },
+        {
+            "method": "contains_xy per commune (baseline)",
+            "points": n,
+            "seconds": vector_baseline,
+            "points_per_s": n / vector_baseline,
+            "ratio_vs_index": vector_baseline / indexed,
+        },
+        {
+            "method": "per-point loop (naive, scaled)",
+            "points": n,
+            "seconds": naive,
+            "points_per_s": n / naive,
+            "ratio_vs_index": naive / indexed,
+        },
     ]
     report(
-        "point_in_commune", rows, index_build_seconds=build, communes=len(communes),
-        inside_share=float((codes != "").mean()), agreement_with_baseline=agree,
+        "point_in_commune",
+        rows,
+        index_build_seconds=build,
+        communes=len(communes),
+        inside_share=float((codes != "").mean()),
+        agreement_with_baseline=agree,
     )
 
 

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production", "test"] = Field(
         "development", description="`production` refuses weak secrets and insecure cookies."
     )
-    data_dir: Path = Field(DEFAULT_DATA_DIR, description="Folder of the database, lake, uploads and secrets.")
+    data_dir: Path = Field(
+        DEFAULT_DATA_DIR, description="Folder of the database, lake, uploads and secrets."
+    )
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL of the operational database; default SQLite in the data folder. "
@@ -36,7 +38,9 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `hakama serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `hakama serve` listens on.")
-    default_language: Literal["ar", "fr", "en"] = Field("fr", description="Language of a first visit.")
+    default_language: Literal["ar", "fr", "en"] = Field(
+        "fr", description="Language of a first visit."
+    )
     timezone: str = Field("Africa/Casablanca", description="Time zone times are displayed in.")
     mqtt_url: str | None = Field(
         None, description="Broker the device subscriber connects to, e.g. `mqtt://127.0.0.1:1883`."

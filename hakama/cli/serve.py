@@ -11,7 +11,9 @@ from hakama.cli.context import console, state
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
 ) -> None:
     """Serve hakama over HTTP (API, pages, and the MQTT subscriber when configured)."""
@@ -21,7 +23,9 @@ def serve(
 
     settings = state(ctx).settings(host=host, port=port)
     app = create_app(settings)
-    console.print(f"hakama serving {settings.data_dir.resolve()} at http://{settings.host}:{settings.port}")
+    console.print(
+        f"hakama serving {settings.data_dir.resolve()} at http://{settings.host}:{settings.port}"
+    )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
 
 

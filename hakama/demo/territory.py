@@ -66,9 +66,7 @@ def demo_areas() -> list[Area]:
         level=Level.PROVINCE,
         parent_code=REGION_CODE,
         names={"ar": "إقليم بركان", "fr": "Province de Berkane", "en": "Berkane Province"},
-        population={
-            year: sum(a.population[year] for a in communes) for year in (2014, 2024)
-        },
+        population={year: sum(a.population[year] for a in communes) for year in (2014, 2024)},
         geometry=mapping(outline),
         attributes={
             "households_2024": sum(int(a.attributes["households_2024"]) for a in communes),

@@ -52,6 +52,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         stop.set()
         if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=10)
+            _done, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()

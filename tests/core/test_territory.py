@@ -5,18 +5,32 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hakama.core.territory import Area, AreaIndex, Level, ancestors, contains, normalise_name, validate_code
+from hakama.core.territory import (
+    Area,
+    AreaIndex,
+    Level,
+    ancestors,
+    contains,
+    normalise_name,
+    validate_code,
+)
 from hakama.demo.territory import demo_areas
 
 
 def square(x0: float, y0: float, size: float = 1.0) -> dict[str, object]:
     return {
         "type": "Polygon",
-        "coordinates": [[[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]],
+        "coordinates": [
+            [[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size], [x0, y0]]
+        ],
     }
 
 
-GRID = [Area(code=f"c{i}{j}", level=Level.COMMUNE, names={"fr": f"C{i}{j}"}, geometry=square(i, j)) for i in range(3) for j in range(3)]
+GRID = [
+    Area(code=f"c{i}{j}", level=Level.COMMUNE, names={"fr": f"C{i}{j}"}, geometry=square(i, j))
+    for i in range(3)
+    for j in range(3)
+]
 
 
 def test_locate_finds_the_holding_square() -> None:

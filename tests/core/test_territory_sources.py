@@ -48,7 +48,9 @@ def feature(code: object, **props: object) -> dict[str, object]:
 
 def test_geojson_mapping_reads_names_and_population() -> None:
     doc = {"type": "FeatureCollection", "features": [feature("X1", nom="Un", pop2024="1200")]}
-    areas = areas_from_geojson(doc, GeoJSONMapping(names={"fr": "nom"}, population={2024: "pop2024"}))
+    areas = areas_from_geojson(
+        doc, GeoJSONMapping(names={"fr": "nom"}, population={2024: "pop2024"})
+    )
     assert areas[0].names == {"fr": "Un"} and areas[0].population == {2024: 1200}
 
 
@@ -57,9 +59,21 @@ def test_geojson_mapping_reads_names_and_population() -> None:
     [
         ({"type": "Feature"}, "not a GeoJSON FeatureCollection"),
         ({"type": "FeatureCollection", "features": [feature(None, name_fr="A")]}, "no code"),
-        ({"type": "FeatureCollection", "features": [feature("A", name_fr="A"), feature("A", name_fr="B")]}, "twice"),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [feature("A", name_fr="A"), feature("A", name_fr="B")],
+            },
+            "twice",
+        ),
         ({"type": "FeatureCollection", "features": [feature("A")]}, "no name"),
-        ({"type": "FeatureCollection", "features": [feature("A", name_fr="A", population_2024="many")]}, "not a number"),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [feature("A", name_fr="A", population_2024="many")],
+            },
+            "not a number",
+        ),
     ],
 )
 def test_bad_geojson_names_the_feature(doc: dict[str, object], message: str) -> None:

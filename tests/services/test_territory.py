@@ -51,14 +51,20 @@ def test_import_of_any_geojson_creates_the_parent(platform: Platform) -> None:
 def test_import_without_known_parent_is_refused_and_writes_nothing(platform: Platform) -> None:
     document = json.loads((DATA / "communes.geojson").read_text())
     with pytest.raises(Invalid, match="parent area"):
-        territory_import.import_geojson(platform, document, GeoJSONMapping(parent_code="NOPE"), actor=ACTOR)
+        territory_import.import_geojson(
+            platform, document, GeoJSONMapping(parent_code="NOPE"), actor=ACTOR
+        )
     with platform.db.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM areas")).scalar_one() == 0
 
 
 def test_province_import_from_reference_packages(platform: Platform) -> None:
     report = territory_import.import_province(platform, "02.113", actor=ACTOR)
-    assert report.saved == 18 and report.unmatched_outlines == [] and report.communes_without_outline == []
+    assert (
+        report.saved == 18
+        and report.unmatched_outlines == []
+        and report.communes_without_outline == []
+    )
     assert territory.get_area(platform, "02.113").population[2024] == 284_061
     # another province is one call away, and what cannot be matched is reported, not guessed
     nador = territory_import.import_province(platform, "02.381", actor=ACTOR)

@@ -22,7 +22,11 @@ def test_times_come_back_aware_and_in_utc(platform: Platform) -> None:
     with platform.db.begin() as conn:
         conn.execute(
             schema.areas.insert().values(
-                code="X", level="province", names={"fr": "X"}, population={}, attributes={},
+                code="X",
+                level="province",
+                names={"fr": "X"},
+                population={},
+                attributes={},
                 updated_at=at,
             )
         )
@@ -37,7 +41,11 @@ def test_naive_times_are_refused(platform: Platform) -> None:
     with pytest.raises(sa.exc.StatementError), platform.db.begin() as conn:
         conn.execute(
             schema.areas.insert().values(
-                code="Y", level="province", names={}, population={}, attributes={},
+                code="Y",
+                level="province",
+                names={},
+                population={},
+                attributes={},
                 updated_at=datetime(2026, 1, 1),
             )
         )

@@ -39,9 +39,13 @@ def _feature(area: Area) -> dict[str, Any]:
 @router.get("", operation_id="territory_list")
 def list_areas(
     platform: PlatformDep,
-    format: Annotated[Literal["json", "geojson"], Query(description="`geojson` for a FeatureCollection")] = "json",
+    format: Annotated[
+        Literal["json", "geojson"], Query(description="`geojson` for a FeatureCollection")
+    ] = "json",
     level: Annotated[Level | None, Query(description="Only areas of this level")] = None,
-    parent: Annotated[str | None, Query(max_length=64, description="Only children of this area")] = None,
+    parent: Annotated[
+        str | None, Query(max_length=64, description="Only children of this area")
+    ] = None,
     geometry: Annotated[bool, Query(description="Include outlines in the JSON form")] = False,
 ) -> JSONResponse:
     """Areas of the territory, as JSON records or a GeoJSON FeatureCollection (RFC 7946)."""
@@ -65,7 +69,9 @@ def locate(
 
 
 @router.get("/{code}", operation_id="territory_get")
-def get_area(platform: PlatformDep, code: str, format: Literal["json", "geojson"] = "json") -> JSONResponse:
+def get_area(
+    platform: PlatformDep, code: str, format: Literal["json", "geojson"] = "json"
+) -> JSONResponse:
     """One area with its outline."""
     area = territory.get_area(platform, code)
     if format == "geojson":
