@@ -26,13 +26,16 @@ def create_app(
         title="hakama",
         version=hakama.__version__,
         description="Territorial digital governance: NGSI-LD, Open311, CKAN/DCAT-AP, indicators.",
-        docs_url="/docs",
+        docs_url=None,  # served by hakama.http.web.pages with a vendored Swagger UI (no CDN)
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.platform = platform
     app.state.run_background = background
     problems.install(app)
+    from hakama.http import auth
+
+    auth.install(app, platform)  # sets request.state.actor / csrf_token for every request
 
     from hakama.http import routes
 

@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hakama.core.errors import HakamaError
+from hakama.http.web.errors import error_page, wants_html
 
 log = logging.getLogger("hakama.http")
 
@@ -25,12 +26,20 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers; routers under a standard with its own error format add theirs."""
 
+    from hakama.http.api import ngsi_errors  # NGSI-LD paths answer with its ProblemDetails
+
     @app.exception_handler(HakamaError)
-    async def _domain(_request: Request, exc: HakamaError) -> JSONResponse:
+    async def _domain(_request: Request, exc: HakamaError) -> Response:
+        if ngsi_errors.is_ngsi_path(_request.url.path):
+            return ngsi_errors.to_response(exc)
+        if wants_html(_request):  # a person browsing gets a page (hakama.http.web.errors)
+            return error_page(_request, exc.status, exc.title, exc.message)
         return problem(exc.status, exc.title, exc.message, **_safe(exc.details))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        if ngsi_errors.is_ngsi_path(_request.url.path):
+            return ngsi_errors.to_response(exc)
         errors = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
             for e in exc.errors()
@@ -40,16 +49,24 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid request", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        if ngsi_errors.is_ngsi_path(_request.url.path):
+            return ngsi_errors.to_response(exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"
+        if wants_html(_request):
+            return error_page(_request, exc.status_code, _title(exc.status_code), detail)
         response = problem(exc.status_code, _title(exc.status_code), detail)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
+        if ngsi_errors.is_ngsi_path(_request.url.path):
+            return ngsi_errors.to_response(exc)
+        if wants_html(_request):
+            return error_page(_request, 500, "Internal error")
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
 
 

@@ -1,13 +1,97 @@
-"""Server-rendered pages. The web work fills this in."""
+"""The public pages every territory has: the home page with the map, and `/about`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
+
+from hakama.core.territory import Area
+from hakama.http.deps import PlatformDep
+from hakama.http.web import numbers, overview, site
+from hakama.http.web.render import environment, page_language, render
+from hakama.services import territory
+from hakama.services.platform import Platform
 
 router = APIRouter(include_in_schema=False)
 
+site.install(environment())
+
 
 @router.get("/", response_class=HTMLResponse)
-def home() -> str:
-    return "<!doctype html><title>hakama</title><h1>hakama</h1>"
+def home(request: Request, platform: PlatformDep) -> HTMLResponse:
+    """The territory at a glance: its population, a map and a table of its communes."""
+    lang = page_language(request)
+    areas = territory.list_areas(platform)
+    view = overview.build(areas)
+    return render(
+        request,
+        "home.html",
+        view=view,
+        map_data={
+            "outlines": _drawing(platform, areas, view),
+            "communes": {c.area.code: _commune_facts(c, lang) for c in view.communes},
+            "attribution": list(view.attributions),
+        },
+    )
+
+
+@router.get("/about", response_class=HTMLResponse)
+def about(request: Request, platform: PlatformDep) -> HTMLResponse:
+    """What hakama is, where this territory's data comes from, and under which licences."""
+    areas = territory.list_areas(platform)
+    view = overview.build(areas)
+    return render(request, "about.html", view=view, sources=_sources(areas))
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The OpenAPI documentation (Swagger UI), from the vendored copy: no CDN is contacted."""
+    vendor = "/static/vendor/swagger-ui"
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url or "/openapi.json",
+        title=f"{request.app.title} API",
+        swagger_js_url=f"{vendor}/swagger-ui-bundle.js",
+        swagger_css_url=f"{vendor}/swagger-ui.css",
+        swagger_favicon_url=f"{vendor}/favicon-32x32.png",
+        # No call to the public validator service: the page works offline.
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+
+
+def _commune_facts(figures: overview.CommuneFigures, lang: str) -> dict[str, Any]:
+    """What a tap on a commune shows, already written in the page's language."""
+    change = figures.change_pct
+    return {
+        "name": figures.area.name(lang),
+        "kind": figures.area.attributes.get("kind"),
+        "latest": numbers.integer(figures.latest, lang) if figures.latest is not None else None,
+        "previous": numbers.integer(figures.previous, lang)
+        if figures.previous is not None
+        else None,
+        "change": numbers.change_percent(change, lang) if change is not None else None,
+        "approximate": figures.approximate,
+    }
+
+
+def _drawing(platform: Platform, areas: list[Area], view: overview.Overview) -> dict[str, Any]:
+    # Simplifying the outlines takes a few milliseconds; keep the result as long as the areas
+    # list it came from (a new import replaces that list in the cache).
+    cached = platform.cache.get("web_home_drawing")
+    if cached is not None and cached[0] is areas:
+        drawing: dict[str, Any] = cached[1]
+        return drawing
+    drawing = overview.drawing(view)
+    platform.cache["web_home_drawing"] = (areas, drawing)
+    return drawing
+
+
+def _sources(areas: list[Area]) -> list[tuple[str, int]]:
+    """Each distinct credit with the number of areas whose data it covers."""
+    counts: dict[str, int] = {}
+    for area in areas:
+        for part in overview.attributions([area]):
+            counts[part] = counts.get(part, 0) + 1
+    return list(counts.items())

@@ -1,0 +1,55 @@
+"""What the layout (`base.html`) shows on every page: the territory's name, the data credits,
+the language links and the number filters.
+
+They are Jinja globals and filters, installed once on the shared environment, so that every
+page extending `base.html` gets them without each router passing them along.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import Request
+from jinja2 import Environment
+
+from hakama.http.web import numbers, overview
+from hakama.services import territory
+
+
+@dataclass(frozen=True)
+class Site:
+    """The territory as the layout names and credits it."""
+
+    names: dict[str, str]
+    attributions: tuple[str, ...]
+
+    def name(self, lang: str) -> str:
+        for code in (lang, "fr", "en", "ar"):
+            if self.names.get(code):
+                return self.names[code]
+        return ""
+
+
+def site(request: Request) -> Site:
+    """The territory of the app serving `request` (empty names before any import)."""
+    platform = request.app.state.platform
+    areas = territory.list_areas(platform)
+    view = overview.build(areas)
+    names = dict(view.territory.names) if view.territory else {}
+    return Site(names=names, attributions=view.attributions)
+
+
+def language_url(request: Request, lang: str) -> str:
+    """The current page in `lang`: same path and query, `lang` replaced."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    query.append(("lang", lang))
+    return f"{request.url.path}?{urlencode(query)}"
+
+
+def install(env: Environment) -> None:
+    """Make `site`, `language_url` and the number filters available to every template."""
+    env.globals["site"] = site
+    env.globals["language_url"] = language_url
+    env.filters["integer"] = numbers.integer
+    env.filters["change_percent"] = numbers.change_percent
