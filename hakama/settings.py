@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     min_cell_count: int = Field(
         5, ge=1, description="Published counts below this are suppressed (privacy)."
     )
+    alert_webhooks: list[str] = Field(
+        default_factory=list,
+        description="URLs that receive every alert opened or closed (JSON list in the environment).",
+    )
+    indicators_interval_minutes: int = Field(
+        15, ge=0, description="How often `hakama serve` recomputes indicators incrementally (0: never)."
+    )
+    indicators_dir: Path | None = Field(
+        None, description="Folder of extra indicator definitions (YAML); default `indicators/` in the data folder."
+    )
     secure_cookies: bool = Field(
         False, description="Mark cookies `Secure` (HTTPS only); forced on in production."
     )
@@ -68,6 +78,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hakama.db').resolve()}"
+
+    @property
+    def user_indicators_dir(self) -> Path:
+        return self.indicators_dir or self.data_dir / "indicators"
 
     @property
     def lake_dir(self) -> Path:
