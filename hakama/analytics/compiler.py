@@ -108,7 +108,12 @@ def _aggregate(d: IndicatorDefinition, t: ir.Table, keys: list[str]) -> ir.Table
             "max": t._duration.max(),
         }[m.statistic]
         return t.group_by(keys).aggregate(value=stat.cast("float64"), n_sample=t._duration.count())
-    if kind in (MeasureKind.COUNT, MeasureKind.RATE_PER_10K):
+    if kind is MeasureKind.COUNT:
+        # Filters pick what is counted among all the rows of the area and period, so a period
+        # with none of them counts 0 instead of vanishing; the sample is those rows.
+        hit = _all(t, d.filters).ifelse(1, 0).cast("float64")
+        return t.group_by(keys).aggregate(value=hit.sum(), n_sample=t.count())
+    if kind is MeasureKind.RATE_PER_10K:
         return t.group_by(keys).aggregate(value=t.count().cast("float64"), n_sample=t.count())
     if kind is MeasureKind.SHARE:
         # Integers then a cast: Spark reads a bare 1.0 as DECIMAL and rounds its mean.
@@ -120,9 +125,14 @@ def _aggregate(d: IndicatorDefinition, t: ir.Table, keys: list[str]) -> ir.Table
         inside = _all(t, m.condition).ifelse(col, ibis.null("float64"))
         return t.group_by(keys).aggregate(value=inside.mean() / col.mean(), n_sample=col.count())
     if kind is MeasureKind.COUNT_PER_ENTITY:
+        # Rows meeting `condition` per distinct entity among all filtered rows (every lamp
+        # counts in the denominator, including those with no outage).
         ent = t[m.entity_column]
+        hit = (
+            _all(t, m.condition).ifelse(1, 0).cast("float64") if m.condition else ibis.literal(1.0)
+        )
         return t.group_by(keys).aggregate(
-            value=t.count().cast("float64") * m.factor / ent.nunique().cast("float64"),
+            value=hit.sum() * m.factor / ent.nunique().cast("float64"),
             n_sample=t.count(),
         )
     assert m.column
@@ -132,7 +142,9 @@ def _aggregate(d: IndicatorDefinition, t: ir.Table, keys: list[str]) -> ir.Table
         value = col.sum().cast("float64") / ent.nunique().cast("float64")
         return t.group_by(keys).aggregate(value=value, n_sample=col.count())
     if kind is MeasureKind.INHABITANTS_PER:
-        return t.group_by(keys).aggregate(value=col.nunique().cast("float64"), n_sample=col.nunique())
+        return t.group_by(keys).aggregate(
+            value=col.nunique().cast("float64"), n_sample=col.nunique()
+        )
     if kind is MeasureKind.PER_INHABITANT:
         return t.group_by(keys).aggregate(value=col.sum().cast("float64"), n_sample=col.count())
     agg = {
@@ -155,11 +167,13 @@ def compile_definition(d: IndicatorDefinition, source: ir.Table, scope: Scope) -
     """The expression computing `d` per commune and for the parent, per period of its grain."""
     t = source
     if scope.period_from is not None:
-        t = t.filter(t[d.time_column] >= ibis.timestamp(scope.period_from.isoformat() + "T00:00:00Z"))
+        t = t.filter(
+            t[d.time_column] >= ibis.timestamp(scope.period_from.isoformat() + "T00:00:00Z")
+        )
     if scope.period_to is not None:
         t = t.filter(t[d.time_column] < ibis.timestamp(scope.period_to.isoformat() + "T00:00:00Z"))
     t = t.filter(t[d.area_column].notnull())
-    if d.filters:
+    if d.filters and d.measure.kind is not MeasureKind.COUNT:
         t = t.filter(_all(t, d.filters))
     t = t.mutate(
         period_start=t[d.time_column].truncate(TRUNCATE_UNIT[d.grain]).date(),
@@ -170,7 +184,10 @@ def compile_definition(d: IndicatorDefinition, source: ir.Table, scope: Scope) -
     result = communes.union(parent)
     if d.measure.kind in NEEDS_POPULATION:
         pops = ibis.memtable(
-            {"pop_area": list(scope.populations), "population": [float(v) for v in scope.populations.values()]}
+            {
+                "pop_area": list(scope.populations),
+                "population": [float(v) for v in scope.populations.values()],
+            }
         )
         result = result.join(pops, result.area == pops.pop_area)
         value = {

@@ -19,7 +19,10 @@ from hakama.storage.lake import Lake
 #: What each engine needs said explicitly.
 ENGINE_NOTES: dict[str, dict[str, Any]] = {
     "duckdb": {"reads": "glob of day=*/*.parquet", "timezone": "UTC (timestamps stored with tz)"},
-    "spark": {"reads": "dataset folder, partition discovery", "timezone": "spark.sql.session.timeZone=UTC"},
+    "spark": {
+        "reads": "dataset folder, partition discovery",
+        "timezone": "spark.sql.session.timeZone=UTC",
+    },
 }
 
 
@@ -38,7 +41,9 @@ class DuckDBEngine:
 
     name = "duckdb"
 
-    def __init__(self, lake: Lake, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+    def __init__(
+        self, lake: Lake, *, threads: int | None = None, memory_limit: str | None = None
+    ) -> None:
         self.lake = lake
         self.con = ibis.duckdb.connect()
         if threads:
@@ -53,7 +58,10 @@ class DuckDBEngine:
     def table(self, dataset: str) -> ir.Table:
         if dataset not in self._tables:
             self._tables[dataset] = self.con.read_parquet(
-                self.lake.glob(dataset), table_name=f"lake_{dataset}", hive_partitioning=True, union_by_name=True
+                self.lake.glob(dataset),
+                table_name=f"lake_{dataset}",
+                hive_partitioning=True,
+                union_by_name=True,
             )
         return self._tables[dataset]
 
@@ -80,7 +88,9 @@ class SparkEngine:
 
     def table(self, dataset: str) -> ir.Table:
         if dataset not in self._tables:
-            self._tables[dataset] = self.con.read_parquet(str(self.lake.dataset_dir(dataset)), table_name=f"lake_{dataset}")
+            self._tables[dataset] = self.con.read_parquet(
+                str(self.lake.dataset_dir(dataset)), table_name=f"lake_{dataset}"
+            )
         return self._tables[dataset]
 
     def execute(self, expr: ir.Table) -> pa.Table:

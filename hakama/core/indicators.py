@@ -192,7 +192,9 @@ class _Located:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark else 0
-            raise Invalid(f"{origin}:{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+            raise Invalid(
+                f"{origin}:{line}: not valid YAML ({getattr(exc, 'problem', exc)})"
+            ) from None
         out: list[tuple[dict[str, Any], int]] = []
         for node in nodes:
             if node is None:
@@ -244,9 +246,24 @@ def parse(raw: Mapping[str, Any], *, origin: str = "<text>", line: int = 0) -> I
         return Invalid(f"{origin}:{line}: indicator {ident}: {reason}", origin=origin, line=line)
 
     known = {
-        "id", "names", "descriptions", "unit", "theme", "source", "measure", "grain", "direction",
-        "method", "time_column", "area_column", "filters", "target", "alert", "min_sample",
-        "public", "in_composite",
+        "id",
+        "names",
+        "descriptions",
+        "unit",
+        "theme",
+        "source",
+        "measure",
+        "grain",
+        "direction",
+        "method",
+        "time_column",
+        "area_column",
+        "filters",
+        "target",
+        "alert",
+        "min_sample",
+        "public",
+        "in_composite",
     }
     unknown = set(raw) - known
     if unknown:
@@ -257,7 +274,11 @@ def parse(raw: Mapping[str, Any], *, origin: str = "<text>", line: int = 0) -> I
     names = _languages(raw.get("names"), "names", fail, required=True)
     descriptions = _languages(raw.get("descriptions", {}), "descriptions", fail, required=False)
     method = raw.get("method", {})
-    method_map = {lang: method for lang in LANGUAGES} if isinstance(method, str) else _languages(method, "method", fail, required=False)
+    method_map = (
+        {lang: method for lang in LANGUAGES}
+        if isinstance(method, str)
+        else _languages(method, "method", fail, required=False)
+    )
     if not method_map:
         raise fail("`method` (how the value is computed, in words) is required")
     for key in ("unit", "source", "theme"):
@@ -281,7 +302,10 @@ def parse(raw: Mapping[str, Any], *, origin: str = "<text>", line: int = 0) -> I
         spec = raw["alert"]
         if not isinstance(spec, dict) or not set(spec) <= {"above", "below"} or not spec:
             raise fail("`alert` must be a mapping with `above` and/or `below`")
-        alert = Alert(above=_number(spec.get("above"), "alert.above", fail), below=_number(spec.get("below"), "alert.below", fail))
+        alert = Alert(
+            above=_number(spec.get("above"), "alert.above", fail),
+            below=_number(spec.get("below"), "alert.below", fail),
+        )
     min_sample = raw.get("min_sample", 10)
     if not isinstance(min_sample, int) or isinstance(min_sample, bool) or min_sample < 1:
         raise fail("`min_sample` must be a whole number ≥ 1")
@@ -343,9 +367,15 @@ def _filters(value: Any, what: str, fail: Any) -> tuple[Filter, ...]:
         val = item.get("value")
         if op in ("in", "not_in") and not isinstance(val, list):
             raise fail(f"`{op}` in `{what}` takes a list")
-        if op == "hour_in" and not (isinstance(val, list) and len(val) == 2 and all(isinstance(h, int) and 0 <= h <= 24 for h in val)):
+        if op == "hour_in" and not (
+            isinstance(val, list)
+            and len(val) == 2
+            and all(isinstance(h, int) and 0 <= h <= 24 for h in val)
+        ):
             raise fail(f"`hour_in` in `{what}` takes [from_hour, to_hour)")
-        if isinstance(val, dict) and (set(val) != {"column"} or op not in ("=", "!=", "<", "<=", ">", ">=")):
+        if isinstance(val, dict) and (
+            set(val) != {"column"} or op not in ("=", "!=", "<", "<=", ">", ">=")
+        ):
             raise fail(f"a column reference in `{what}` is {{column: NAME}} with a comparison")
         if op not in ("is_null", "not_null", "in", "not_in", "hour_in") and val is None:
             raise fail(f"`{op}` in `{what}` needs a value")
@@ -354,11 +384,24 @@ def _filters(value: Any, what: str, fail: Any) -> tuple[Filter, ...]:
 
 
 NEEDS_COLUMN = {
-    MeasureKind.DISTINCT_COUNT, MeasureKind.SUM, MeasureKind.MEAN, MeasureKind.MEDIAN,
-    MeasureKind.PERCENTILE, MeasureKind.MIN, MeasureKind.MAX, MeasureKind.PER_INHABITANT,
-    MeasureKind.INHABITANTS_PER, MeasureKind.PER_ENTITY, MeasureKind.DAYS_ABOVE, MeasureKind.RATIO,
+    MeasureKind.DISTINCT_COUNT,
+    MeasureKind.SUM,
+    MeasureKind.MEAN,
+    MeasureKind.MEDIAN,
+    MeasureKind.PERCENTILE,
+    MeasureKind.MIN,
+    MeasureKind.MAX,
+    MeasureKind.PER_INHABITANT,
+    MeasureKind.INHABITANTS_PER,
+    MeasureKind.PER_ENTITY,
+    MeasureKind.DAYS_ABOVE,
+    MeasureKind.RATIO,
 }
-NEEDS_POPULATION = {MeasureKind.RATE_PER_10K, MeasureKind.PER_INHABITANT, MeasureKind.INHABITANTS_PER}
+NEEDS_POPULATION = {
+    MeasureKind.RATE_PER_10K,
+    MeasureKind.PER_INHABITANT,
+    MeasureKind.INHABITANTS_PER,
+}
 
 
 def _measure(value: Any, fail: Any) -> Measure:
@@ -372,7 +415,9 @@ def _measure(value: Any, fail: Any) -> Measure:
     if kind in NEEDS_COLUMN and not column:
         raise fail(f"measure `{kind.value}` needs a `column`")
     percentile = value.get("percentile")
-    if kind is MeasureKind.PERCENTILE and not (isinstance(percentile, int | float) and 0 < percentile < 1):
+    if kind is MeasureKind.PERCENTILE and not (
+        isinstance(percentile, int | float) and 0 < percentile < 1
+    ):
         raise fail("measure `percentile` needs `percentile` between 0 and 1")
     condition = _filters(value.get("condition", []), "measure.condition", fail)
     if kind in (MeasureKind.SHARE, MeasureKind.RATIO) and not condition:
@@ -391,8 +436,17 @@ def _measure(value: Any, fail: Any) -> Measure:
     if isinstance(factor, bool) or not isinstance(factor, int | float):
         raise fail("measure `factor` must be a number")
     unknown = set(value) - {
-        "kind", "column", "percentile", "condition", "start", "end", "statistic", "duration_unit",
-        "threshold", "entity_column", "factor",
+        "kind",
+        "column",
+        "percentile",
+        "condition",
+        "start",
+        "end",
+        "statistic",
+        "duration_unit",
+        "threshold",
+        "entity_column",
+        "factor",
     }
     if unknown:
         raise fail(f"unknown measure field(s) {sorted(unknown)}")
@@ -438,7 +492,11 @@ def quality_of(
     """How far to trust a value: too few observations first, then a partly covered period."""
     if sample < min_sample:
         return Quality.TOO_FEW
-    if coverage is None or period_start < coverage[0] or period_end > coverage[1] + timedelta(days=1):
+    if (
+        coverage is None
+        or period_start < coverage[0]
+        or period_end > coverage[1] + timedelta(days=1)
+    ):
         return Quality.PARTIAL
     return Quality.COMPLETE
 

@@ -7,10 +7,11 @@ partitioned by the UTC day of each row's time, so a file's folder names its day 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from hakama.core.indicators import (
 from hakama.core.territory import Area
 from hakama.services import territory
 from hakama.services.platform import Platform
-from hakama.storage.schema_indicators import indicator_inputs, indicator_values
+from hakama.storage.schema_indicators import indicator_inputs, indicator_state, indicator_values
 from hakama.storage.types import utcnow
 
 BUILT_IN = Path(__file__).resolve().parents[1] / "analytics" / "definitions"
@@ -88,7 +89,11 @@ def groups(platform: Platform) -> list[Group]:
     children: dict[str, list[Area]] = {}
     parents_of_outlined = {a.parent_code for a in areas if a.geometry}
     for area in areas:
-        if area.parent_code and area.code not in parents_of_outlined and area.parent_code in by_code:
+        if (
+            area.parent_code
+            and area.code not in parents_of_outlined
+            and area.parent_code in by_code
+        ):
             children.setdefault(area.parent_code, []).append(area)
     return [Group(by_code[p], kids) for p, kids in sorted(children.items())]
 
@@ -103,7 +108,9 @@ class ComputeReport:
     periods: dict[str, int] = field(default_factory=dict)  # indicator → periods recomputed
 
 
-def _lake_files(platform: Platform, datasets: Iterable[str]) -> dict[tuple[str, str], tuple[int, int]]:
+def _lake_files(
+    platform: Platform, datasets: Iterable[str]
+) -> dict[tuple[str, str], tuple[int, int]]:
     files: dict[tuple[str, str], tuple[int, int]] = {}
     for ds in datasets:
         for path in platform.lake.files(ds):
@@ -151,10 +158,12 @@ def compute(
     with platform.db.connect() as conn:
         stored = {
             (r.dataset, r.path): (r.size, r.mtime_ns)
-            for r in conn.execute(sa.select(indicator_inputs).where(indicator_inputs.c.dataset.in_(datasets)))
+            for r in conn.execute(
+                sa.select(indicator_inputs).where(indicator_inputs.c.dataset.in_(datasets))
+            )
         }
         computed_before = {
-            r[0] for r in conn.execute(sa.select(indicator_values.c.indicator_id).distinct())
+            r.indicator_id: r.definition_hash for r in conn.execute(sa.select(indicator_state))
         }
     changed = _changed_days(current, stored)
     coverage = {ds: _coverage(platform, ds) for ds in datasets}
@@ -165,8 +174,13 @@ def compute(
         if not engine.has(d.source):
             report.skipped += 1
             continue
-        whole = full or d.id not in computed_before
-        periods = None if whole else sorted({d.grain.start_of(day) for day in changed.get(d.source, set())})
+        # A new or edited definition is computed whole; otherwise only the changed days' periods.
+        whole = full or computed_before.get(d.id) != definition_hash(d)
+        periods = (
+            None
+            if whole
+            else sorted({d.grain.start_of(day) for day in changed.get(d.source, set())})
+        )
         if periods == []:
             report.skipped += 1
             continue
@@ -180,7 +194,10 @@ def compute(
         if current:
             conn.execute(
                 indicator_inputs.insert(),
-                [{"dataset": k[0], "path": k[1], "size": v[0], "mtime_ns": v[1]} for k, v in current.items()],
+                [
+                    {"dataset": k[0], "path": k[1], "size": v[0], "mtime_ns": v[1]}
+                    for k, v in current.items()
+                ],
             )
     report.seconds = time.perf_counter() - started
     return report
@@ -239,11 +256,27 @@ def _compute_one(
     return out
 
 
+def definition_hash(d: IndicatorDefinition) -> str:
+    """A fingerprint of what the definition computes (not where it was read from)."""
+    body = repr(replace(d, origin="", names={}, descriptions={}, method={}))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
 def _replace(
-    platform: Platform, d: IndicatorDefinition, rows: list[IndicatorValue], periods: list[date] | None, engine: str
+    platform: Platform,
+    d: IndicatorDefinition,
+    rows: list[IndicatorValue],
+    periods: list[date] | None,
+    engine: str,
 ) -> None:
     now = utcnow()
     with platform.db.begin() as conn:
+        conn.execute(indicator_state.delete().where(indicator_state.c.indicator_id == d.id))
+        conn.execute(
+            indicator_state.insert().values(
+                indicator_id=d.id, definition_hash=definition_hash(d), computed_at=now
+            )
+        )
         query = indicator_values.delete().where(indicator_values.c.indicator_id == d.id)
         if periods is not None:
             query = query.where(indicator_values.c.period_start.in_(periods))
@@ -271,11 +304,15 @@ def _replace(
 # Reading ---------------------------------------------------------------------------------
 
 
-def publishable(d: IndicatorDefinition, v: IndicatorValue, *, staff: bool, min_cell: int) -> IndicatorValue:
+def publishable(
+    d: IndicatorDefinition, v: IndicatorValue, *, staff: bool, min_cell: int
+) -> IndicatorValue:
     """What may be shown: public counts below the minimum cell size are suppressed."""
     if staff or d.measure.kind not in COUNT_LIKE or v.sample >= min_cell:
         return v
-    return IndicatorValue(v.indicator_id, v.area_code, v.grain, v.period_start, None, v.sample, Quality.SUPPRESSED)
+    return IndicatorValue(
+        v.indicator_id, v.area_code, v.grain, v.period_start, None, v.sample, Quality.SUPPRESSED
+    )
 
 
 def series(
@@ -292,7 +329,9 @@ def series(
     if area is not None:
         territory.get_area(platform, area)
     chain = territory.area_chain(platform, area) if area else ()
-    if not d.public and not allowed(actor, Action.READ_INTERNAL, chain or _any_area_chain(platform, actor)):
+    if not d.public and not allowed(
+        actor, Action.READ_INTERNAL, chain or _any_area_chain(platform, actor)
+    ):
         raise Forbidden(f"indicator {indicator_id} is internal: staff of the area only")
     if date_from and date_to and date_from > date_to:
         raise Invalid("`from` is after `to`")
@@ -307,16 +346,33 @@ def series(
     with platform.db.connect() as conn:
         rows = conn.execute(query).all()
     values = [
-        IndicatorValue(r.indicator_id, r.area_code, Grain(r.grain), r.period_start, r.value, r.sample, Quality(r.quality))
+        IndicatorValue(
+            r.indicator_id,
+            r.area_code,
+            Grain(r.grain),
+            r.period_start,
+            r.value,
+            r.sample,
+            Quality(r.quality),
+        )
         for r in rows
     ]
     if not d.public:
-        values = [v for v in values if allowed(actor, Action.READ_INTERNAL, territory.area_chain(platform, v.area_code))]
+        values = [
+            v
+            for v in values
+            if allowed(actor, Action.READ_INTERNAL, territory.area_chain(platform, v.area_code))
+        ]
     staff_areas = {
-        v.area_code for v in values if allowed(actor, Action.READ_INTERNAL, territory.area_chain(platform, v.area_code))
+        v.area_code
+        for v in values
+        if allowed(actor, Action.READ_INTERNAL, territory.area_chain(platform, v.area_code))
     }
     return [
-        publishable(d, v, staff=v.area_code in staff_areas, min_cell=platform.settings.min_cell_count) for v in values
+        publishable(
+            d, v, staff=v.area_code in staff_areas, min_cell=platform.settings.min_cell_count
+        )
+        for v in values
     ]
 
 
@@ -324,7 +380,9 @@ def _any_area_chain(platform: Platform, actor: Actor) -> tuple[str, ...]:
     return territory.area_chain(platform, actor.area_code) if actor.area_code else ()
 
 
-def latest_period(platform: Platform, indicator_id: str, *, complete_only: bool = False) -> date | None:
+def latest_period(
+    platform: Platform, indicator_id: str, *, complete_only: bool = False
+) -> date | None:
     """The latest period with a value (a complete one if asked)."""
     query = sa.select(sa.func.max(indicator_values.c.period_start)).where(
         indicator_values.c.indicator_id == indicator_id

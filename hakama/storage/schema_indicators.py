@@ -31,6 +31,15 @@ indicator_inputs = sa.Table(
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),
 )
 
+#: Which version of each definition the stored values were computed with.
+indicator_state = sa.Table(
+    "indicator_state",
+    metadata,
+    sa.Column("indicator_id", sa.String(64), primary_key=True),
+    sa.Column("definition_hash", sa.String(64), nullable=False),
+    sa.Column("computed_at", UTCDateTime, nullable=False),
+)
+
 alerts = sa.Table(
     "alerts",
     metadata,

@@ -36,6 +36,12 @@ def upgrade() -> None:
         sa.Column("mtime_ns", sa.BigInteger, nullable=False),
     )
     op.create_table(
+        "indicator_state",
+        sa.Column("indicator_id", sa.String(64), primary_key=True),
+        sa.Column("definition_hash", sa.String(64), nullable=False),
+        sa.Column("computed_at", UTCDateTime, nullable=False),
+    )
+    op.create_table(
         "alerts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -65,5 +71,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("alert_deliveries", "alerts", "indicator_inputs", "indicator_values"):
+    for table in ("alert_deliveries", "alerts", "indicator_state", "indicator_inputs", "indicator_values"):
         op.drop_table(table)
