@@ -28,6 +28,50 @@ def get_actor(request: Request) -> Actor:
     return resolve_actor(request)
 
 
+def csrf_token(request: Request) -> str:
+    """The CSRF token this request's forms must carry (put it in a hidden `csrf_token` field)."""
+    get_actor(request)
+    token: str = getattr(request.state, "csrf_token", "")
+    return token
+
+
+def verify_csrf(request: Request, token: str | None) -> None:
+    """Raise Forbidden unless `token` (a form's `csrf_token` field) belongs to this browser."""
+    from hakama.http.auth import check_csrf
+
+    get_actor(request)
+    check_csrf(get_platform(request), request, token)
+
+
+async def require_csrf(request: Request) -> None:
+    """Dependency for unsafe requests: the `csrf_token` form field or `X-CSRF-Token` header.
+
+    Needed where a foreign page could ride the browser: any request of a signed-in session, and
+    anonymous form posts. An API key is no cookie a foreign page could ride; an anonymous
+    non-form request (JSON) cannot be sent cross-site without CORS, and the route's own access
+    check answers it (401), so neither needs a token.
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    actor = get_actor(request)
+    if actor.kind == "key":
+        return
+    is_form = request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+    )
+    if actor.kind == "anonymous" and not is_form:
+        return
+    token = request.headers.get("x-csrf-token")
+    if not token and is_form and not request.headers.get("content-type", "").startswith(
+        "text/plain"
+    ):
+        value = (await request.form()).get("csrf_token")
+        token = value if isinstance(value, str) else None
+    verify_csrf(request, token)
+
+
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
+#: Add `_: CsrfDep` to a POST handler (or `dependencies=[Depends(require_csrf)]` to a router).
+CsrfDep = Annotated[None, Depends(require_csrf)]
