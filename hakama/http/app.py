@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
 import hakama
 from hakama.http import problems
@@ -36,6 +37,8 @@ def create_app(
     from hakama.http import auth
 
     auth.install(app, platform)  # sets request.state.actor / csrf_token for every request
+    # Pages embed commune outlines and phones are on slow links: compress what is worth it.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
 
     from hakama.http import routes
 

@@ -10,14 +10,13 @@ from fastapi.responses import HTMLResponse
 
 from hakama.core.territory import Area
 from hakama.http.deps import PlatformDep
-from hakama.http.web import numbers, overview, site
-from hakama.http.web.render import environment, page_language, render
+from hakama.http.web import numbers, overview
+from hakama.http.web.render import page_language, render
 from hakama.services import territory
 from hakama.services.platform import Platform
 
 router = APIRouter(include_in_schema=False)
 
-site.install(environment())
 
 
 @router.get("/", response_class=HTMLResponse)

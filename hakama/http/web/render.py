@@ -43,6 +43,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    from hakama.http.web import site
+
+    site.install(env)  # the layout's helpers, whatever page is rendered first
     return env
 
 

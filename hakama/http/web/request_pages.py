@@ -1,0 +1,284 @@
+"""What the portal and the back office both show of service requests: icons, status and event
+labels in the page's language, dates in the territory's time zone, the communes' outlines.
+
+Views are plain dicts built from domain objects, so templates never reach into services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import shapely
+from babel.dates import format_datetime
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from shapely.geometry import mapping, shape
+
+from hakama.core.errors import HakamaError
+from hakama.core.requests import EventKind, RequestEvent, ServiceRequest, Status
+from hakama.core.services_catalog import Service
+from hakama.core.territory import Area, Level
+from hakama.http.web import i18n
+from hakama.http.web.numbers import number_locale
+from hakama.http.web.render import page_language, render
+from hakama.services import territory
+from hakama.services.platform import Platform
+
+ICONS_DIR = Path(__file__).parent / "static" / "icons"
+
+
+def N_(message: str) -> str:
+    """Marks a message for translation where it is defined; translated where it is shown."""
+    return message
+
+
+STATUS_LABELS: Mapping[Status, str] = {
+    Status.OPEN: N_("Open"),
+    Status.ACKNOWLEDGED: N_("Acknowledged"),
+    Status.IN_PROGRESS: N_("In progress"),
+    Status.RESOLVED: N_("Resolved"),
+    Status.CLOSED: N_("Closed"),
+}
+
+EVENT_LABELS: Mapping[EventKind, str] = {
+    EventKind.CREATED: N_("Request sent"),
+    EventKind.ACKNOWLEDGED: N_("Acknowledged by the commune"),
+    EventKind.IN_PROGRESS: N_("Work started"),
+    EventKind.RESOLVED: N_("Resolved"),
+    EventKind.CLOSED: N_("Closed"),
+    EventKind.REOPENED: N_("Reopened"),
+    EventKind.ASSIGNED: N_("Assigned"),
+    EventKind.COMMENTED: N_("Comment"),
+    EventKind.CONFIRMED: N_("Resolution confirmed by the requester"),
+    EventKind.CONTESTED: N_("Resolution contested by the requester"),
+    EventKind.MERGED: N_("Merged"),
+    EventKind.MEDIA_ADDED: N_("Photo added"),
+}
+
+
+@lru_cache(maxsize=64)
+def _icon_svg(name: str) -> str:
+    path = ICONS_DIR / f"{name}.svg"
+    if not name.isidentifier() or not path.is_file():
+        path = ICONS_DIR / "other.svg"
+    return path.read_text(encoding="utf-8").strip()
+
+
+def icon(name: str) -> Markup:
+    """A service icon as inline SVG, so it takes the text colour (icons are our own files)."""
+    return Markup(_icon_svg(name))  # trusted: files shipped in the package
+
+
+class Page:
+    """What a page handler needs to know about its request: language, translations, time zone."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.platform: Platform = request.app.state.platform
+        self.lang = page_language(request)
+        self._translations = i18n.translations(self.lang)
+        self.zone = ZoneInfo(self.platform.settings.timezone)
+
+    def _(self, message: str, **values: Any) -> str:
+        text = self._translations.gettext(message)
+        return text % values if values else text
+
+    def when(self, at: datetime | None) -> str:
+        """A date and time in the territory's zone, written for the page's language."""
+        if at is None:
+            return ""
+        return format_datetime(
+            at.astimezone(self.zone), "d MMM y, HH:mm", locale=number_locale(self.lang)
+        )
+
+    def status_label(self, status: Status) -> str:
+        return self._(STATUS_LABELS[status])
+
+    def statuses(self, only: Iterable[Status] | None = None) -> list[tuple[str, str]]:
+        return [(s.value, self.status_label(s)) for s in (only if only is not None else Status)]
+
+    def area_name(self, code: str) -> str:
+        area = territory.areas_by_code(self.platform).get(code)
+        return area.name(self.lang) if area else code
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, template, status_code, icon=icon, **context)
+
+    def error(self, exc: HakamaError) -> HTMLResponse:
+        """The layout's error page for a domain error, with its HTTP status."""
+        return self.render(
+            "error.html", exc.status, status=exc.status, title=exc.title, detail=exc.message
+        )
+
+    # Views ---------------------------------------------------------------------------------
+
+    def request_view(
+        self, req: ServiceRequest, now: datetime, services: Mapping[str, Service] | None = None
+    ) -> dict[str, Any]:
+        """A request for a page; the service is named in the page's language when known."""
+        service = (services or {}).get(req.service_code)
+        return {
+            "id": req.id,
+            "service_code": req.service_code,
+            "service_name": service.name(self.lang) if service else req.service_name,
+            "icon": service.icon if service else "other",
+            "status": req.status.value,
+            "status_label": self.status_label(req.status),
+            "overdue": req.overdue(now),
+            "commune": self.area_name(req.area_code),
+            "area_code": req.area_code,
+            "requested_text": self.when(req.requested_at),
+            "expected_text": self.when(req.expected_at),
+            "department": req.department,
+            "assignee": req.assignee,
+            "address": req.address,
+            "status_notes": req.status_notes,
+            "merged_into": req.merged_into,
+            "lat": req.lat,
+            "lon": req.lon,
+            "description": req.description,
+            "channel": req.channel,
+            "language": req.language,
+            "reopened": req.reopened,
+            "summary": _summary(req.description),
+        }
+
+    def event_view(self, event: RequestEvent) -> dict[str, Any]:
+        extra = ""
+        details = event.details
+        if event.kind is EventKind.ASSIGNED:
+            extra = " · ".join(str(details[k]) for k in ("assignee", "department") if details.get(k))
+        elif event.kind is EventKind.MERGED:
+            if details.get("into"):
+                extra = self._("duplicate of %(id)s", id=details["into"])
+            elif details.get("duplicates"):
+                extra = ", ".join(str(d) for d in details["duplicates"])
+        return {
+            "at_iso": event.at.isoformat(),
+            "at_text": self.when(event.at),
+            "label": self._(EVENT_LABELS.get(event.kind, event.kind.value)),
+            "note": event.note,
+            "public": event.public,
+            "actor": self._("citizen") if event.actor.startswith("anonymous:") else event.actor,
+            "extra": extra,
+        }
+
+    def service_view(self, service: Service) -> dict[str, Any]:
+        return {
+            "code": service.code,
+            "name": service.name(self.lang),
+            "description": service.description(self.lang),
+            "icon": service.icon,
+        }
+
+    def communes(self) -> list[dict[str, str]]:
+        return [
+            {"code": a.code, "name": a.name(self.lang)}
+            for a in sorted(leaf_areas(self.platform), key=lambda a: a.name(self.lang))
+        ]
+
+    def communes_geojson(self, only: Iterable[str] | None = None) -> dict[str, Any]:
+        """The communes' outlines, with their names in the page's language, for the maps."""
+        wanted = set(only) if only is not None else None
+        features = []
+        attribution: list[str] = []
+        for area in leaf_areas(self.platform):
+            if wanted is not None and area.code not in wanted:
+                continue
+            outline = outlines(self.platform).get(area.code)
+            if outline is None:
+                continue
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": area.code,
+                    "geometry": outline,
+                    "properties": {"code": area.code, "name": area.name(self.lang)},
+                }
+            )
+            if area.attribution and area.attribution not in attribution:
+                attribution.append(area.attribution)
+        return {
+            "type": "FeatureCollection",
+            "features": features,
+            "attribution": "; ".join(attribution),
+        }
+
+
+def leaf_areas(platform: Platform) -> list[Area]:
+    """The areas requests are placed in: those with no children (the communes)."""
+    areas = territory.list_areas(platform)
+    parents = {a.parent_code for a in areas if a.parent_code}
+    return [a for a in areas if a.code not in parents and a.level.depth >= Level.PROVINCE.depth]
+
+
+#: Outlines drawn on the portal's maps are simplified to about 30 m: a phone on a poor
+#: connection gets a few kilobytes per commune instead of the survey-grade outline.
+OUTLINE_TOLERANCE = 0.0003
+
+
+def outlines(platform: Platform) -> dict[str, dict[str, Any]]:
+    """The communes' outlines, simplified for drawing, rebuilt when the areas change."""
+    areas = territory.list_areas(platform)
+    cached = platform.cache.get("portal_outlines")
+    if cached is not None and cached[0] is areas:
+        found: dict[str, dict[str, Any]] = cached[1]
+        return found
+    out: dict[str, dict[str, Any]] = {}
+    for area in leaf_areas(platform):
+        if area.geometry is None:
+            continue
+        simple = shapely.set_precision(
+            shape(area.geometry).simplify(OUTLINE_TOLERANCE, preserve_topology=True), 0.00001
+        )
+        out[area.code] = mapping(simple)
+    platform.cache["portal_outlines"] = (areas, out)
+    return out
+
+
+def page_number(text: str, *, last: int = 100_000) -> int:
+    """A `?page=` value as typed or mangled: anything unreadable is page 1."""
+    try:
+        return min(max(int(text.strip()[:7]), 1), last)
+    except ValueError:
+        return 1
+
+
+def services_by_code(services: Iterable[Service]) -> dict[str, Service]:
+    """Services by code, for `Page.request_view` (icon and name in the page's language)."""
+    return {s.code: s for s in services}
+
+
+def _summary(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def translate_error(page: Page, message: str) -> str:
+    """A service's message in the page's language when it is a common one, else as it is."""
+    for needle, translated in _KNOWN_ERRORS:
+        if needle in message:
+            return page._(translated)
+    return message
+
+
+_KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
+    ("outside the territory", N_("This point is outside the territory.")),
+    ("is not in", N_("The pin is not in the chosen commune.")),
+    ("a location is required", N_("Place the pin on the map, or choose the commune and type an address.")),
+    ("without lat and long", N_("Place the pin on the map, or choose the commune and type an address.")),
+    ("not a readable JPEG", N_("The photo must be a JPEG, PNG or WebP image.")),
+    ("must be a JPEG", N_("The photo must be a JPEG, PNG or WebP image.")),
+    ("at most 5 MB", N_("The photo is larger than 5 MB.")),
+    ("is not offered in", N_("This service is not offered in this commune.")),
+    ("email is not a valid", N_("The e-mail address is not valid.")),
+    ("phone must be", N_("The phone number is not valid.")),
+    ("is required for service", N_("Please answer the questions marked with *.")),
+)
+
