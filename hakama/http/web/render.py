@@ -34,8 +34,16 @@ def page_language(request: Request) -> str:
     return default
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
+@lru_cache(maxsize=len(LANGUAGES))
+def environment(lang: str = "en") -> Environment:
+    """The template environment of one language, its translations installed once.
+
+    One environment per language, not one shared one whose translations are swapped per
+    request: pages render in worker threads, and macros imported without context read the
+    environment's globals, so a swap would leak one visitor's language into another's page.
+    """
+    from hakama.http.web import i18n
+
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html", "xml"]),
@@ -46,17 +54,14 @@ def environment() -> Environment:
     from hakama.http.web import site
 
     site.install(env)  # the layout's helpers, whatever page is rendered first
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render `template` in the request's language; sets the language cookie when `?lang=` asked."""
-    from hakama.http.web import i18n
-
     lang = page_language(request)
-    env = environment()
-    translations = i18n.translations(lang)
-    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    env = environment(lang)
     html = env.get_template(template).render(
         request=request,
         lang=lang,
