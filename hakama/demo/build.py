@@ -123,8 +123,10 @@ class _FileLog:
     def __init__(self, data_dir: Path, lake_root: Path) -> None:
         self.lake_root = lake_root.resolve()
         self.handle = (data_dir / FILE_LOG).open("a", encoding="utf-8")
+        self.written: list[Path] = []
 
     def add(self, files: list[LakeFile]) -> None:
+        self.written.extend(f.path for f in files)
         for f in files:
             self.handle.write(f"{f.path.resolve().relative_to(self.lake_root)}\n")
         self.handle.flush()
@@ -240,7 +242,7 @@ def _build_lake(
         rows = 0
         report("observations", 0, period.days)
         for index, (_, table) in enumerate(readings.iter_days(plan)):
-            log.add(lake.append("observations", table))
+            log.add(lake.append("observations", table, durable=False))
             rows += table.num_rows
             report("observations", index + 1, period.days)
         counts["observations"] = rows
@@ -251,9 +253,9 @@ def _build_lake(
         reqs, events = requests.generate_requests_and_events(
             areas, seed=seed, scale=scale, start=period.start, end=period.end
         )
-        log.add(lake.append("service_requests", reqs))
+        log.add(lake.append("service_requests", reqs, durable=False))
         report("requests", 1, 2)
-        log.add(lake.append("request_events", events))
+        log.add(lake.append("request_events", events, durable=False))
         report("requests", 2, 2)
         counts["service_requests"] = reqs.num_rows
         counts["request_events"] = events.num_rows
@@ -269,11 +271,13 @@ def _build_lake(
         rows = 0
         report("records", 0, total_months)
         for index, table in enumerate(months):
-            log.add(lake.append("admin_records", table))
+            log.add(lake.append("admin_records", table, durable=False))
             rows += table.num_rows
             report("records", index + 1, total_months)
         counts["admin_records"] = rows
         stage_seconds["records"] = time.perf_counter() - t
+        # One sync at the end instead of one per file: a build that dies is redone whole anyway.
+        lake.sync(log.written)
     finally:
         log.close()
     return counts

@@ -51,28 +51,46 @@ class Lake:
             p.name for p in self.root.iterdir() if p.is_dir() and DATASET_NAME.fullmatch(p.name)
         )
 
-    def append(self, dataset: str, table: pa.Table, *, time_column: str = "time") -> list[LakeFile]:
-        """Write `table` as one new file per day it covers (by `time_column`, a UTC timestamp)."""
+    def append(
+        self, dataset: str, table: pa.Table, *, time_column: str = "time", durable: bool = True
+    ) -> list[LakeFile]:
+        """Write `table` as one new file per day it covers (by `time_column`, a UTC timestamp).
+
+        `durable=False` skips the per-file fsync for bulk loads that can be redone (the demo);
+        call `sync` on the written files before relying on them.
+        """
         if table.num_rows == 0:
             return []
         days = pc.cast(pc.cast(table[time_column], pa.timestamp("us", tz="UTC")), pa.date32())
         unique_days = pc.unique(days).to_pylist()
         written: list[LakeFile] = []
         if len(unique_days) == 1:
-            written.append(self._write_day(dataset, unique_days[0], table))
+            written.append(self._write_day(dataset, unique_days[0], table, durable))
             return written
         for day in sorted(unique_days):
             part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
-            written.append(self._write_day(dataset, day, part))
+            written.append(self._write_day(dataset, day, part, durable))
         return written
 
-    def _write_day(self, dataset: str, day: date, table: pa.Table) -> LakeFile:
+    def _write_day(self, dataset: str, day: date, table: pa.Table, durable: bool = True) -> LakeFile:
         folder = self.dataset_dir(dataset) / f"day={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
         name = f"part-{uuid.uuid4().hex}.parquet"
         final = folder / name
-        _write_atomically(table, final)
+        _write_atomically(table, final, durable=durable)
         return LakeFile(dataset, day, final, table.num_rows)
+
+    @staticmethod
+    def sync(files: list[LakeFile] | list[Path]) -> None:
+        """Flush written files and their folders to disk (after non-durable appends)."""
+        folders: set[Path] = set()
+        for item in files:
+            path = item.path if isinstance(item, LakeFile) else item
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+            folders.add(path.parent)
+        for folder in folders:
+            _fsync_dir(folder)
 
     def files(self, dataset: str) -> list[Path]:
         folder = self.dataset_dir(dataset)
@@ -137,13 +155,19 @@ class Lake:
         return LakeFile(dataset, day, final, table.num_rows)
 
 
-def _write_atomically(table: pa.Table, final: Path) -> None:
+def _write_atomically(table: pa.Table, final: Path, *, durable: bool = True) -> None:
     tmp = final.with_name(f".{final.name}.tmp")
     pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
+    if durable:
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
     os.replace(tmp, final)
-    dir_fd = os.open(final.parent, os.O_RDONLY)
+    if durable:
+        _fsync_dir(final.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
