@@ -1,8 +1,13 @@
-"""Service requests (Open311, back office) — filled by the requests work.
+"""Service requests: catalogue of services, requests, requester contacts apart, events, staging.
 
 Revision ID: 0003
 Revises: 0002
 """
+
+import sqlalchemy as sa
+from alembic import op
+
+from hakama.storage.types import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"
@@ -11,8 +16,113 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "services",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("area_code", sa.String(64), sa.ForeignKey("areas.code"), nullable=False),
+        sa.Column("code", sa.String(64), nullable=False),
+        sa.Column("category", sa.String(64), nullable=False),
+        sa.Column("names", sa.JSON, nullable=False),
+        sa.Column("descriptions", sa.JSON, nullable=False),
+        sa.Column("department", sa.String(200), nullable=False, server_default=""),
+        sa.Column("target_hours", sa.Float, nullable=False),
+        sa.Column("business_hours", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("icon", sa.String(32), nullable=False, server_default="other"),
+        sa.Column("keywords", sa.JSON, nullable=False),
+        sa.Column("group_name", sa.String(100), nullable=False, server_default=""),
+        sa.Column("attributes", sa.JSON, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.UniqueConstraint("area_code", "code", name="uq_services_area_code_code"),
+    )
+    op.create_table(
+        "service_requests",
+        sa.Column("id", sa.String(40), primary_key=True),
+        sa.Column("area_code", sa.String(64), sa.ForeignKey("areas.code"), nullable=False),
+        sa.Column("service_code", sa.String(64), nullable=False),
+        sa.Column("service_name", sa.String(200), nullable=False),
+        sa.Column("category", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("description", sa.Text, nullable=False, server_default=""),
+        sa.Column("lat", sa.Float, nullable=True),
+        sa.Column("lon", sa.Float, nullable=True),
+        sa.Column("address", sa.String(500), nullable=False, server_default=""),
+        sa.Column("address_id", sa.String(200), nullable=False, server_default=""),
+        sa.Column("attributes", sa.JSON, nullable=False),
+        sa.Column("media", sa.JSON, nullable=False),
+        sa.Column("language", sa.String(2), nullable=False, server_default="fr"),
+        sa.Column("channel", sa.String(16), nullable=False, server_default="web"),
+        sa.Column("requested_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        sa.Column("expected_at", UTCDateTime, nullable=True),
+        sa.Column("resolved_at", UTCDateTime, nullable=True),
+        sa.Column("closed_at", UTCDateTime, nullable=True),
+        sa.Column("status_notes", sa.Text, nullable=False, server_default=""),
+        sa.Column("department", sa.String(200), nullable=False, server_default=""),
+        sa.Column("assignee", sa.String(200), nullable=False, server_default=""),
+        sa.Column("reopened", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("merged_into", sa.String(40), nullable=True),
+        sa.Column("token_hash", sa.String(64), nullable=True),
+        sa.UniqueConstraint("token_hash", name="uq_service_requests_token_hash"),
+        sa.Column("idempotency_key", sa.String(64), nullable=True),
+        sa.UniqueConstraint("idempotency_key", name="uq_service_requests_idempotency_key"),
+    )
+    op.create_index("ix_service_requests_requested_at", "service_requests", ["requested_at"])
+    op.create_index(
+        "ix_service_requests_area_status",
+        "service_requests",
+        ["area_code", "status", "requested_at"],
+    )
+    op.create_index("ix_service_requests_service_code", "service_requests", ["service_code"])
+    op.create_table(
+        "request_contacts",
+        sa.Column(
+            "request_id",
+            sa.String(40),
+            sa.ForeignKey("service_requests.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("first_name", sa.String(200), nullable=False, server_default=""),
+        sa.Column("last_name", sa.String(200), nullable=False, server_default=""),
+        sa.Column("email", sa.String(320), nullable=False, server_default=""),
+        sa.Column("phone", sa.String(40), nullable=False, server_default=""),
+        sa.Column("account_id", sa.String(200), nullable=False, server_default=""),
+        sa.Column("device_id", sa.String(200), nullable=False, server_default=""),
+    )
+    op.create_table(
+        "request_events",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("request_id", sa.String(40), nullable=False),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("note", sa.Text, nullable=False, server_default=""),
+        sa.Column("public", sa.Boolean, nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("actor_kind", sa.String(16), nullable=False),
+        sa.Column("details", sa.JSON, nullable=False),
+    )
+    op.create_index("ix_request_events_request_id", "request_events", ["request_id"])
+    op.create_table(
+        "request_events_staging",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("time", UTCDateTime, nullable=False),
+        sa.Column("request_id", sa.String(40), nullable=False),
+        sa.Column("area_code", sa.String(64), nullable=True),
+        sa.Column("service_code", sa.String(64), nullable=False),
+        sa.Column("category", sa.String(64), nullable=False),
+        sa.Column("event", sa.String(20), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("actor_kind", sa.String(16), nullable=False),
+    )
 
 
 def downgrade() -> None:
-    pass
+    for table in (
+        "request_events_staging",
+        "request_events",
+        "request_contacts",
+        "service_requests",
+        "services",
+    ):
+        op.drop_table(table)
