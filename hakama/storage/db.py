@@ -18,12 +18,26 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # hakama issues BEGIN itself (see `_sqlite_begin`), not the sqlite3 module.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode at commit boundaries
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    """Write transactions take SQLite's write lock up front (BEGIN IMMEDIATE).
+
+    A deferred transaction that reads and then writes can fail at once with "database is
+    locked" when another writer got there between the read and the write: busy_timeout does not
+    apply to that upgrade. Taking the lock at BEGIN makes writers queue (up to busy_timeout)
+    instead. Read-only work keeps a deferred BEGIN, so readers never wait for writers (WAL).
+    """
+    immediate = conn.info.pop("hakama_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_engine(url: str, **kwargs: Any) -> sa.Engine:
@@ -36,6 +50,7 @@ def create_engine(url: str, **kwargs: Any) -> sa.Engine:
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -78,9 +93,11 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
-        """A transaction: committed when the block ends, rolled back if it raises."""
-        with self.engine.begin() as conn:
-            yield conn
+        """A write transaction: committed when the block ends, rolled back if it raises."""
+        with self.engine.connect() as conn:
+            conn.info["hakama_write"] = True
+            with conn.begin():
+                yield conn
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
