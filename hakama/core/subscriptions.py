@@ -1,0 +1,408 @@
+"""NGSI-LD subscriptions, pure: validating one (clause 5.2.12), deciding whether an entity
+change concerns it, and shaping the notification it sends (clause 5.2.14).
+
+A subscription is kept as the JSON it was accepted in (`Subscription.body`, short attribute and
+type names); its delivery status (`timesSent`, `lastSuccess`…) lives beside it and is added
+when it is rendered.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from hakama.core import jsonld
+from hakama.core.entities import render as render_entity
+from hakama.core.errors import Invalid
+from hakama.core.ngsi_query import GeoQuery, Query, geo_matches, matches, parse_geoq, parse_q
+from hakama.core.temporal import format_time, parse_time
+
+
+class Unsupported(Invalid):
+    """A valid NGSI-LD feature hakama does not offer (→ OperationNotSupported)."""
+
+    status = 501
+    title = "Operation not supported"
+
+
+class Trigger(StrEnum):
+    """What kind of change fires a notification (`notificationTrigger`, NGSI-LD 1.8)."""
+
+    ENTITY_CREATED = "entityCreated"
+    ENTITY_UPDATED = "entityUpdated"
+    ENTITY_DELETED = "entityDeleted"
+    ATTRIBUTE_CREATED = "attributeCreated"
+    ATTRIBUTE_UPDATED = "attributeUpdated"
+    ATTRIBUTE_DELETED = "attributeDeleted"
+
+
+DEFAULT_TRIGGERS = frozenset({Trigger.ATTRIBUTE_CREATED, Trigger.ATTRIBUTE_UPDATED})
+FORMATS = ("normalized", "keyValues", "concise")
+ACCEPTS = ("application/json", "application/ld+json")
+#: Members of an entity that are not attributes.
+CORE_MEMBERS = frozenset(
+    {"id", "type", "@context", "scope", "createdAt", "modifiedAt", "deletedAt"}
+)
+_ALLOWED = frozenset(
+    {
+        "id",
+        "type",
+        "@context",
+        "subscriptionName",
+        "description",
+        "entities",
+        "watchedAttributes",
+        "notificationTrigger",
+        "q",
+        "geoQ",
+        "csf",
+        "isActive",
+        "notification",
+        "expiresAt",
+        "throttling",
+        "timeInterval",
+        "lang",
+        "scopeQ",
+        "temporalQ",
+        "status",
+        "jsonldContext",
+        "createdAt",
+        "modifiedAt",
+    }
+)
+
+
+def new_id() -> str:
+    return f"urn:ngsi-ld:Subscription:{uuid.uuid4().hex}"
+
+
+def _is_uri(text: object) -> bool:
+    return isinstance(text, str) and bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", text))
+
+
+@dataclass(frozen=True)
+class EntitySelector:
+    """One item of `entities`: a type and optionally an id or an id pattern."""
+
+    type: str
+    id: str | None = None
+    id_pattern: str | None = None
+
+    def selects(self, entity_id: str, entity_types: Sequence[str]) -> bool:
+        if self.type not in entity_types:
+            return False
+        if self.id is not None and entity_id != self.id:
+            return False
+        return self.id_pattern is None or re.fullmatch(self.id_pattern, entity_id) is not None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An accepted subscription: its JSON body plus what matching needs, parsed once."""
+
+    id: str
+    body: Mapping[str, Any]
+    entities: tuple[EntitySelector, ...]
+    watched: frozenset[str]
+    triggers: frozenset[Trigger]
+    query: Query | None
+    geoquery: GeoQuery | None
+    attributes: tuple[str, ...]
+    format: str
+    uri: str
+    accept: str
+    is_active: bool
+    expires_at: datetime | None
+    throttling: float | None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def state(self, now: datetime) -> str:
+        """`active`, `paused` or `expired`, as NGSI-LD reports it in `status`."""
+        if self.expired(now):
+            return "expired"
+        return "active" if self.is_active else "paused"
+
+    def selects(self, entity_id: str, entity_types: str | Sequence[str]) -> bool:
+        """Does the entity (of one or several types) fall under `entities` (any entity when
+        only attributes are watched)?"""
+        if not self.entities:
+            return True
+        types = (entity_types,) if isinstance(entity_types, str) else tuple(entity_types)
+        return any(sel.selects(entity_id, types) for sel in self.entities)
+
+    def filters_pass(self, entity: Mapping[str, Any]) -> bool:
+        """Does the entity (canonical names) satisfy `q` and `geoQ`?"""
+        if self.query is not None and not matches(entity, self.query):
+            return False
+        return self.geoquery is None or geo_matches(entity, self.geoquery)
+
+    def fired_by(self, triggers: Mapping[Trigger, frozenset[str]]) -> bool:
+        """Do the change's triggers (each with the attributes it touched) concern this one?
+
+        `triggers` maps a trigger to the attribute names it concerns (empty for entity-level).
+        """
+        for trigger, names in triggers.items():
+            if trigger in self.triggers and (not self.watched or names & self.watched):
+                return True
+        return False
+
+
+def parse(
+    body: Mapping[str, Any],
+    *,
+    now: datetime,
+    context: jsonld.Context | None = None,
+    sub_id: str | None = None,
+) -> Subscription:
+    """Check a subscription's JSON (create, or the merged result of an update) and parse it.
+
+    Names (types, attributes, `q` paths, the geoproperty) are written under `context` (the
+    core context when None) and turned into canonical names for matching; the body is kept as
+    written, with the context's references under `@context`, so it reads back the same.
+
+    Raises `Invalid` (BadRequestData) for anything malformed and `Unsupported` for features
+    hakama does not offer (periodic `timeInterval`, non-HTTP endpoints, `csf`, `temporalQ`).
+    """
+    if not isinstance(body, Mapping):
+        raise Invalid("a subscription is a JSON object")
+    unknown = sorted(set(body) - _ALLOWED)
+    if unknown:
+        raise Invalid(f"unknown subscription members: {', '.join(unknown)}")
+    if body.get("type", "Subscription") != "Subscription":
+        raise Invalid("type must be Subscription")
+    sid = sub_id or body.get("id") or new_id()
+    if not _is_uri(sid):
+        raise Invalid(f"subscription id {sid!r} is not a URI")
+    for feature in ("timeInterval", "csf", "temporalQ", "scopeQ"):
+        if body.get(feature) is not None:
+            raise Unsupported(f"{feature} subscriptions are not supported")
+    ctx = context or jsonld.core()
+    entities = tuple(_selector(item, ctx) for item in _list(body, "entities", Mapping))
+    watched = frozenset(ctx.to_canonical(n) for n in _names(body, "watchedAttributes"))
+    if "watchedAttributes" in body and not watched:
+        raise Invalid("watchedAttributes cannot be empty")
+    if not entities and not watched:
+        raise Invalid("a subscription needs entities or watchedAttributes")
+    triggers = DEFAULT_TRIGGERS
+    if "notificationTrigger" in body:
+        names = _names(body, "notificationTrigger")
+        try:
+            triggers = frozenset(Trigger(n) for n in names)
+        except ValueError as exc:
+            raise Invalid(f"notificationTrigger: {exc}") from None
+        if not triggers:
+            raise Invalid("notificationTrigger cannot be empty")
+    q = body.get("q")
+    if q is not None and (not isinstance(q, str) or not q.strip()):
+        raise Invalid("q must be a non-empty string")
+    query = parse_q(q, expand=ctx.to_canonical) if q is not None else None
+    geoquery = _geoq(body["geoQ"], ctx) if body.get("geoQ") is not None else None
+    notification = body.get("notification")
+    if not isinstance(notification, Mapping):
+        raise Invalid("notification is required and must be an object")
+    fmt = notification.get("format", "normalized")
+    if fmt not in FORMATS:
+        raise Invalid(f"notification.format must be one of {', '.join(FORMATS)}")
+    attributes = tuple(ctx.to_canonical(n) for n in _names(notification, "attributes"))
+    endpoint = notification.get("endpoint")
+    if not isinstance(endpoint, Mapping) or not isinstance(endpoint.get("uri"), str):
+        raise Invalid("notification.endpoint.uri is required")
+    uri = endpoint["uri"]
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https"):
+        if _is_uri(uri):
+            raise Unsupported(
+                f"only http(s) notification endpoints are supported, not {parts.scheme}:"
+            )
+        raise Invalid(f"notification.endpoint.uri {uri!r} is not a URI")
+    if not parts.netloc:
+        raise Invalid(f"notification.endpoint.uri {uri!r} has no host")
+    accept = endpoint.get("accept", "application/json")
+    if accept not in ACCEPTS:
+        raise Invalid(f"notification.endpoint.accept must be one of {', '.join(ACCEPTS)}")
+    is_active = body.get("isActive", True)
+    if not isinstance(is_active, bool):
+        raise Invalid("isActive must be true or false")
+    expires_at = None
+    if body.get("expiresAt") is not None:
+        if not isinstance(body["expiresAt"], str):
+            raise Invalid("expiresAt must be a date-time string")
+        expires_at = parse_time(body["expiresAt"], parameter="expiresAt")
+        if expires_at <= now:
+            raise Invalid("expiresAt must be in the future")
+    throttling = body.get("throttling")
+    if throttling is not None:
+        if (
+            isinstance(throttling, bool)
+            or not isinstance(throttling, int | float)
+            or throttling <= 0
+        ):
+            raise Invalid("throttling must be a positive number of seconds")
+        throttling = float(throttling)
+    for text_member in ("subscriptionName", "description"):
+        if text_member in body and not isinstance(body[text_member], str):
+            raise Invalid(f"{text_member} must be a string")
+    kept = {
+        k: v
+        for k, v in body.items()
+        if k not in ("status", "createdAt", "modifiedAt") and v is not None
+    }
+    kept["id"] = sid
+    kept["type"] = "Subscription"
+    kept.pop("@context", None)
+    if ctx.references:
+        kept["@context"] = list(ctx.references)
+    kept["notification"] = {
+        k: v
+        for k, v in notification.items()
+        if k in ("attributes", "format", "endpoint", "sysAttrs", "showChanges")
+    }
+    if expires_at is not None:
+        kept["expiresAt"] = format_time(expires_at)
+    return Subscription(
+        id=sid,
+        body=kept,
+        entities=entities,
+        watched=watched,
+        triggers=triggers,
+        query=query,
+        geoquery=geoquery,
+        attributes=attributes,
+        format=fmt,
+        uri=uri,
+        accept=accept,
+        is_active=is_active,
+        expires_at=expires_at,
+        throttling=throttling,
+    )
+
+
+def _list(body: Mapping[str, Any], name: str, kind: type) -> list[Any]:
+    value = body.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+        raise Invalid(f"{name} must be a list")
+    return value
+
+
+def _names(body: Mapping[str, Any], name: str) -> list[str]:
+    values = _list(body, name, str)
+    if any(not v.strip() for v in values):
+        raise Invalid(f"{name} cannot hold empty names")
+    return values
+
+
+def _selector(item: Mapping[str, Any], ctx: jsonld.Context) -> EntitySelector:
+    etype = item.get("type")
+    if not isinstance(etype, str) or not etype:
+        raise Invalid("each item of entities needs a type")
+    eid = item.get("id")
+    if eid is not None and not _is_uri(eid):
+        raise Invalid(f"entities: id {eid!r} is not a URI")
+    pattern = item.get("idPattern")
+    if pattern is not None:
+        if not isinstance(pattern, str):
+            raise Invalid("entities: idPattern must be a string")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise Invalid(f"entities: idPattern is not a regular expression: {exc}") from None
+    return EntitySelector(type=ctx.to_canonical(etype), id=eid, id_pattern=pattern)
+
+
+def _geoq(value: Any, ctx: jsonld.Context) -> GeoQuery:
+    if not isinstance(value, Mapping):
+        raise Invalid("geoQ must be an object")
+    for member in ("geometry", "coordinates", "georel"):
+        if member not in value:
+            raise Invalid(f"geoQ needs {member}")
+    geoproperty = value.get("geoproperty")
+    if geoproperty is not None and not isinstance(geoproperty, str):
+        raise Invalid("geoQ.geoproperty must be a string")
+    parsed = parse_geoq(
+        value["georel"],
+        value["geometry"],
+        value["coordinates"],
+        ctx.to_canonical(geoproperty) if geoproperty else None,
+    )
+    if parsed is None:
+        raise Invalid("geoQ needs georel, geometry and coordinates")
+    return parsed
+
+
+def change_triggers(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, changed: frozenset[str]
+) -> dict[Trigger, frozenset[str]]:
+    """Which triggers an entity change sets off, each with the attributes it concerns."""
+    attrs_before = frozenset(before or {}) - CORE_MEMBERS
+    attrs_after = frozenset(after or {}) - CORE_MEMBERS
+    if before is None and after is not None:
+        return {Trigger.ENTITY_CREATED: attrs_after, Trigger.ATTRIBUTE_CREATED: attrs_after}
+    if after is None:
+        return {Trigger.ENTITY_DELETED: attrs_before, Trigger.ATTRIBUTE_DELETED: attrs_before}
+    created = attrs_after - attrs_before
+    deleted = attrs_before - attrs_after
+    updated = (changed & attrs_after & attrs_before) | frozenset(
+        name
+        for name in attrs_after & attrs_before
+        if before is not None and before.get(name) != after.get(name)
+    )
+    out: dict[Trigger, frozenset[str]] = {Trigger.ENTITY_UPDATED: created | deleted | updated}
+    if created:
+        out[Trigger.ATTRIBUTE_CREATED] = created
+    if deleted:
+        out[Trigger.ATTRIBUTE_DELETED] = deleted
+    if updated:
+        out[Trigger.ATTRIBUTE_UPDATED] = updated
+    return out
+
+
+def project(
+    sub: Subscription, entity: Mapping[str, Any], context: jsonld.Context
+) -> dict[str, Any]:
+    """The entity as this subscription's notifications carry it: only `notification.attributes`
+    (all when none), in its format, with the subscriber's names and system attributes only
+    when `notification.sysAttrs` asks."""
+    sys_attrs = bool(sub.body.get("notification", {}).get("sysAttrs", False))
+    fmt: Any = sub.format
+    return render_entity(
+        entity, context, fmt=fmt, sys_attrs=sys_attrs, attrs=sub.attributes or None
+    )
+
+
+def notification(
+    sub: Subscription, entities: Sequence[Mapping[str, Any]], *, at: datetime
+) -> dict[str, Any]:
+    """The notification body (clause 5.2.14) for `entities`, already projected."""
+    return {
+        "id": f"urn:ngsi-ld:Notification:{uuid.uuid4().hex}",
+        "type": "Notification",
+        "subscriptionId": sub.id,
+        "notifiedAt": format_time(at.astimezone(UTC)),
+        "data": list(entities),
+    }
+
+
+def render(sub: Subscription, status: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The subscription as GET returns it: its body plus status and delivery figures."""
+    out = dict(sub.body)
+    note = dict(out.get("notification", {}))
+    for key in ("timesSent", "lastNotification", "lastSuccess", "lastFailure", "status"):
+        value = status.get(key)
+        if value is None:
+            continue
+        note[key] = format_time(value) if isinstance(value, datetime) else value
+    out["notification"] = note
+    out["isActive"] = sub.is_active
+    out["status"] = sub.state(now)
+    return out

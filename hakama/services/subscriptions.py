@@ -1,0 +1,371 @@
+"""NGSI-LD subscriptions: create, list, read, update, delete; and turning entity changes into
+notifications waiting in a durable outbox.
+
+`install(platform)` registers a listener for `events.EntityChanged`. The listener runs after the
+writer's commit, matches the change against the active subscriptions (kept in memory, reloaded
+every few seconds so other processes' changes are seen) and inserts one outbox row per matching
+subscription in a transaction of its own. It never calls an endpoint: `services.notifier`
+sends what the outbox holds, so a slow or failing endpoint never slows down a writer.
+
+Who may subscribe: an actor allowed `READ_INTERNAL` in their own area (agents, analysts,
+administrators). A subscription belongs to its creator's area and only sees entities of that
+area (or below); a commune's agent cannot watch, list or change another commune's
+subscriptions. Creating, changing and deleting a subscription is audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from hakama.core import jsonld
+from hakama.core import subscriptions as core
+from hakama.core.access import Action, Actor, allowed
+from hakama.core.entities import types_of
+from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
+from hakama.services import audit, contexts, events
+from hakama.services.platform import Platform
+from hakama.services.territory import area_chain
+from hakama.storage.schema_subscriptions import notification_outbox, subscriptions
+from hakama.storage.types import utcnow
+
+log = logging.getLogger("hakama.subscriptions")
+
+#: Seconds the in-memory list of subscriptions is trusted before it is read again.
+CACHE_SECONDS = 2.0
+_CACHE_KEY = "subscriptions"
+#: Cache key of the callback the notifier leaves so new outbox rows wake it at once.
+WAKEUP_KEY = "notifier_wakeup"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A subscription with its owner's area and its delivery status."""
+
+    sub: core.Subscription
+    owner: str
+    area_code: str | None
+    status: Mapping[str, Any]
+    context: jsonld.Context | None = None  # the one it was written under, resolved once
+
+    def render(self, *, now: datetime | None = None) -> dict[str, Any]:
+        return core.render(self.sub, self.status, now=now or utcnow())
+
+
+def _context_of(platform: Platform, body: Mapping[str, Any]) -> jsonld.Context:
+    """The @context the subscription was written under (user contexts come from the cache)."""
+    refs = body.get("@context")
+    if not refs:
+        return jsonld.core()
+    return contexts.build(platform, refs)
+
+
+def from_row(platform: Platform, row: Any) -> Stored:
+    """A `subscriptions` row as a `Stored` subscription."""
+    body = dict(row.body)
+    context = _context_of(platform, body)
+    sub = core.parse(
+        body,
+        now=row.created_at,  # accepted once: a past expiresAt is not an error when reading
+        context=context,
+        sub_id=row.id,
+    )
+    sub = _with_state(sub, is_active=row.is_active, expires_at=row.expires_at)
+    status = {
+        "timesSent": row.times_sent,
+        "lastNotification": row.last_notification,
+        "lastSuccess": row.last_success,
+        "lastFailure": row.last_failure,
+        "status": row.status,
+    }
+    return Stored(sub=sub, owner=row.owner, area_code=row.area_code, status=status, context=context)
+
+
+def _with_state(
+    sub: core.Subscription, *, is_active: bool, expires_at: datetime | None
+) -> core.Subscription:
+    from dataclasses import replace
+
+    return replace(sub, is_active=is_active, expires_at=expires_at)
+
+
+def _check_may_subscribe(platform: Platform, actor: Actor) -> None:
+    if not allowed(actor, Action.READ_INTERNAL, area_chain(platform, actor.area_code)):
+        raise Forbidden("subscriptions need an account or key allowed to read internal data")
+
+
+def _check_owns(platform: Platform, actor: Actor, stored: Stored) -> None:
+    if not allowed(actor, Action.READ_INTERNAL, area_chain(platform, stored.area_code)):
+        # Another area's subscription is not even acknowledged to exist.
+        raise NotFound(f"no subscription {stored.sub.id}", id=stored.sub.id)
+
+
+def _load_row(conn: sa.Connection, sub_id: str) -> Any:
+    row = conn.execute(sa.select(subscriptions).where(subscriptions.c.id == sub_id)).first()
+    if row is None:
+        raise NotFound(f"no subscription {sub_id}", id=sub_id)
+    return row
+
+
+def create(
+    platform: Platform,
+    body: Mapping[str, Any],
+    *,
+    actor: Actor,
+    context: jsonld.Context | None = None,
+) -> Stored:
+    """Accept a new subscription (clause 5.8.1); `Conflict` if its id is taken."""
+    _check_may_subscribe(platform, actor)
+    now = utcnow()
+    sub = core.parse(body, now=now, context=context)
+    with platform.db.begin() as conn:
+        exists = conn.execute(
+            sa.select(subscriptions.c.id).where(subscriptions.c.id == sub.id)
+        ).first()
+        if exists is not None:
+            raise Conflict(f"subscription {sub.id} already exists", id=sub.id)
+        conn.execute(
+            subscriptions.insert().values(
+                id=sub.id,
+                owner=actor.label,
+                area_code=actor.area_code,
+                body=dict(sub.body),
+                is_active=sub.is_active,
+                expires_at=sub.expires_at,
+                throttling=sub.throttling,
+                times_sent=0,
+                created_at=now,
+                modified_at=now,
+            )
+        )
+        audit.record(
+            conn,
+            actor=actor,
+            action="subscription.create",
+            resource=sub.id,
+            area_code=actor.area_code,
+            after=dict(sub.body),
+        )
+    platform.invalidate(_CACHE_KEY)
+    return Stored(sub=sub, owner=actor.label, area_code=actor.area_code, status={"timesSent": 0})
+
+
+def get(platform: Platform, sub_id: str, *, actor: Actor) -> Stored:
+    """One subscription with its status; `NotFound` if absent or outside the actor's area."""
+    _check_may_subscribe(platform, actor)
+    with platform.db.connect() as conn:
+        stored = from_row(platform, _load_row(conn, sub_id))
+    _check_owns(platform, actor, stored)
+    return stored
+
+
+def list_(platform: Platform, *, actor: Actor, limit: int = 100, offset: int = 0) -> list[Stored]:
+    """The subscriptions the actor may see (their area and below), oldest first."""
+    _check_may_subscribe(platform, actor)
+    if limit < 0 or offset < 0:
+        raise Invalid("limit and offset cannot be negative")
+    with platform.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(subscriptions).order_by(subscriptions.c.created_at, subscriptions.c.id)
+        ).all()
+    visible: list[Stored] = []
+    for row in rows:
+        if allowed(actor, Action.READ_INTERNAL, area_chain(platform, row.area_code)):
+            visible.append(from_row(platform, row))
+    return visible[offset : offset + limit]
+
+
+def update(
+    platform: Platform,
+    sub_id: str,
+    patch: Mapping[str, Any],
+    *,
+    actor: Actor,
+    context: jsonld.Context | None = None,
+) -> Stored:
+    """Change members of a subscription (clause 5.8.2: fragment merged over the current one)."""
+    if not isinstance(patch, Mapping) or not patch:
+        raise Invalid("an update is a non-empty JSON object")
+    if "id" in patch and patch["id"] != sub_id:
+        raise Invalid("the id of a subscription cannot change")
+    current = get(platform, sub_id, actor=actor)
+    merged = {k: v for k, v in current.sub.body.items() if k != "@context"}
+    for key, value in patch.items():
+        if key == "@context":
+            continue
+        if key == "notification" and isinstance(value, Mapping):
+            merged["notification"] = {**merged.get("notification", {}), **value}
+        elif value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    ctx = context or _context_of(platform, current.sub.body)
+    now = utcnow()
+    sub = core.parse(merged, now=now, context=ctx, sub_id=sub_id)
+    with platform.db.begin() as conn:
+        conn.execute(
+            subscriptions.update()
+            .where(subscriptions.c.id == sub_id)
+            .values(
+                body=dict(sub.body),
+                is_active=sub.is_active,
+                expires_at=sub.expires_at,
+                throttling=sub.throttling,
+                modified_at=now,
+            )
+        )
+        audit.record(
+            conn,
+            actor=actor,
+            action="subscription.update",
+            resource=sub_id,
+            area_code=current.area_code,
+            before=dict(current.sub.body),
+            after=dict(sub.body),
+        )
+    platform.invalidate(_CACHE_KEY)
+    return get(platform, sub_id, actor=actor)
+
+
+def delete(platform: Platform, sub_id: str, *, actor: Actor) -> None:
+    """Remove a subscription and whatever of it is still waiting in the outbox."""
+    current = get(platform, sub_id, actor=actor)
+    with platform.db.begin() as conn:
+        conn.execute(
+            notification_outbox.delete().where(notification_outbox.c.subscription_id == sub_id)
+        )
+        conn.execute(subscriptions.delete().where(subscriptions.c.id == sub_id))
+        audit.record(
+            conn,
+            actor=actor,
+            action="subscription.delete",
+            resource=sub_id,
+            area_code=current.area_code,
+            before=dict(current.sub.body),
+        )
+    platform.invalidate(_CACHE_KEY)
+
+
+# Matching entity changes ---------------------------------------------------------------------
+
+
+def active(platform: Platform) -> list[Stored]:
+    """The subscriptions that may notify now (cached for `CACHE_SECONDS`)."""
+    cached: tuple[float, list[Stored]] | None = platform.cache.get(_CACHE_KEY)
+    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    now = utcnow()
+    with platform.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(subscriptions).where(subscriptions.c.is_active == sa.true())
+        ).all()
+    loaded: list[Stored] = []
+    for row in rows:
+        if row.expires_at is not None and row.expires_at <= now:
+            continue
+        try:
+            loaded.append(from_row(platform, row))
+        except Exception:  # a subscription that no longer parses must not stop the others
+            log.exception("subscription %s cannot be loaded", row.id)
+    platform.cache[_CACHE_KEY] = (time.monotonic(), loaded)
+    return loaded
+
+
+def matching(platform: Platform, event: events.EntityChanged) -> list[Stored]:
+    """The active subscriptions an entity change concerns."""
+    candidates = active(platform)
+    if not candidates:
+        return []  # the common case at ingestion rates: nothing to compute
+    now = event.at
+    triggers = core.change_triggers(event.before, event.after, event.attributes)
+    entity = event.after if event.after is not None else event.before
+    if entity is None:
+        return []
+    types = types_of(entity) or (event.entity_type,)
+    chain: tuple[str, ...] | None = None
+    found: list[Stored] = []
+    for stored in candidates:
+        sub = stored.sub
+        if sub.expired(now) or not sub.selects(event.entity_id, types):
+            continue
+        if not sub.fired_by(triggers):
+            continue
+        if stored.area_code is not None:
+            if chain is None:
+                chain = area_chain(platform, event.area_code)
+            if stored.area_code not in chain:
+                continue
+        try:
+            if not sub.filters_pass(entity):
+                continue
+        except Exception:  # a q that cannot be evaluated on this entity does not match
+            log.debug("subscription %s: filters failed on %s", sub.id, event.entity_id)
+            continue
+        found.append(stored)
+    return found
+
+
+def payload_entity(platform: Platform, stored: Stored, entity: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity as this subscription's notifications carry it (format, attributes, names)."""
+    context = stored.context or _context_of(platform, stored.sub.body)
+    return core.project(stored.sub, entity, context)
+
+
+def enqueue(platform: Platform, event: events.EntityChanged) -> int:
+    """Put one outbox row per subscription the change concerns; return how many."""
+    found = matching(platform, event)
+    if not found:
+        return 0
+    entity = event.after if event.after is not None else event.before
+    assert entity is not None
+    now = utcnow()
+    rows = [
+        {
+            "subscription_id": stored.sub.id,
+            "payload": {
+                "data": [payload_entity(platform, stored, entity)],
+                "entityId": event.entity_id,
+            },
+            "state": "pending",
+            "attempts": 0,
+            "due_at": now,
+            "created_at": now,
+        }
+        for stored in found
+    ]
+    with platform.db.begin() as conn:
+        conn.execute(notification_outbox.insert(), rows)
+    wake = platform.cache.get(WAKEUP_KEY)
+    if callable(wake):
+        wake()
+    return len(rows)
+
+
+def _on_entity_changed(platform: Platform, event: object) -> None:
+    if isinstance(event, events.EntityChanged):
+        enqueue(platform, event)
+
+
+def install(platform: Platform) -> None:
+    """Make entity changes on this platform feed the notification outbox (once per platform)."""
+    if platform.cache.get("subscriptions_installed"):
+        return
+    events.listen(platform, events.EntityChanged, _on_entity_changed)
+    platform.cache["subscriptions_installed"] = True
+
+
+def outbox_counts(platform: Platform, sub_ids: Sequence[str] | None = None) -> dict[str, int]:
+    """How many notifications wait (`pending`) or were given up (`dead`)."""
+    query = sa.select(notification_outbox.c.state, sa.func.count()).group_by(
+        notification_outbox.c.state
+    )
+    if sub_ids is not None:
+        query = query.where(notification_outbox.c.subscription_id.in_(list(sub_ids)))
+    with platform.db.connect() as conn:
+        return {state: int(n) for state, n in conn.execute(query).all()}
