@@ -1,0 +1,826 @@
+"""NGSI-LD entities: parsing and validating client bodies, the stored form, and rendering.
+
+The stored (and exchanged, inside hakama) form of an entity is a plain dict in the NGSI-LD
+**normalized** representation with **canonical** names (see `hakama.core.jsonld`):
+
+    {"id": "urn:ngsi-ld:AirQualityObserved:berkane-01",
+     "type": "AirQualityObserved",                  # a string, or a list for several types
+     "pm25": {"type": "Property", "value": 31.5, "unitCode": "GQ",
+              "observedAt": "2026-03-01T10:00:00Z"},
+     "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [-2.3, 34.9]}},
+     "refDevice": {"type": "Relationship", "object": "urn:ngsi-ld:Device:1"},
+     "name": {"type": "LanguageProperty", "languageMap": {"ar": "…", "fr": "…"}},
+     "createdAt": "…", "modifiedAt": "…"}           # system attributes, ISO 8601 UTC
+
+An attribute with several instances (distinct `datasetId`s) is a list of such dicts. Attribute
+types: Property, Relationship, GeoProperty, LanguageProperty, JsonProperty, VocabProperty,
+ListProperty, ListRelationship. Input may be normalized or concise (type inferred from the
+members present, a bare value is a Property). Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from hakama.core.errors import Invalid
+from hakama.core.jsonld import Context
+from hakama.core.ngsi_query import GEOMETRY_TYPES, check_geometry
+from hakama.core.observations import Observation
+
+ATTRIBUTE_TYPES = (
+    "Property",
+    "Relationship",
+    "GeoProperty",
+    "LanguageProperty",
+    "JsonProperty",
+    "VocabProperty",
+    "ListProperty",
+    "ListRelationship",
+)
+#: Members of an entity that are not attributes.
+ENTITY_MEMBERS = frozenset(
+    {"id", "type", "@context", "scope", "createdAt", "modifiedAt", "deletedAt"}
+)
+#: Members of an attribute that are not sub-attributes.
+ATTRIBUTE_MEMBERS = frozenset(
+    {"type", "value", "object", "languageMap", "json", "vocab", "valueList", "objectList",
+     "observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt", "deletedAt", "instanceId",
+     "objectType", "lang", "previousValue"}
+)  # fmt: skip
+
+Format = Literal["normalized", "keyValues", "concise"]
+
+
+NULL_URI = "urn:ngsi-ld:null"  # merge-patch: this value deletes the attribute
+MAX_ID_LENGTH = 512
+MAX_NAME_LENGTH = 256
+_MAX_NESTING = 8
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
+_BAD_NAME = re.compile(r"[\s<>\"'=;()\[\]\x00-\x1f\x7f]")
+_LANG_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|@none")
+_SYSTEM = ("createdAt", "modifiedAt")
+#: Member holding the value, for each attribute type.
+VALUE_MEMBER = {
+    "Property": "value",
+    "GeoProperty": "value",
+    "Relationship": "object",
+    "LanguageProperty": "languageMap",
+    "JsonProperty": "json",
+    "VocabProperty": "vocab",
+    "ListProperty": "valueList",
+    "ListRelationship": "objectList",
+}
+_INFER_ORDER = ("object", "languageMap", "json", "vocab", "valueList", "objectList", "value")
+_INFERRED_TYPE = {v: k for k, v in VALUE_MEMBER.items() if k != "GeoProperty"}
+GEO_NAMES = frozenset({"location", "observationSpace", "operationSpace"})
+
+
+def is_uri(text: Any) -> bool:
+    """Is `text` an absolute URI (what NGSI-LD requires for ids and relationship objects)?"""
+    return (
+        isinstance(text, str)
+        and len(text) <= MAX_ID_LENGTH
+        and _URI.fullmatch(text) is not None
+        and text_ok(text)
+    )
+
+
+def text_ok(text: str) -> bool:
+    """Can both databases store this text? No NUL, no lone surrogate (JSON can carry both)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def format_time(value: datetime) -> str:
+    """An instant as NGSI-LD writes it: ISO 8601 in UTC with a `Z`."""
+    utc = value.astimezone(UTC)
+    spec = (
+        "seconds"
+        if not utc.microsecond
+        else ("milliseconds" if utc.microsecond % 1000 == 0 else "microseconds")
+    )
+    return utc.isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def parse_time(text: Any, *, where: str) -> datetime:
+    """An aware instant from an ISO 8601 date-time (a time without offset is UTC)."""
+    if not isinstance(text, str):
+        raise Invalid(f"{where}: expected an ISO 8601 date-time string")
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{where}: {text!r} is not an ISO 8601 date-time") from None
+    if "T" not in text and " " not in text:
+        raise Invalid(f"{where}: {text!r} is a date, not a date-time")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def check_name(name: Any, where: str) -> str:
+    """`name` if it can name a type or an attribute (no spaces, quotes, brackets, control
+    characters; at most 256 characters), else Invalid."""
+    if not isinstance(name, str) or not _valid_name(name):
+        raise Invalid(f"{where}: invalid name {str(name)[:80]!r}")
+    return name
+
+
+@lru_cache(maxsize=4096)
+def _valid_name(name: str) -> bool:
+    return (
+        bool(name) and len(name) <= MAX_NAME_LENGTH and not _BAD_NAME.search(name) and text_ok(name)
+    )
+
+
+@lru_cache(maxsize=4096)
+def _normal_time(text: str) -> str:
+    """An observedAt as stored (UTC, `Z`); cached because a batch repeats a few instants."""
+    return format_time(parse_time(text, where="observedAt"))
+
+
+@lru_cache(maxsize=4096)
+def _stored_time(text: str) -> datetime:
+    return parse_time(text, where="observedAt")
+
+
+def _check_json(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse what JSON or the databases cannot carry faithfully: NaN, infinities, NUL
+    characters (PostgreSQL text refuses them), absurd nesting."""
+    if depth > 32:
+        raise Invalid(f"{where}: value nested too deeply")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Invalid(f"{where}: numbers must be finite")
+    if isinstance(value, str):
+        if not text_ok(value):
+            raise Invalid(f"{where}: text must be valid Unicode without NUL characters")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_json(key, where, depth + 1)
+            _check_json(item, where, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, where, depth + 1)
+
+
+def parse_entity(body: Any, context: Context) -> dict[str, Any]:
+    """Validate a client's entity (normalized or concise, any @context) into the stored form.
+
+    Needs `id` (a URI) and `type`; drops `@context` and client-sent system attributes.
+    Raises `core.errors.Invalid` naming the first offending member.
+    """
+    if not isinstance(body, Mapping):
+        raise Invalid("an entity must be a JSON object")
+    entity_id = body.get("id", body.get("@id"))
+    if not is_uri(entity_id):
+        raise Invalid(
+            f"id: must be a URI, got {str(entity_id)[:80]!r}"
+            if entity_id is not None
+            else "id: missing"
+        )
+    if "type" not in body and "@type" not in body:
+        raise Invalid("type: missing")
+    entity: dict[str, Any] = {
+        "id": entity_id,
+        "type": _parse_types(body.get("type", body.get("@type")), context),
+    }
+    entity.update(_parse_members(body, context))
+    return entity
+
+
+def parse_fragment(body: Any, context: Context, *, entity_id: str | None = None) -> dict[str, Any]:
+    """Validate attributes to add or change (PATCH/POST .../attrs, batch update) into stored form.
+
+    `id`/`type` may be present (batch bodies, merge); when `entity_id` is given an `id` that
+    differs is refused. The result holds canonical attribute names (and `id`/`type` if sent).
+    """
+    if not isinstance(body, Mapping):
+        raise Invalid("the attributes must be a JSON object")
+    out: dict[str, Any] = {}
+    if "id" in body:
+        if not is_uri(body["id"]):
+            raise Invalid(f"id: must be a URI, got {str(body['id'])[:80]!r}")
+        if entity_id is not None and body["id"] != entity_id:
+            raise Invalid(f"id: {body['id']!r} differs from the entity addressed ({entity_id!r})")
+        out["id"] = body["id"]
+    if "type" in body:
+        out["type"] = _parse_types(body["type"], context)
+    out.update(_parse_members(body, context))
+    return out
+
+
+def _long_enough(canonical: str, name: str) -> str:
+    """Refuse a name whose IRI would not fit the store (a context can map a term to anything)."""
+    if len(canonical) > MAX_ID_LENGTH or not text_ok(canonical):
+        raise Invalid(f"{name[:80]}: expands to an IRI too long (over {MAX_ID_LENGTH}) or not text")
+    return canonical
+
+
+def _parse_types(value: Any, context: Context) -> str | list[str]:
+    names = value if isinstance(value, list) else [value]
+    if not names:
+        raise Invalid("type: must name at least one type")
+    out: list[str] = []
+    for name in names:
+        canonical = _long_enough(context.to_canonical(check_name(name, "type")), name)
+        if canonical not in out:
+            out.append(canonical)
+    return out[0] if len(out) == 1 else out
+
+
+def _parse_members(body: Mapping[str, Any], context: Context) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in ENTITY_MEMBERS or name in ("@id", "@type"):
+            continue
+        canonical = _long_enough(context.to_canonical(check_name(name, "attribute")), name)
+        if canonical in out:
+            raise Invalid(f"{name}: given twice (under two names for the same IRI)")
+        out[canonical] = parse_attribute(canonical, value, context)
+    return out
+
+
+def parse_attribute(
+    name: str, value: Any, context: Context, *, _depth: int = 0
+) -> dict[str, Any] | list[dict[str, Any]]:
+    """Validate one attribute (normalized or concise) into stored form; `name` is canonical."""
+    if _depth > _MAX_NESTING:
+        raise Invalid(f"{name}: sub-attributes nested too deeply")
+    if (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, Mapping) and _looks_like_attribute(v) for v in value)
+    ):
+        parsed = [_parse_instance(name, v, context, _depth) for v in value]
+        seen: set[str | None] = set()
+        for instance in parsed:
+            dataset = instance.get("datasetId")
+            if dataset in seen:
+                raise Invalid(f"{name}: two instances with the same datasetId {dataset!r}")
+            seen.add(dataset)
+        return parsed[0] if len(parsed) == 1 else parsed
+    return _parse_instance(name, value, context, _depth)
+
+
+_ATTRIBUTE_KEYS = frozenset({*VALUE_MEMBER.values(), "type"})
+
+
+def _looks_like_attribute(value: Mapping[str, Any]) -> bool:
+    return not _ATTRIBUTE_KEYS.isdisjoint(value.keys()) and not _is_geometry(value)
+
+
+def _is_geometry(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and value.get("type") in GEOMETRY_TYPES
+        and "coordinates" in value
+    )
+
+
+_FAST_MEMBERS = frozenset({"type", "value", "observedAt", "unitCode"})
+
+
+def _fast_property(name: str, raw: Any) -> dict[str, Any] | None:
+    """The common reading (a number or short text, maybe observedAt and unitCode) parsed
+    without the general path, which costs several times more per attribute; None when the
+    attribute is anything else."""
+    if name in GEO_NAMES:
+        return None
+    kind = type(raw)
+    if kind is int or kind is float:
+        return {"type": "Property", "value": raw} if math.isfinite(raw) else None
+    if (
+        kind is not dict
+        or not _FAST_MEMBERS.issuperset(raw)
+        or raw.get("type", "Property") != "Property"
+    ):
+        return None
+    value = raw.get("value")
+    if type(value) not in (int, float, str) or (type(value) is float and not math.isfinite(value)):
+        return None
+    if type(value) is str and not text_ok(value):
+        return None
+    instance: dict[str, Any] = {"type": "Property", "value": value}
+    observed = raw.get("observedAt")
+    if observed is not None:
+        if type(observed) is not str:
+            return None
+        try:
+            instance["observedAt"] = _normal_time(observed)
+        except Invalid:
+            return None  # the general path words the error
+    unit = raw.get("unitCode")
+    if unit is not None:
+        if type(unit) is not str or not unit or len(unit) > 32 or not text_ok(unit):
+            return None
+        instance["unitCode"] = unit
+    return instance
+
+
+def _parse_instance(name: str, raw: Any, context: Context, depth: int) -> dict[str, Any]:
+    fast = _fast_property(name, raw)
+    if fast is not None:
+        return fast
+    if raw is None:
+        raise Invalid(f"{name}: null is not a value (to delete an attribute, use DELETE)")
+    if not isinstance(raw, Mapping) or _is_geometry(raw) or not _looks_like_attribute(raw):
+        # Concise: a bare value (a GeoJSON geometry is a GeoProperty, anything else a Property).
+        raw = {"value": raw}
+    kind = raw.get("type")
+    if kind is not None:
+        if not isinstance(kind, str) or context.to_canonical(kind) not in ATTRIBUTE_TYPES:
+            raise Invalid(
+                f"{name}: unknown attribute type {kind!r} (one of {', '.join(ATTRIBUTE_TYPES)})"
+            )
+        kind = context.to_canonical(kind)
+    else:
+        member = next((m for m in _INFER_ORDER if m in raw), "value")
+        kind = _INFERRED_TYPE[member]
+        if kind == "Property" and (_is_geometry(raw.get("value")) or name in GEO_NAMES):
+            kind = "GeoProperty"
+    if name in GEO_NAMES and kind != "GeoProperty":
+        raise Invalid(f"{name}: must be a GeoProperty")
+    member = VALUE_MEMBER[kind]
+    if member not in raw or raw[member] is None:
+        raise Invalid(f"{name}: a {kind} needs `{member}`")
+    instance: dict[str, Any] = {
+        "type": kind,
+        member: _parse_value(name, kind, raw[member], context),
+    }
+    for key, item in raw.items():
+        if key in ("type", member, "createdAt", "modifiedAt", "deletedAt", "instanceId"):
+            continue
+        if key == "observedAt":
+            if not isinstance(item, str):
+                raise Invalid(f"{name}.observedAt: expected an ISO 8601 date-time string")
+            try:
+                instance["observedAt"] = _normal_time(item)
+            except Invalid as exc:
+                raise Invalid(f"{name}.{exc.message}") from None
+        elif key == "unitCode":
+            if not isinstance(item, str) or not item or len(item) > 32 or not text_ok(item):
+                raise Invalid(f"{name}.unitCode: must be a UN/CEFACT code string")
+            instance["unitCode"] = item
+        elif key == "datasetId":
+            if not is_uri(item):
+                raise Invalid(f"{name}.datasetId: must be a URI")
+            instance["datasetId"] = item
+        elif key == "objectType" and kind in ("Relationship", "ListRelationship"):
+            instance["objectType"] = _parse_types(item, context)
+        elif key == "lang" and kind == "Property":
+            continue  # output-only member of a language-reduced LanguageProperty
+        elif key in ATTRIBUTE_MEMBERS:
+            raise Invalid(f"{name}: `{key}` does not belong in a {kind}")
+        else:
+            sub = context.to_canonical(check_name(key, f"{name} sub-attribute"))
+            parsed = parse_attribute(sub, item, context, _depth=depth + 1)
+            if isinstance(parsed, list):
+                raise Invalid(f"{name}.{key}: a sub-attribute has one instance")
+            instance[sub] = parsed
+    return instance
+
+
+def _parse_value(name: str, kind: str, value: Any, context: Context) -> Any:
+    where = f"{name}.{VALUE_MEMBER[kind]}"
+    _check_json(value, where)
+    if kind == "GeoProperty":
+        check_geometry(value, where=where)
+        return value
+    if kind == "Relationship":
+        objects = value if isinstance(value, list) else [value]
+        if not objects or not all(is_uri(o) for o in objects):
+            raise Invalid(f"{where}: a relationship's object must be a URI (or a list of URIs)")
+        return value
+    if kind == "ListRelationship":
+        if not isinstance(value, list):
+            raise Invalid(f"{where}: must be a list of URIs")
+        objects = [o.get("object") if isinstance(o, Mapping) else o for o in value]
+        if not all(is_uri(o) for o in objects):
+            raise Invalid(f"{where}: must be a list of URIs")
+        return objects
+    if kind == "LanguageProperty":
+        if not isinstance(value, Mapping) or not value:
+            raise Invalid(f"{where}: must be an object of language tag → string")
+        for tag, text in value.items():
+            if not _LANG_TAG.fullmatch(tag):
+                raise Invalid(f"{where}: {tag!r} is not a language tag")
+            texts = text if isinstance(text, list) else [text]
+            if not all(isinstance(t, str) for t in texts):
+                raise Invalid(f"{where}: the value for {tag!r} must be a string")
+        return dict(value)
+    if kind == "VocabProperty":
+        terms = value if isinstance(value, list) else [value]
+        if not terms or not all(isinstance(t, str) and t for t in terms):
+            raise Invalid(f"{where}: must be a term or a list of terms")
+        canonical = [context.to_canonical(t) for t in terms]
+        return canonical if isinstance(value, list) else canonical[0]
+    if kind == "ListProperty" and not isinstance(value, list):
+        raise Invalid(f"{where}: must be a list")
+    return value
+
+
+def types_of(entity: Mapping[str, Any]) -> tuple[str, ...]:
+    """The entity's canonical types (one or more)."""
+    kind = entity.get("type")
+    if isinstance(kind, list):
+        return tuple(kind)
+    return (kind,) if isinstance(kind, str) else ()
+
+
+def attributes_of(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity's attributes (everything but id, type, @context and system members)."""
+    return {k: v for k, v in entity.items() if k not in ENTITY_MEMBERS}
+
+
+def instances(attribute: Any) -> list[dict[str, Any]]:
+    """The instances of a stored attribute (one dict, or the list for several datasetIds)."""
+    if isinstance(attribute, list):
+        return attribute
+    return [attribute] if isinstance(attribute, dict) else []
+
+
+def _geometry(entity: Mapping[str, Any], geoproperty: str) -> BaseGeometry | None:
+    for instance in instances(entity.get(geoproperty)):
+        value = instance.get("value")
+        if _is_geometry(value):
+            try:
+                return shape(value)
+            except (ValueError, TypeError, AttributeError, IndexError):
+                return None
+    return None
+
+
+def _point(entity: Mapping[str, Any], geoproperty: str) -> tuple[float, float] | None:
+    """A Point geoproperty's (lon, lat) without building a shapely geometry (the common case)."""
+    found = instances(entity.get(geoproperty))
+    value = found[0].get("value") if found else None
+    if isinstance(value, Mapping) and value.get("type") == "Point":
+        coords = value.get("coordinates")
+        if isinstance(coords, list) and len(coords) >= 2:
+            return (float(coords[0]), float(coords[1]))
+    return None
+
+
+def representative_point(
+    entity: Mapping[str, Any], geoproperty: str = "location"
+) -> tuple[float, float] | None:
+    """(lon, lat) of a geoproperty's geometry (a point on it if not a point), used to place the
+    entity in its commune; None without that geoproperty."""
+    value = _point(entity, geoproperty)
+    if value is not None:
+        return value
+    geom = _geometry(entity, geoproperty)
+    if geom is None or geom.is_empty:
+        return None
+    point = geom if geom.geom_type == "Point" else geom.representative_point()
+    return (float(point.x), float(point.y))
+
+
+def geometry_bbox(
+    entity: Mapping[str, Any], geoproperty: str = "location"
+) -> tuple[float, float, float, float] | None:
+    """(min_lon, min_lat, max_lon, max_lat) of a geoproperty, for a coarse SQL prefilter."""
+    value = _point(entity, geoproperty)
+    if value is not None:
+        return (value[0], value[1], value[0], value[1])
+    geom = _geometry(entity, geoproperty)
+    if geom is None or geom.is_empty:
+        return None
+    min_lon, min_lat, max_lon, max_lat = geom.bounds
+    return (float(min_lon), float(min_lat), float(max_lon), float(max_lat))
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The entity after applying a fragment, and which attributes changed or were refused."""
+
+    entity: dict[str, Any]
+    updated: tuple[str, ...]
+    not_updated: tuple[tuple[str, str], ...]  # (attribute, reason)
+
+
+def apply_fragment(
+    entity: Mapping[str, Any],
+    fragment: Mapping[str, Any],
+    *,
+    mode: Literal["append", "append_no_overwrite", "update", "merge"],
+    now: datetime,
+) -> MergeResult:
+    """Apply attributes to an entity (stamping createdAt/modifiedAt).
+
+    append: add or replace (POST .../attrs); append_no_overwrite: add only missing (noOverwrite);
+    update: replace existing only, unknown attributes end in `not_updated` (PATCH .../attrs);
+    merge: merge-patch semantics (PATCH /entities/{id}): sub-attributes merged. In every mode
+    but append_no_overwrite, the value "urn:ngsi-ld:null" deletes the attribute. `type` in the fragment adds types (clause 5.6.3/5.6.17).
+    """
+    stamp = format_time(now)
+    result = dict(entity)
+    updated: list[str] = []
+    not_updated: list[tuple[str, str]] = []
+    if "type" in fragment:
+        merged = list(types_of(result))
+        for kind in types_of(fragment):
+            if kind not in merged:
+                merged.append(kind)
+        result["type"] = merged[0] if len(merged) == 1 else merged
+    for name, attribute in fragment.items():
+        if name in ENTITY_MEMBERS:
+            continue
+        old = instances(result.get(name))
+        new = instances(attribute)
+        if mode != "append_no_overwrite" and any(
+            i.get(VALUE_MEMBER.get(i.get("type", ""), "value")) == NULL_URI for i in new
+        ):
+            if name in result:
+                del result[name]
+                updated.append(name)
+            continue
+        by_dataset = {i.get("datasetId"): i for i in old}
+        changed = False
+        for instance in new:
+            dataset = instance.get("datasetId")
+            previous = by_dataset.get(dataset)
+            if previous is None and mode == "update":
+                not_updated.append(
+                    (
+                        name,
+                        "attribute does not exist"
+                        if not old
+                        else f"no instance with datasetId {dataset!r}",
+                    )
+                )
+                continue
+            if previous is not None and mode == "append_no_overwrite":
+                not_updated.append((name, "attribute exists and noOverwrite was asked"))
+                continue
+            if previous is not None and mode == "merge":
+                instance = _merge_instance(previous, instance)
+            fresh = dict(instance)
+            fresh["createdAt"] = previous.get("createdAt", stamp) if previous else stamp
+            fresh["modifiedAt"] = stamp
+            by_dataset[dataset] = fresh
+            changed = True
+        if changed:
+            kept = list(by_dataset.values())
+            result[name] = kept[0] if len(kept) == 1 else kept
+            updated.append(name)
+    if updated or "type" in fragment:
+        result["modifiedAt"] = stamp
+    return MergeResult(result, tuple(updated), tuple(not_updated))
+
+
+def _merge_instance(previous: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge-patch one attribute instance: members replaced, sub-attributes merged one level."""
+    merged = dict(previous)
+    if patch.get("type") != previous.get("type"):
+        # A patch that changes the kind of attribute replaces it (value members differ).
+        return dict(patch)
+    for key, value in patch.items():
+        if (
+            isinstance(value, Mapping)
+            and isinstance(merged.get(key), Mapping)
+            and key not in VALUE_MEMBER.values()
+        ):
+            merged[key] = _merge_instance(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def stamp_new(
+    entity: Mapping[str, Any], now: datetime, created: datetime | str | None = None
+) -> dict[str, Any]:
+    """The entity with system attributes set: createdAt (kept from `created`), modifiedAt = now.
+
+    Every attribute instance gets createdAt/modifiedAt = now (it is new or replaced).
+    """
+    stamp = format_time(now)
+    out: dict[str, Any] = {}
+    for name, value in entity.items():
+        if name in ENTITY_MEMBERS:
+            if name in ("id", "type"):
+                out[name] = value
+            continue
+        stamped = [{**i, "createdAt": stamp, "modifiedAt": stamp} for i in instances(value)]
+        out[name] = stamped[0] if len(stamped) == 1 else stamped
+    if isinstance(created, datetime):
+        created = format_time(created)
+    out["createdAt"] = created or stamp
+    out["modifiedAt"] = stamp
+    return out
+
+
+def changed_attributes(
+    before: Mapping[str, Any] | None, written: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The written attributes that are readings worth keeping as history.
+
+    A Property is always a reading (a steady value at a new time is still news). The other
+    kinds — locations, names, relationships, structured values — describe the entity rather
+    than measure it, so rewriting them unchanged (a whole-entity upsert every minute) adds
+    nothing to the lake and is left out.
+    """
+    if before is None:
+        return dict(written)
+    kept: dict[str, Any] = {}
+    for name, attribute in written.items():
+        old = {_stripped(i) for i in instances(before.get(name))}
+        fresh = [
+            i
+            for i in instances(attribute)
+            if i.get("type") == "Property" or _stripped(i) not in old
+        ]
+        if fresh:
+            kept[name] = fresh
+    return kept
+
+
+def _stripped(instance: Mapping[str, Any]) -> str:
+    """An instance without its system members, as a comparable key."""
+    return json.dumps(
+        {k: v for k, v in instance.items() if k not in _SYSTEM}, sort_keys=True, default=str
+    )
+
+
+def observations(
+    entity_id: str,
+    entity_type: str,
+    attributes: Mapping[str, Any],
+    *,
+    now: datetime,
+    area_code: str | None,
+    source: str,
+) -> list[Observation]:
+    """One observation per attribute instance written (time = observedAt, else `now`).
+
+    Numbers (and booleans as 0/1) go to `value`; strings to `text`; relationships their object,
+    geometries, language maps and structured values their JSON text.
+    """
+    out: list[Observation] = []
+    for name, attribute in attributes.items():
+        if name in ENTITY_MEMBERS:
+            continue
+        for instance in instances(attribute):
+            kind = instance.get("type", "Property")
+            raw = instance.get(VALUE_MEMBER.get(kind, "value"))
+            observed = instance.get("observedAt")
+            time = _stored_time(observed) if observed else now
+            number: float | None = None
+            text: str | None = None
+            if isinstance(raw, bool):
+                number = 1.0 if raw else 0.0
+            elif isinstance(raw, int | float):
+                number = float(raw)
+            elif isinstance(raw, str):
+                text = raw
+            elif raw is not None:
+                text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+            if number is None and text is None:
+                continue
+            out.append(
+                Observation(
+                    time=time,
+                    entity_id=entity_id,
+                    entity_type=entity_type,
+                    attribute=name,
+                    value=number,
+                    text=text,
+                    unit=instance.get("unitCode"),
+                    area_code=area_code,
+                    source=source,
+                )
+            )
+    return out
+
+
+def render(
+    entity: Mapping[str, Any],
+    context: Context,
+    *,
+    fmt: Format = "normalized",
+    sys_attrs: bool = False,
+    attrs: Collection[str] | None = None,
+    lang: str | None = None,
+) -> dict[str, Any]:
+    """The entity as a client sees it: names compacted for `context`, the chosen representation,
+    only `attrs` (canonical names) when given, system attributes on request, LanguageProperties
+    reduced to one language when `lang` is given. No @context member (the router adds it)."""
+    names = context.from_canonical
+    types = [names(t) for t in types_of(entity)]
+    out: dict[str, Any] = {"id": entity["id"], "type": types[0] if len(types) == 1 else types}
+    wanted = set(attrs) if attrs else None
+    for name, attribute in entity.items():
+        if name in ENTITY_MEMBERS or (wanted is not None and name not in wanted):
+            continue
+        rendered = [
+            _render_instance(i, context, fmt, sys_attrs, lang) for i in instances(attribute)
+        ]
+        if fmt == "keyValues":
+            default = next(
+                (
+                    r
+                    for r, i in zip(rendered, instances(attribute), strict=True)
+                    if "datasetId" not in i
+                ),
+                rendered[0],
+            )
+            out[names(name)] = default
+        else:
+            out[names(name)] = rendered[0] if len(rendered) == 1 else rendered
+    if sys_attrs and fmt != "keyValues":
+        for member in _SYSTEM:
+            if member in entity:
+                out[member] = entity[member]
+    return out
+
+
+def _render_instance(
+    instance: Mapping[str, Any], context: Context, fmt: Format, sys_attrs: bool, lang: str | None
+) -> Any:
+    kind = instance.get("type", "Property")
+    member = VALUE_MEMBER.get(kind, "value")
+    value = instance.get(member)
+    if kind == "VocabProperty":
+        value = (
+            [context.from_canonical(v) for v in value]
+            if isinstance(value, list)
+            else context.from_canonical(str(value))
+        )
+    chosen: str | None = None
+    if (
+        kind == "LanguageProperty"
+        and lang is not None
+        and lang != "*"
+        and isinstance(value, Mapping)
+    ):
+        chosen, value = _pick_language(value, lang)
+        kind, member = "Property", "value"
+    if fmt == "keyValues":
+        return value
+    out: dict[str, Any] = {"type": kind, member: value}
+    if chosen is not None:
+        out["lang"] = chosen
+    for key, item in instance.items():
+        if key in ("type", VALUE_MEMBER.get(instance.get("type", "Property"), "value")):
+            continue
+        if key in _SYSTEM:
+            if sys_attrs:
+                out[key] = item
+        elif key == "objectType":
+            out[key] = (
+                [context.from_canonical(t) for t in item]
+                if isinstance(item, list)
+                else context.from_canonical(item)
+            )
+        elif key in ATTRIBUTE_MEMBERS:
+            out[key] = item
+        else:
+            out[context.from_canonical(key)] = _render_instance(item, context, fmt, sys_attrs, lang)
+    if fmt == "concise":
+        del out["type"]
+        extra = set(out) - {member}
+        simple = not isinstance(value, Mapping | list) or (kind == "GeoProperty")
+        if not extra and simple and member == "value":
+            return value
+    return out
+
+
+def _pick_language(language_map: Mapping[str, Any], lang: str) -> tuple[str, Any]:
+    """The text for the first wanted language present (`lang` may be `fr,en` or `fr;q=1,ar;q=0.5`)."""
+    wanted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(lang.split(",")):
+        tag, _, weight = part.strip().partition(";q=")
+        try:
+            quality = float(weight) if weight else 1.0
+        except ValueError:
+            quality = 0.0
+        wanted.append((-quality, index, tag.strip()))
+    for _, _, tag in sorted(wanted):
+        if tag in language_map:
+            return tag, language_map[tag]
+    if "@none" in language_map:
+        return "@none", language_map["@none"]
+    first = next(iter(language_map))
+    return first, language_map[first]
+
+
+def attribute_names(entities: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Every attribute name used by some entity (for GET /attributes and /types)."""
+    names: set[str] = set()
+    for entity in entities:
+        names.update(k for k in entity if k not in ENTITY_MEMBERS)
+    return names

@@ -1,0 +1,816 @@
+"""`/ngsi-ld/v1`: the NGSI-LD context information API (ETSI GS CIM 009 v1.8.1, clause 6).
+
+Entities (create, retrieve, query, replace, merge, delete; attributes appended, updated,
+patched, replaced, deleted), batch operations (`entityOperations/create|upsert|update|delete|
+query`), `/types`, `/attributes` and `/jsonldContexts`. Every handler reads the request's
+@context, calls one function of `hakama.services.entities` and renders with
+`hakama.core.entities.render`; errors become ProblemDetails (`ngsi_errors`). Collection paths
+also answer with a trailing slash, as some clients send one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from hakama.core import entities as core_entities
+from hakama.core import jsonld, ngsi_query
+from hakama.http.api import ngsi_media as media
+from hakama.http.api.ngsi_errors import ErrorKind, NgsiError, kind_of, problem_body
+from hakama.http.deps import ActorDep, PlatformDep
+from hakama.services import contexts
+from hakama.services import entities as service
+
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 2**31 - 1
+DEFAULT_LIMIT = 20
+T = TypeVar("T")
+
+OptionsQ = Annotated[
+    str | None, Query(description="keyValues | concise | sysAttrs (comma-separated)")
+]
+FormatQ = Annotated[
+    str | None, Query(description="normalized | keyValues | concise (overrides options)")
+]
+LangQ = Annotated[
+    str | None, Query(description="language for LanguageProperties, e.g. ar or fr,en;q=0.5")
+]
+AttrsQ = Annotated[str | None, Query(description="attribute names, comma-separated")]
+PickQ = Annotated[
+    str | None, Query(description="members to keep (attributes, id, type), comma-separated")
+]
+OmitQ = Annotated[str | None, Query(description="members to leave out, comma-separated")]
+
+
+def _projection(pick: str | None, omit: str | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`pick`/`omit` (clause 4.21), applied to what the client reads, in its own names."""
+    if pick and omit:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "pick and omit exclude each other")
+    picked = set(media.split(pick))
+    omitted = set(media.split(omit))
+    if picked:
+        return lambda body: {k: v for k, v in body.items() if k in picked}
+    if omitted:
+        return lambda body: {k: v for k, v in body.items() if k not in omitted}
+    return lambda body: body
+
+
+async def _call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run a (blocking) service function off the event loop."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def _representation(
+    options: str | None, fmt: str | None, allowed: tuple[str, ...] = ()
+) -> tuple[core_entities.Format, bool, set[str]]:
+    chosen = media.options(
+        options, ("keyValues", "simplified", "concise", "sysAttrs", "normalized", *allowed)
+    )
+    representation: core_entities.Format = "normalized"
+    if "keyValues" in chosen or "simplified" in chosen:
+        representation = "keyValues"
+    elif "concise" in chosen:
+        representation = "concise"
+    if fmt is not None:
+        aliases: dict[str, core_entities.Format] = {
+            "normalized": "normalized", "keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"
+        }  # fmt: skip
+        if fmt not in aliases:
+            raise NgsiError(
+                ErrorKind.BAD_REQUEST_DATA,
+                f"format: unknown {fmt!r} (normalized, keyValues, concise)",
+            )
+        representation = aliases[fmt]
+    return representation, "sysAttrs" in chosen, chosen
+
+
+def _feature(entity: dict[str, Any], rendered: dict[str, Any], geoproperty: str) -> dict[str, Any]:
+    """An entity as a GeoJSON Feature (clause 6.3.15): the geoproperty's value is the geometry."""
+    geometry = None
+    for instance in core_entities.instances(entity.get(geoproperty)):
+        geometry = instance.get("value")
+        break
+    properties = {k: v for k, v in rendered.items() if k != "id"}
+    return {"id": entity["id"], "type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def _created(entity_id: str) -> dict[str, str]:
+    return {"Location": f"/ngsi-ld/v1/entities/{entity_id}"}
+
+
+def _update_result(result: service.UpdateResult, context: jsonld.Context) -> Response:
+    """204 when every attribute was changed, else 207 with the UpdateResult (clause 5.2.18)."""
+    if not result.not_updated:
+        return Response(status_code=204)
+    body = {
+        "updated": [context.from_canonical(n) for n in result.updated],
+        "notUpdated": [
+            {"attributeName": context.from_canonical(n), "reason": r} for n, r in result.not_updated
+        ],
+    }
+    return media.respond(body, context, media.JSON, status=207, with_context=False)
+
+
+def _batch_result(result: service.BatchResult, *, ok_status: int, ok_body: Any = None) -> Response:
+    """The outcome of a batch operation: `ok_status` when all went well, else 207 with
+    the BatchOperationResult (clause 5.2.16)."""
+    if not result.errors:
+        if ok_body is None:
+            return Response(status_code=ok_status)
+        return media.respond(
+            ok_body, jsonld.core(), media.JSON, status=ok_status, with_context=False
+        )
+    body = {
+        "success": result.success,
+        "errors": [
+            {
+                "entityId": e.entity_id,
+                "error": problem_body(kind_of(e.error), e.error.message, status=_status(e.error)),
+            }
+            for e in result.errors
+        ],
+    }
+    return media.respond(body, jsonld.core(), media.JSON, status=207, with_context=False)
+
+
+def _status(exc: Exception) -> int | None:
+    return exc.status if isinstance(exc, NgsiError) else None
+
+
+def _array(body: Any, what: str) -> list[Any]:
+    if not isinstance(body, list):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{what}: the body must be a JSON array")
+    if len(body) > service.MAX_BATCH:
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, f"{what}: at most {service.MAX_BATCH} entities per request"
+        )
+    return [
+        {k: v for k, v in item.items() if k != "@context"} if isinstance(item, Mapping) else item
+        for item in body
+    ]
+
+
+def _strip_context(body: Any) -> Any:
+    if isinstance(body, Mapping):
+        return {k: v for k, v in body.items() if k != "@context"}
+    return body
+
+
+# --------------------------------------------------------------------------- entities
+
+
+@router.post("/entities", operation_id="ngsi_create_entity", status_code=201)
+@router.post("/entities/", include_in_schema=False, status_code=201)
+async def create_entity(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+    """Create an entity (clause 5.6.1). 201 with its Location; 409 AlreadyExists if present."""
+    body, context = await media.read_body(request, platform)
+    entity_id = await _call(
+        service.create, platform, _strip_context(body), actor=actor, context=context
+    )
+    return Response(status_code=201, headers=_created(entity_id))
+
+
+@router.get("/entities", operation_id="ngsi_query_entities")
+@router.get("/entities/", include_in_schema=False)
+async def query_entities(
+    request: Request,
+    platform: PlatformDep,
+    id: Annotated[str | None, Query(description="entity ids, comma-separated")] = None,
+    type: Annotated[str | None, Query(description="entity types, comma-separated")] = None,
+    idPattern: Annotated[
+        str | None, Query(description="regular expression the id must match")
+    ] = None,
+    attrs: AttrsQ = None,
+    q: Annotated[str | None, Query(description="query (clause 4.9)")] = None,
+    georel: Annotated[str | None, Query()] = None,
+    geometry: Annotated[str | None, Query()] = None,
+    coordinates: Annotated[str | None, Query()] = None,
+    geoproperty: Annotated[str | None, Query()] = None,
+    limit: Annotated[int | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    count: Annotated[bool, Query()] = False,
+    options: OptionsQ = None,
+    format: FormatQ = None,
+    lang: LangQ = None,
+    local: Annotated[bool, Query()] = False,
+    area: Annotated[
+        str | None, Query(description="hakama extension: only entities of this area (and below)")
+    ] = None,
+    pick: PickQ = None,
+    omit: OmitQ = None,
+) -> Response:
+    """Query entities (clause 5.7.2): type, id, idPattern, attrs, q, geo-query, pagination."""
+    context = await media.request_context(request, platform)
+    accept = media.negotiate(request, geojson=True)
+    representation, sys_attrs, _ = _representation(options, format)
+    if not any((id, type, idPattern, attrs, q, georel, local, area)):
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA,
+            "give at least one of type, id, idPattern, attrs, q, georel (or local=true)",
+        )
+    size = _limit(limit, count)
+    project = _projection(pick, omit)
+    attr_names = media.split_names(attrs, context)
+    query = ngsi_query.parse_q(q, expand=context.to_canonical) if q else None
+    geoq = ngsi_query.parse_geoq(
+        georel, geometry, coordinates, context.to_canonical(geoproperty) if geoproperty else None
+    )
+    result = await _call(
+        service.query,
+        platform,
+        type_query=ngsi_query.parse_types(type, expand=context.to_canonical) if type else (),
+        ids=media.split(id),
+        id_pattern=idPattern,
+        attrs=attr_names,
+        q=query,
+        geoq=geoq,
+        area_code=area,
+        limit=size,
+        offset=offset,
+        count=count,
+    )
+    return _entities_response(
+        result,
+        context,
+        accept,
+        representation,
+        sys_attrs,
+        attr_names,
+        lang,
+        geoproperty,
+        project,
+    )
+
+
+def _limit(limit: int | None, count: bool) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if limit < 0 or (limit == 0 and not count):
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, "limit must be positive (0 only with count=true)"
+        )
+    if limit > MAX_LIMIT:
+        raise NgsiError(ErrorKind.TOO_MANY_RESULTS, f"limit must be at most {MAX_LIMIT}")
+    return limit
+
+
+def _entities_response(
+    result: service.QueryResult,
+    context: jsonld.Context,
+    accept: str,
+    representation: core_entities.Format,
+    sys_attrs: bool,
+    attr_names: list[str],
+    lang: str | None,
+    geoproperty: str | None,
+    project: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body,
+) -> Response:
+    headers = {media.COUNT_HEADER: str(result.count)} if result.count is not None else {}
+    rendered = [
+        project(
+            core_entities.render(
+                e,
+                context,
+                fmt=representation,
+                sys_attrs=sys_attrs,
+                attrs=attr_names or None,
+                lang=lang,
+            )
+        )
+        for e in result.entities
+    ]
+    if accept == media.GEOJSON:
+        prop = context.to_canonical(geoproperty) if geoproperty else "location"
+        features = [_feature(e, r, prop) for e, r in zip(result.entities, rendered, strict=True)]
+        collection = {"type": "FeatureCollection", "features": features}
+        return media.respond(collection, context, media.GEOJSON, headers=headers)
+    return media.respond(rendered, context, accept, headers=headers)
+
+
+@router.get("/entities/{entity_id}", operation_id="ngsi_get_entity")
+async def get_entity(
+    request: Request,
+    platform: PlatformDep,
+    entity_id: str,
+    attrs: AttrsQ = None,
+    options: OptionsQ = None,
+    format: FormatQ = None,
+    lang: LangQ = None,
+    geometryProperty: Annotated[str | None, Query()] = None,
+    pick: PickQ = None,
+    omit: OmitQ = None,
+) -> Response:
+    """Retrieve an entity (clause 5.7.1)."""
+    context = await media.request_context(request, platform)
+    accept = media.negotiate(request, geojson=True)
+    representation, sys_attrs, _ = _representation(options, format)
+    _check_id(entity_id)
+    entity = await _call(service.get, platform, entity_id)
+    attr_names = media.split_names(attrs, context)
+    rendered = _projection(pick, omit)(
+        core_entities.render(
+            entity,
+            context,
+            fmt=representation,
+            sys_attrs=sys_attrs,
+            attrs=attr_names or None,
+            lang=lang,
+        )
+    )
+    if accept == media.GEOJSON:
+        prop = context.to_canonical(geometryProperty) if geometryProperty else "location"
+        return media.respond(_feature(entity, rendered, prop), context, media.GEOJSON)
+    return media.respond(rendered, context, accept)
+
+
+def _check_id(entity_id: str) -> None:
+    if not core_entities.is_uri(entity_id):
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, f"{entity_id[:80]!r} is not a valid entity id (a URI)"
+        )
+
+
+@router.put("/entities/{entity_id}", operation_id="ngsi_replace_entity", status_code=204)
+async def replace_entity(
+    request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str
+) -> Response:
+    """Replace an entity (clause 5.6.18): its attributes become exactly those sent."""
+    _check_id(entity_id)
+    body, context = await media.read_body(request, platform)
+    await _call(
+        service.replace, platform, entity_id, _strip_context(body), actor=actor, context=context
+    )
+    return Response(status_code=204)
+
+
+@router.patch("/entities/{entity_id}", operation_id="ngsi_merge_entity", status_code=204)
+async def merge_entity(
+    request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str
+) -> Response:
+    """Merge a fragment into an entity (clause 5.6.17, merge-patch; urn:ngsi-ld:null deletes)."""
+    _check_id(entity_id)
+    body, context = await media.read_body(request, platform, merge_patch=True)
+    await _call(
+        service.merge, platform, entity_id, _strip_context(body), actor=actor, context=context
+    )
+    return Response(status_code=204)
+
+
+@router.delete("/entities/{entity_id}", operation_id="ngsi_delete_entity", status_code=204)
+async def delete_entity(
+    request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str
+) -> Response:
+    """Delete an entity (clause 5.6.6)."""
+    media.check_tenant(request)
+    _check_id(entity_id)
+    await _call(service.delete, platform, entity_id, actor=actor)
+    return Response(status_code=204)
+
+
+@router.post("/entities/{entity_id}/attrs", operation_id="ngsi_append_attrs", status_code=204)
+@router.post("/entities/{entity_id}/attrs/", include_in_schema=False, status_code=204)
+async def append_attrs(
+    request: Request,
+    platform: PlatformDep,
+    actor: ActorDep,
+    entity_id: str,
+    options: OptionsQ = None,
+) -> Response:
+    """Append attributes (clause 5.6.3); `options=noOverwrite` keeps existing ones."""
+    _check_id(entity_id)
+    chosen = media.options(options, ("noOverwrite",))
+    body, context = await media.read_body(request, platform)
+    result = await _call(
+        service.append_attrs,
+        platform,
+        entity_id,
+        _strip_context(body),
+        actor=actor,
+        context=context,
+        no_overwrite="noOverwrite" in chosen,
+    )
+    return _update_result(result, context)
+
+
+@router.patch("/entities/{entity_id}/attrs", operation_id="ngsi_update_attrs", status_code=204)
+@router.patch("/entities/{entity_id}/attrs/", include_in_schema=False, status_code=204)
+async def update_attrs(
+    request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str
+) -> Response:
+    """Update existing attributes (clause 5.6.2); unknown ones are reported (207)."""
+    _check_id(entity_id)
+    body, context = await media.read_body(request, platform)
+    result = await _call(
+        service.update_attrs,
+        platform,
+        entity_id,
+        _strip_context(body),
+        actor=actor,
+        context=context,
+    )
+    if not result.updated and result.not_updated:
+        raise NgsiError(
+            ErrorKind.RESOURCE_NOT_FOUND, "; ".join(f"{n}: {r}" for n, r in result.not_updated)
+        )
+    return _update_result(result, context)
+
+
+@router.patch("/entities/{entity_id}/attrs/{attr}", operation_id="ngsi_patch_attr", status_code=204)
+async def patch_attr(
+    request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str, attr: str
+) -> Response:
+    """Partially update one attribute (clause 5.6.4)."""
+    _check_id(entity_id)
+    body, context = await media.read_body(request, platform)
+    await _call(
+        service.patch_attr,
+        platform,
+        entity_id,
+        context.to_canonical(attr),
+        _strip_context(body),
+        actor=actor,
+        context=context,
+    )
+    return Response(status_code=204)
+
+
+@router.put("/entities/{entity_id}/attrs/{attr}", operation_id="ngsi_replace_attr", status_code=204)
+async def replace_attr(
+    request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str, attr: str
+) -> Response:
+    """Replace one attribute (clause 5.6.19)."""
+    _check_id(entity_id)
+    body, context = await media.read_body(request, platform)
+    await _call(
+        service.replace_attr,
+        platform,
+        entity_id,
+        context.to_canonical(attr),
+        _strip_context(body),
+        actor=actor,
+        context=context,
+    )
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/entities/{entity_id}/attrs/{attr}", operation_id="ngsi_delete_attr", status_code=204
+)
+async def delete_attr(
+    request: Request,
+    platform: PlatformDep,
+    actor: ActorDep,
+    entity_id: str,
+    attr: str,
+    datasetId: Annotated[str | None, Query()] = None,
+    deleteAll: Annotated[bool, Query()] = False,
+) -> Response:
+    """Delete an attribute, one of its datasetId instances, or all of them (clause 5.6.5)."""
+    _check_id(entity_id)
+    context = await media.request_context(request, platform)
+    await _call(
+        service.delete_attr,
+        platform,
+        entity_id,
+        context.to_canonical(attr),
+        actor=actor,
+        dataset_id=datasetId,
+        delete_all=deleteAll,
+    )
+    return Response(status_code=204)
+
+
+# --------------------------------------------------------------------------- batch operations
+
+
+@router.post("/entityOperations/create", operation_id="ngsi_batch_create")
+async def batch_create(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+    """Create many entities (clause 5.6.7): 201 with their ids, or 207 with the errors."""
+    body, context = await media.read_body(request, platform)
+    result = await _call(
+        service.batch_create, platform, _array(body, "create"), actor=actor, context=context
+    )
+    return _batch_result(result, ok_status=201, ok_body=result.success)
+
+
+@router.post("/entityOperations/upsert", operation_id="ngsi_batch_upsert")
+async def batch_upsert(
+    request: Request, platform: PlatformDep, actor: ActorDep, options: OptionsQ = None
+) -> Response:
+    """Create or replace (`options=replace`, default) or create or update (`options=update`)
+    many entities (clause 5.6.8): 201 with the created ids, 204 if none was new, 207 on errors."""
+    chosen = media.options(options, ("replace", "update"))
+    if chosen == {"replace", "update"}:
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, "options: replace and update exclude each other"
+        )
+    body, context = await media.read_body(request, platform)
+    result = await _call(
+        service.batch_upsert,
+        platform,
+        _array(body, "upsert"),
+        actor=actor,
+        context=context,
+        update="update" in chosen,
+    )
+    if not result.errors and result.created:
+        return _batch_result(result, ok_status=201, ok_body=result.created)
+    return _batch_result(result, ok_status=204)
+
+
+@router.post("/entityOperations/update", operation_id="ngsi_batch_update")
+async def batch_update(
+    request: Request, platform: PlatformDep, actor: ActorDep, options: OptionsQ = None
+) -> Response:
+    """Append attributes to many entities (clause 5.6.9): 204, or 207 with the errors."""
+    chosen = media.options(options, ("noOverwrite",))
+    body, context = await media.read_body(request, platform)
+    result = await _call(
+        service.batch_update,
+        platform,
+        _array(body, "update"),
+        actor=actor,
+        context=context,
+        no_overwrite="noOverwrite" in chosen,
+    )
+    return _batch_result(result, ok_status=204)
+
+
+@router.post("/entityOperations/merge", operation_id="ngsi_batch_merge")
+async def batch_merge(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+    """Merge fragments into many entities (clause 5.6.20): 204, or 207 with the errors."""
+    body, context = await media.read_body(request, platform)
+    result = await _call(
+        service.batch_merge, platform, _array(body, "merge"), actor=actor, context=context
+    )
+    return _batch_result(result, ok_status=204)
+
+
+@router.post("/entityOperations/delete", operation_id="ngsi_batch_delete")
+async def batch_delete(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+    """Delete many entities by id (clause 5.6.10): 204, or 207 with the errors."""
+    body, _context = await media.read_body(request, platform)
+    result = await _call(service.batch_delete, platform, _array(body, "delete"), actor=actor)
+    return _batch_result(result, ok_status=204)
+
+
+@router.post("/entityOperations/query", operation_id="ngsi_batch_query")
+async def batch_query(
+    request: Request,
+    platform: PlatformDep,
+    limit: Annotated[int | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    count: Annotated[bool, Query()] = False,
+    options: OptionsQ = None,
+    format: FormatQ = None,
+    lang: LangQ = None,
+) -> Response:
+    """Query entities with a Query object in the body (clause 5.7.2 via POST, 6.23)."""
+    body, context = await media.read_body(request, platform)
+    accept = media.negotiate(request, geojson=True)
+    representation, sys_attrs, _ = _representation(options, format)
+    if not isinstance(body, Mapping) or body.get("type") != "Query":
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, 'the body must be a Query object ({"type": "Query", ...})'
+        )
+    selectors = [_selector(item, context) for item in _list(body, "entities")]
+    attr_names = [context.to_canonical(_text(a, "attrs")) for a in _list(body, "attrs")]
+    q = body.get("q")
+    query = (
+        ngsi_query.parse_q(_text(q, "q"), expand=context.to_canonical) if q is not None else None
+    )
+    geo = body.get("geoQ")
+    geoq = None
+    if geo is not None:
+        if not isinstance(geo, Mapping):
+            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "geoQ: must be an object")
+        prop = geo.get("geoproperty")
+        geoq = ngsi_query.parse_geoq(
+            _text(geo.get("georel"), "geoQ.georel"),
+            _text(geo.get("geometry"), "geoQ.geometry"),
+            geo.get("coordinates"),
+            context.to_canonical(_text(prop, "geoQ.geoproperty")) if prop else None,
+        )
+    if not (selectors or attr_names or query or geoq):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "the Query needs entities, attrs, q or geoQ")
+    result = await _call(
+        service.query,
+        platform,
+        selectors=selectors,
+        attrs=attr_names,
+        q=query,
+        geoq=geoq,
+        limit=_limit(limit, count),
+        offset=offset,
+        count=count,
+    )
+    language = lang or (body.get("lang") if isinstance(body.get("lang"), str) else None)
+    return _entities_response(
+        result, context, accept, representation, sys_attrs, attr_names, language, None
+    )
+
+
+def _list(body: Mapping[str, Any], name: str) -> list[Any]:
+    value = body.get(name, [])
+    if not isinstance(value, list):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{name}: must be an array")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: must be a non-empty string")
+    return value
+
+
+def _selector(item: Any, context: jsonld.Context) -> service.Selector:
+    if not isinstance(item, Mapping):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: each item must be an object")
+    kind = item.get("type")
+    entity_id = item.get("id")
+    if entity_id is not None and not core_entities.is_uri(entity_id):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: id must be a URI")
+    pattern = item.get("idPattern")
+    return service.Selector(
+        type=context.to_canonical(_text(kind, "entities.type")) if kind is not None else None,
+        id=entity_id,
+        id_pattern=_text(pattern, "entities.idPattern") if pattern is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------- types, attributes, contexts
+
+
+@router.get("/types", operation_id="ngsi_list_types")
+@router.get("/types/", include_in_schema=False)
+async def list_types(request: Request, platform: PlatformDep, details: bool = False) -> Response:
+    """Entity types in use (clause 5.7.5/5.7.6): an EntityTypeList, or EntityType details."""
+    context = await media.request_context(request, platform)
+    accept = media.negotiate(request)
+    types = await _call(service.list_types, platform)
+    if details:
+        payload: Any = [
+            {
+                "id": _type_iri(t.name),
+                "type": "EntityType",
+                "typeName": context.from_canonical(t.name),
+                "attributeNames": sorted(context.from_canonical(a) for a in t.attributes),
+            }
+            for t in types
+        ]
+    else:
+        payload = {
+            "id": "urn:ngsi-ld:EntityTypeList:hakama",
+            "type": "EntityTypeList",
+            "typeList": [context.from_canonical(t.name) for t in types],
+        }
+    return media.respond(payload, context, accept)
+
+
+@router.get("/types/{type_name}", operation_id="ngsi_get_type")
+async def get_type(request: Request, platform: PlatformDep, type_name: str) -> Response:
+    """One entity type with its entity count and attributes (clause 5.7.7, EntityTypeInfo)."""
+    context = await media.request_context(request, platform)
+    accept = media.negotiate(request)
+    wanted = context.to_canonical(type_name)
+    found = next((t for t in await _call(service.list_types, platform) if t.name == wanted), None)
+    if found is None:
+        raise NgsiError(ErrorKind.RESOURCE_NOT_FOUND, f"no entity has type {type_name!r}")
+    payload = {
+        "id": _type_iri(found.name),
+        "type": "EntityTypeInfo",
+        "typeName": context.from_canonical(found.name),
+        "entityCount": found.count,
+        "attributeDetails": [
+            {
+                "id": _type_iri(name),
+                "type": "Attribute",
+                "attributeName": context.from_canonical(name),
+                "attributeTypes": sorted(kinds),
+            }
+            for name, kinds in sorted(found.attributes.items())
+        ],
+    }
+    return media.respond(payload, context, accept)
+
+
+@router.get("/attributes", operation_id="ngsi_list_attributes")
+@router.get("/attributes/", include_in_schema=False)
+async def list_attributes(
+    request: Request, platform: PlatformDep, details: bool = False
+) -> Response:
+    """Attributes in use (clause 5.7.8/5.7.9): an AttributeList, or Attribute details."""
+    context = await media.request_context(request, platform)
+    accept = media.negotiate(request)
+    found = await _call(service.list_attributes, platform)
+    if details:
+        payload: Any = [_attribute_json(a, context) for a in found]
+    else:
+        payload = {
+            "id": "urn:ngsi-ld:AttributeList:hakama",
+            "type": "AttributeList",
+            "attributeList": [context.from_canonical(a.name) for a in found],
+        }
+    return media.respond(payload, context, accept)
+
+
+@router.get("/attributes/{attr}", operation_id="ngsi_get_attribute")
+async def get_attribute(request: Request, platform: PlatformDep, attr: str) -> Response:
+    """One attribute: how many entities carry it, its attribute and entity types (clause 5.7.10)."""
+    context = await media.request_context(request, platform)
+    accept = media.negotiate(request)
+    wanted = context.to_canonical(attr)
+    found = next(
+        (a for a in await _call(service.list_attributes, platform) if a.name == wanted), None
+    )
+    if found is None:
+        raise NgsiError(ErrorKind.RESOURCE_NOT_FOUND, f"no entity has attribute {attr!r}")
+    return media.respond(_attribute_json(found, context), context, accept)
+
+
+def _attribute_json(info: service.AttributeInfo, context: jsonld.Context) -> dict[str, Any]:
+    return {
+        "id": _type_iri(info.name),
+        "type": "Attribute",
+        "attributeName": context.from_canonical(info.name),
+        "attributeCount": info.count,
+        "attributeTypes": sorted(info.attribute_types),
+        "typeNames": sorted(context.from_canonical(t) for t in info.entity_types),
+    }
+
+
+def _type_iri(name: str) -> str:
+    return jsonld.core().expand(name)
+
+
+@router.get("/jsonldContexts", operation_id="ngsi_list_contexts")
+@router.get("/jsonldContexts/", include_in_schema=False)
+async def list_contexts(platform: PlatformDep) -> Response:
+    """The @contexts this broker holds (clause 5.13.3): the shipped core ones and the cached."""
+    cached = await _call(contexts.cached, platform)
+    urls = [jsonld.CORE_CONTEXT_URL.format(version=v) for v in jsonld.CORE_VERSIONS] + cached
+    return media.respond(urls, jsonld.core(), media.JSON, with_context=False)
+
+
+@router.post("/jsonldContexts", operation_id="ngsi_add_context", status_code=201)
+@router.post("/jsonldContexts/", include_in_schema=False, status_code=201)
+async def add_context(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
+    """Host a client's @context here (clause 5.13.2), for clients and communes without internet:
+    201 with the Location to use as a context URL."""
+    media.check_tenant(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in (media.JSON, media.JSONLD):
+        raise NgsiError(
+            ErrorKind.UNSUPPORTED_MEDIA_TYPE, "send the context as application/json", status=415
+        )
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError):
+        raise NgsiError(ErrorKind.INVALID_REQUEST, "the body is not valid JSON") from None
+    if not isinstance(body, Mapping) or "@context" not in body:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, 'the body must be {"@context": ...}')
+    hosted_id = await _call(contexts.host, platform, body["@context"], actor=actor)
+    return Response(status_code=201, headers={"Location": f"{contexts.HOSTED_PREFIX}{hosted_id}"})
+
+
+@router.get("/jsonldContexts/{context_id:path}", operation_id="ngsi_get_context")
+async def get_context(platform: PlatformDep, context_id: str) -> Response:
+    """One @context held here (clause 5.13.4): a core URL, a fetched URL or a hosted id."""
+    found = await _call(contexts.document, platform, context_id)
+    return media.respond(found, jsonld.core(), media.JSONLD, with_context=False)
+
+
+@router.delete(
+    "/jsonldContexts/{context_id:path}", operation_id="ngsi_delete_context", status_code=204
+)
+async def delete_context(platform: PlatformDep, actor: ActorDep, context_id: str) -> Response:
+    """Forget a fetched context (fetched again when next used) or a hosted one (clause 5.13.5)."""
+    await _call(contexts.forget, platform, context_id, actor=actor)
+    return Response(status_code=204)
+
+
+# Entity ids that are URLs (`http://example.org/e1`, sent percent-encoded) hold slashes, which
+# the routes above cannot capture. These catch them, registered last so that plain ids keep
+# their routes; the attribute forms come before the entity forms, which would swallow them.
+_FALLBACKS: tuple[tuple[str, Callable[..., Any], str, int | None], ...] = (
+    ("/entities/{entity_id:path}/attrs/{attr}", patch_attr, "PATCH", 204),
+    ("/entities/{entity_id:path}/attrs/{attr}", replace_attr, "PUT", 204),
+    ("/entities/{entity_id:path}/attrs/{attr}", delete_attr, "DELETE", 204),
+    ("/entities/{entity_id:path}/attrs", append_attrs, "POST", 204),
+    ("/entities/{entity_id:path}/attrs", update_attrs, "PATCH", 204),
+    ("/entities/{entity_id:path}", get_entity, "GET", None),
+    ("/entities/{entity_id:path}", replace_entity, "PUT", 204),
+    ("/entities/{entity_id:path}", merge_entity, "PATCH", 204),
+    ("/entities/{entity_id:path}", delete_entity, "DELETE", 204),
+)
+for _route_path, _endpoint, _method, _code in _FALLBACKS:
+    router.add_api_route(
+        _route_path, _endpoint, methods=[_method], status_code=_code, include_in_schema=False
+    )
