@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     indicators_dir: Path | None = Field(
         None, description="Folder of extra indicator definitions (YAML); default `indicators/` in the data folder."
     )
+    context_fetch_private: bool | None = Field(
+        None,
+        description="Fetch user @contexts from loopback or private addresses; default: yes, except in "
+        "production (a client could otherwise make hakama call internal hosts).",
+    )
     secure_cookies: bool = Field(
         False, description="Mark cookies `Secure` (HTTPS only); forced on in production."
     )
@@ -69,6 +74,12 @@ class Settings(BaseSettings):
                 raise ValueError("HAKAMA_SECRET_KEY must be at least 32 characters in production")
             self.secure_cookies = True
         return self
+
+    @property
+    def may_fetch_private(self) -> bool:
+        if self.context_fetch_private is not None:
+            return self.context_fetch_private
+        return self.environment != "production"
 
     # Derived paths -------------------------------------------------------------------------
 

@@ -9,9 +9,11 @@ hakama read local files or hang on a slow server.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
+import socket
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,7 +70,7 @@ def resolve(platform: Platform, url: str) -> Any:
     if path.exists():
         document = json.loads(path.read_text("utf-8"))
     else:
-        document = _fetch(url)
+        document = _fetch(url, allow_private=platform.settings.may_fetch_private)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.tmp")  # concurrent fetches may race
         tmp.write_text(json.dumps(document), "utf-8")
@@ -169,10 +171,26 @@ def _cache_path(platform: Platform, url: str) -> Path:
     return Path(platform.settings.data_dir) / "contexts" / f"{digest}.json"
 
 
-def _fetch(url: str) -> dict[str, Any]:
+def _refuse_private(request: httpx.Request) -> None:
+    """Refuse hosts that resolve to loopback, private, link-local or reserved addresses."""
+    host = request.url.host
+    try:
+        infos = socket.getaddrinfo(host, request.url.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return  # httpx reports the failure to resolve
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise ContextUnavailable(f"@context host {host} is not a public address")
+
+
+def _fetch(url: str, *, allow_private: bool = False) -> dict[str, Any]:
+    hooks = {} if allow_private else {"request": [_refuse_private]}
     try:
         with (
-            httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=True, max_redirects=3) as client,
+            httpx.Client(
+                timeout=TIMEOUT_SECONDS, follow_redirects=True, max_redirects=3, event_hooks=hooks
+            ) as client,
             client.stream(
                 "GET", url, headers={"Accept": "application/ld+json, application/json"}
             ) as response,
