@@ -1,0 +1,572 @@
+"""Observations on their way to the lake: durable staging, crash-safe flush, compaction, and a
+reader that sees the lake and what is not yet in it, each observation exactly once.
+
+How a reading travels:
+
+1. `stage(conn, observations)` inserts rows into the table `observation_staging` inside the
+   caller's transaction. When the caller commits, the reading is durable and may be
+   acknowledged. A row whose dedupe key (`core.observations.observation_key`) is already staged
+   is ignored, so a retry counts once.
+2. `flush(platform)` moves staged rows to Parquet in three steps, each crash-safe:
+   (a) *claim*: one transaction records a flush batch in `lake_flushes` (state `claimed`) and
+   stamps the oldest unclaimed rows with its id; (b) *write*: one file per day,
+   `observations/day=D/part-b<batch>.parquet`, whose name depends only on the batch, so a
+   rewrite after a crash replaces it with the same rows; (c) *done*: one transaction marks the
+   batch `done`. Flushed rows stay in staging (ignored by readers) for `retention` so that a
+   late retry still meets their key, then `flush` deletes them. A batch left `claimed` by a
+   crash is written again by the next `flush`, before anything new.
+3. `compact(platform, ...)` merges a day's files into one; it only touches files of `done`
+   batches (and earlier merges) and swaps files while holding the lake's exclusive lock.
+4. `recent_and_lake(platform)` takes the lake's shared lock, snapshots the staged rows that are
+   not in a `done` batch, then lists the lake's files leaving out those of batches that were
+   not `done` at the snapshot (their rows came from staging). The DuckDB view
+   `observations_all` is the union: every acknowledged observation, once.
+
+The lock is an advisory `flock` on `<lake>/.lock`: readers share it, compaction takes it
+exclusively (waiting at most `wait` seconds), flushing does not need it (it only adds files).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import time as clock
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from hakama.core.errors import Invalid
+from hakama.core.observations import OBSERVATIONS_SCHEMA, Observation, check
+from hakama.services.platform import Platform
+from hakama.storage.lake import Lake, LakeFile
+from hakama.storage.schema_observations import lake_flushes, observation_staging
+from hakama.storage.types import utcnow
+
+#: The lake dataset observations are flushed to.
+DATASET = "observations"
+#: Name of the DuckDB view `recent_and_lake` provides.
+VIEW = "observations_all"
+
+
+@dataclass(frozen=True)
+class FlushReport:
+    """What one `flush` did: rows moved, files written, batches closed, crashed ones redone."""
+
+    rows: int = 0
+    batches: int = 0
+    recovered: int = 0
+    purged: int = 0
+    files: tuple[LakeFile, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What one `compact` did: per day, how many files became one."""
+
+    dataset: str
+    days: tuple[date, ...] = ()
+    files_before: int = 0
+    files_after: int = 0
+    rows: int = 0
+    skipped: str | None = None  # why nothing was done (e.g. readers held the lock too long)
+
+
+@dataclass(frozen=True)
+class StagingStats:
+    """How much is waiting in staging, and how old the oldest waiting row is."""
+
+    pending: int
+    claimed: int
+    flushed_kept: int
+    oldest_pending_seconds: float | None
+
+
+def stage(conn: sa.Connection, observations: Iterable[Observation]) -> int:
+    """Stage observations durably in the caller's transaction; return how many were new.
+
+    Rows whose dedupe key is already staged (or was flushed less than `retention` ago) are
+    skipped. Raises `core.errors.Invalid` for an observation that `core.observations.check`
+    refuses (naive time, no value, unknown source…), before anything is written.
+    """
+    now = utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for index, obs in enumerate(observations):
+        reason = check(obs)
+        if reason is not None:
+            raise Invalid(f"observation {index} ({obs.entity_id} {obs.attribute}): {reason}")
+        key = obs.key
+        if key not in rows:
+            rows[key] = {
+                "key": key,
+                "time": obs.time,
+                "entity_id": obs.entity_id,
+                "entity_type": obs.entity_type,
+                "attribute": obs.attribute,
+                "value": None if obs.value is None else float(obs.value),
+                "text": obs.text,
+                "unit": obs.unit,
+                "area_code": obs.area_code,
+                "source": obs.source,
+                "staged_at": now,
+            }
+    if not rows:
+        return 0
+    if conn.dialect.name == "postgresql":
+        return _stage_postgresql(conn, list(rows.values()))
+    if conn.dialect.name == "sqlite":
+        return _stage_sqlite(conn, list(rows.values()))
+    raise NotImplementedError(f"staging on {conn.dialect.name}")  # pragma: no cover
+
+
+_COLUMNS = (
+    "key", "time", "entity_id", "entity_type", "attribute", "value", "text", "unit",
+    "area_code", "source", "staged_at",
+)  # fmt: skip
+
+
+def _sqlite_time(value: datetime) -> str:
+    """An instant as SQLAlchemy's SQLite DATETIME text (naive UTC), what `UTCDateTime` reads."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _stage_sqlite(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """One `executemany` of INSERT OR IGNORE on the DB-API cursor, in the caller's transaction.
+
+    Going around SQLAlchemy's per-row type processing triples the rate; the times are written
+    in exactly the text form `UTCDateTime` writes and reads on SQLite.
+    """
+    columns = ", ".join(_COLUMNS)
+    marks = ", ".join("?" for _ in _COLUMNS)
+    staged_at = _sqlite_time(rows[0]["staged_at"])  # one instant for the whole call
+    raw = conn.connection.driver_connection  # pysqlite begins the transaction on the INSERT
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO observation_staging ({columns}) VALUES ({marks})",
+            [
+                (
+                    row["key"],
+                    _sqlite_time(row["time"]),
+                    row["entity_id"],
+                    row["entity_type"],
+                    row["attribute"],
+                    row["value"],
+                    row["text"],
+                    row["unit"],
+                    row["area_code"],
+                    row["source"],
+                    staged_at,
+                )
+                for row in rows
+            ],
+        )
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def _stage_postgresql(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """COPY into a session-local table, then one INSERT … ON CONFLICT DO NOTHING.
+
+    COPY is several times faster than multi-row INSERTs, and the final INSERT's row count is
+    exactly the number of new rows (executemany's is not, on psycopg).
+    """
+    columns = ", ".join(_COLUMNS)
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS _observation_stage_in "
+        "(LIKE observation_staging INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY _observation_stage_in ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in _COLUMNS])
+        cursor.execute(
+            f"INSERT INTO observation_staging ({columns}) SELECT {columns} "
+            "FROM _observation_stage_in ON CONFLICT (key) DO NOTHING"
+        )
+        inserted = cursor.rowcount
+        cursor.execute("DELETE FROM _observation_stage_in")
+    return int(inserted)
+
+
+def flush(
+    platform: Platform,
+    *,
+    max_rows: int = 200_000,
+    retention: timedelta = timedelta(hours=1),
+    until_empty: bool = True,
+    stale: timedelta = timedelta(seconds=30),
+) -> FlushReport:
+    """Move staged rows to the lake (batches of at most `max_rows`), crash-safely.
+
+    Redoes batches a crash left half-done first (those claimed more than `stale` ago, so a
+    flusher of another process still at work is left alone), then flushes until staging is
+    empty (`until_empty`) or once, then purges flushed rows older than `retention`.
+    """
+    if max_rows < 1:
+        raise Invalid("max_rows must be at least 1")
+    rows = batches = recovered = 0
+    files: list[LakeFile] = []
+    for batch in _stale_batches(platform, older_than=stale):
+        written, count = _write_batch(platform, batch)
+        _mark_done(platform, batch, count)
+        files.extend(written)
+        rows += count
+        recovered += 1
+    while True:
+        claimed = _claim(platform, max_rows)
+        if claimed is None:
+            break
+        written, count = _write_batch(platform, claimed)
+        _mark_done(platform, claimed, count)
+        files.extend(written)
+        rows += count
+        batches += 1
+        if not until_empty or count < max_rows:
+            break
+    purged = _purge(platform, retention)
+    return FlushReport(
+        rows=rows, batches=batches, recovered=recovered, purged=purged, files=tuple(files)
+    )
+
+
+def _stale_batches(platform: Platform, *, older_than: timedelta) -> list[int]:
+    limit = utcnow() - older_than
+    with platform.db.connect() as conn:
+        ids = conn.execute(
+            sa.select(lake_flushes.c.id)
+            .where(lake_flushes.c.state == "claimed", lake_flushes.c.claimed_at <= limit)
+            .order_by(lake_flushes.c.id)
+        ).scalars()
+        return [int(i) for i in ids]
+
+
+def _claim(platform: Platform, max_rows: int) -> int | None:
+    """Stamp the oldest unclaimed rows with a new batch id, in one transaction."""
+    with platform.db.begin() as conn:
+        pick = (
+            sa.select(observation_staging.c.seq)
+            .where(observation_staging.c.batch.is_(None))
+            .order_by(observation_staging.c.seq)
+            .limit(max_rows)
+        )
+        if conn.dialect.name == "postgresql":
+            # Several hakama processes may flush at once: each claims rows no other holds.
+            pick = pick.with_for_update(skip_locked=True)
+        seqs = [int(s) for s in conn.execute(pick).scalars()]
+        if not seqs:
+            return None
+        batch = int(
+            conn.execute(
+                lake_flushes.insert()
+                .values(dataset=DATASET, state="claimed", rows=len(seqs), claimed_at=utcnow())
+                .returning(lake_flushes.c.id)
+            ).scalar_one()
+        )
+        low, high = seqs[0], seqs[-1]
+        if high - low + 1 == len(seqs):
+            where = observation_staging.c.seq.between(low, high)
+        else:
+            where = observation_staging.c.seq.in_(seqs)
+        conn.execute(
+            observation_staging.update()
+            .where(where, observation_staging.c.batch.is_(None))
+            .values(batch=batch)
+        )
+        return batch
+
+
+_STAGED_COLUMNS = [observation_staging.c[name] for name in OBSERVATIONS_SCHEMA.names]
+
+
+def _staged_table(rows: Sequence[Any]) -> pa.Table:
+    columns = {name: [getattr(r, name) for r in rows] for name in OBSERVATIONS_SCHEMA.names}
+    return pa.table(columns, schema=OBSERVATIONS_SCHEMA)
+
+
+def _write_batch(platform: Platform, batch: int) -> tuple[list[LakeFile], int]:
+    """Write the batch's rows, one file per day, under names that depend only on the batch."""
+    with platform.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(*_STAGED_COLUMNS)
+            .where(observation_staging.c.batch == batch)
+            .order_by(observation_staging.c.seq)
+        ).all()
+    table = _staged_table(rows)
+    if table.num_rows == 0:
+        return [], 0
+    days = pc.cast(table["time"], pa.date32())
+    written: list[LakeFile] = []
+    for day in sorted(pc.unique(days).to_pylist()):
+        part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+        folder = platform.lake.dataset_dir(DATASET) / f"day={day.isoformat()}"
+        path = folder / batch_file_name(batch)
+        write_file(part, path)
+        written.append(LakeFile(DATASET, day, path, part.num_rows))
+    return written, table.num_rows
+
+
+def _mark_done(platform: Platform, batch: int, rows: int) -> None:
+    with platform.db.begin() as conn:
+        conn.execute(
+            lake_flushes.update()
+            .where(lake_flushes.c.id == batch)
+            .values(state="done", rows=rows, done_at=utcnow())
+        )
+
+
+def _purge(platform: Platform, retention: timedelta) -> int:
+    """Forget flushed rows (and their journal entries) once retries can no longer come."""
+    limit = utcnow() - retention
+    with platform.db.begin() as conn:
+        old = (
+            sa.select(lake_flushes.c.id)
+            .where(lake_flushes.c.state == "done", lake_flushes.c.done_at <= limit)
+            .scalar_subquery()
+        )
+        purged = conn.execute(
+            observation_staging.delete().where(observation_staging.c.batch.in_(old))
+        ).rowcount
+        conn.execute(
+            lake_flushes.delete().where(
+                lake_flushes.c.state == "done", lake_flushes.c.done_at <= limit
+            )
+        )
+    return int(purged or 0)
+
+
+BATCH_FILE = re.compile(r"part-b(\d+)\.parquet")
+
+
+def batch_file_name(batch: int) -> str:
+    """The lake file name of a flush batch (the same name every time the batch is written)."""
+    return f"part-b{batch:012d}.parquet"
+
+
+def write_file(table: pa.Table, final: Path, *, metadata: dict[bytes, bytes] | None = None) -> None:
+    """Write `table` whole under a unique hidden name, fsync it, rename it to `final`.
+
+    The temporary name is unique so two processes redoing the same batch never write into one
+    file; the rename replaces an earlier copy of the same batch atomically.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=131_072)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(final.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# Readers and compaction ---------------------------------------------------------------------
+
+
+@contextmanager
+def lake_lock(lake: Lake, *, exclusive: bool, wait: float | None = None) -> Iterator[bool]:
+    """Hold the lake's advisory lock (shared for readers, exclusive for compaction).
+
+    Yields False when `wait` seconds passed without getting it (exclusive only).
+    """
+    lake.root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lake.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+        if wait is None:
+            fcntl.flock(fd, mode)
+            got = True
+        else:
+            got = False
+            deadline = clock.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
+                    got = True
+                    break
+                except BlockingIOError:
+                    if clock.monotonic() >= deadline:
+                        break
+                    clock.sleep(0.05)
+        try:
+            yield got
+        finally:
+            if got:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _claimed_batches(platform: Platform) -> set[int]:
+    with platform.db.connect() as conn:
+        ids = conn.execute(sa.select(lake_flushes.c.id).where(lake_flushes.c.state == "claimed"))
+        return {int(i) for i in ids.scalars()}
+
+
+def _file_batch(path: Path) -> int | None:
+    match = BATCH_FILE.fullmatch(path.name)
+    return int(match.group(1)) if match else None
+
+
+def _held(path: Path, claimed: set[int]) -> bool:
+    """Is `path` the file of a batch still claimed (its rows are read from staging)?"""
+    batch = _file_batch(path)
+    return batch is not None and batch in claimed
+
+
+def compact(
+    platform: Platform,
+    dataset: str = DATASET,
+    day: date | None = None,
+    *,
+    min_files: int = 2,
+    wait: float = 30.0,
+) -> CompactReport:
+    """Merge the files of one day (or of every day when `day` is None) into one per day.
+
+    Readers of `recent_and_lake` see every observation exactly once throughout; plain glob
+    readers (Spark, DuckDB by hand) may see a day twice for the instant between the rename of
+    the merged file and the removal of the old ones (the merged file's Parquet metadata
+    `hakama.replaces` names them). Files of flush batches not yet marked done are left alone.
+    """
+    lake = platform.lake
+    folder = lake.dataset_dir(dataset)
+    days = [day] if day is not None else lake.days(dataset)
+    merged_days: list[date] = []
+    before = after = rows = 0
+    with lake_lock(lake, exclusive=True, wait=wait) as got:
+        if not got:
+            return CompactReport(dataset, skipped=f"readers held the lake lock for {wait:g}s")
+        pending = _claimed_batches(platform) if dataset == DATASET else set()
+        for one_day in days:
+            day_dir = folder / f"day={one_day.isoformat()}"
+            parts = sorted(p for p in day_dir.glob("*.parquet") if not _held(p, pending))
+            if len(parts) < max(min_files, 2):
+                continue
+            table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
+            table = _sorted_for_reading(table)
+            final = day_dir / f"part-c{uuid.uuid4().hex}.parquet"
+            replaces = ",".join(p.name for p in parts).encode()
+            write_file(table, final, metadata={b"hakama.replaces": replaces})
+            for p in parts:
+                p.unlink()
+            _fsync_dir(day_dir)
+            merged_days.append(one_day)
+            before += len(parts)
+            after += 1
+            rows += table.num_rows
+    return CompactReport(dataset, tuple(merged_days), before, after, rows)
+
+
+def _sorted_for_reading(table: pa.Table) -> pa.Table:
+    """Order rows so row-group statistics prune well for per-type and per-entity queries."""
+    order = ("entity_type", "entity_id", "attribute", "time")
+    wanted = [c for c in order if c in table.column_names]
+    if not wanted:
+        return table
+    return table.sort_by([(c, "ascending") for c in wanted])
+
+
+@contextmanager
+def recent_and_lake(
+    platform: Platform, *, threads: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with the view `observations_all`: lake ∪ staged-not-flushed, once.
+
+    Columns are exactly `core.observations.OBSERVATIONS_SCHEMA` (time is TIMESTAMPTZ; the
+    session time zone is UTC). The view is a snapshot taken on entry; use it inside the `with`
+    block only (compaction waits for the block to end).
+    """
+    lake = platform.lake
+    with lake_lock(lake, exclusive=False):
+        staged, claimed = _staged_snapshot(platform)
+        files = [p for p in lake.files(DATASET) if not _held(p, claimed)]
+        conn = duckdb.connect(":memory:")
+        try:
+            if threads:
+                conn.execute(f"SET threads={int(threads)}")
+            conn.execute("SET TimeZone='UTC'")
+            conn.register("observations_staged", staged)
+            columns = ", ".join(OBSERVATIONS_SCHEMA.names)
+            if files:
+                listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+                lake_part = (
+                    f"SELECT {columns} FROM read_parquet([{listing}], union_by_name=true) "
+                    "UNION ALL "
+                )
+            else:
+                lake_part = ""
+            conn.execute(
+                f"CREATE VIEW {VIEW} AS {lake_part}SELECT {columns} FROM observations_staged"
+            )
+            yield conn
+        finally:
+            conn.close()
+
+
+def _staged_snapshot(platform: Platform) -> tuple[pa.Table, set[int]]:
+    """Staged rows not in a done batch, and the batches claimed but not done — one statement,
+    so both come from the same instant."""
+    query = (
+        sa.select(*_STAGED_COLUMNS, observation_staging.c.batch)
+        .select_from(
+            observation_staging.outerjoin(
+                lake_flushes, observation_staging.c.batch == lake_flushes.c.id
+            )
+        )
+        .where(sa.or_(observation_staging.c.batch.is_(None), lake_flushes.c.state == "claimed"))
+    )
+    with platform.db.connect() as conn:
+        rows = conn.execute(query).all()
+    claimed = {int(r.batch) for r in rows if r.batch is not None}
+    return _staged_table(rows), claimed
+
+
+def staging_stats(platform: Platform) -> StagingStats:
+    """Counts of staged rows by state, for `hakama lake stats` and health checks."""
+    s, f = observation_staging, lake_flushes
+    with platform.db.connect() as conn:
+        pending = conn.execute(sa.select(sa.func.count()).where(s.c.batch.is_(None))).scalar_one()
+        oldest: datetime | None = conn.execute(
+            sa.select(sa.func.min(s.c.staged_at)).where(s.c.batch.is_(None))
+        ).scalar_one()
+        by_state: dict[str, int] = {
+            str(state): int(count)
+            for state, count in conn.execute(
+                sa.select(f.c.state, sa.func.count())
+                .select_from(s.join(f, s.c.batch == f.c.id))
+                .group_by(f.c.state)
+            )
+        }
+    age = (utcnow() - oldest).total_seconds() if oldest is not None else None
+    return StagingStats(
+        pending=int(pending),
+        claimed=int(by_state.get("claimed", 0)),
+        flushed_kept=int(by_state.get("done", 0)),
+        oldest_pending_seconds=age,
+    )
