@@ -1,4 +1,5 @@
-"""Background job of `hakama serve`: flush staged observations to the lake, compact small files.
+"""Background job of `hakama serve`: flush staged observations and request events to the lake,
+compact small files.
 
 Every `interval` seconds the job flushes what is staged (`observations.flush`), so history
 reaches Parquet within seconds; every `compact_every` seconds it merges the files of days that
@@ -15,7 +16,7 @@ import logging
 import time as clock
 from dataclasses import dataclass
 
-from hakama.services import observations
+from hakama.services import observations, request_events
 from hakama.services.platform import Platform
 
 log = logging.getLogger("hakama.lake")
@@ -36,6 +37,9 @@ def enabled(platform: Platform) -> bool:
 def tick(platform: Platform, config: FlusherConfig, *, compact: bool) -> observations.FlushReport:
     """One round of work (flush, and compaction when due); what `run` does every interval."""
     report = observations.flush(platform)
+    events = request_events.flush_events(platform)
+    if events:
+        log.info("flushed %d request events to the lake", events)
     if report.rows:
         log.info(
             "flushed %d observations in %d batches to %d files",
@@ -68,5 +72,6 @@ async def run(
             await asyncio.wait_for(stop.wait(), timeout=config.interval)
     try:
         await asyncio.to_thread(observations.flush, platform)
+        await asyncio.to_thread(request_events.flush_events, platform)
     except Exception:
         log.exception("final lake flush failed; staged rows are flushed at the next start")
