@@ -18,24 +18,12 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
+from hakama.core.lake_datasets import ADMIN_RECORDS_SCHEMA
 from hakama.core.territory import Area
 from hakama.demo.requests import DAY_US, labels, period_bounds
 from hakama.demo.sensors import is_urban, leaf_communes, population, stable_int
 
 TS = pa.timestamp("us", tz="UTC")
-
-#: Columns of the lake dataset `admin_records` (docs/lake.md).
-ADMIN_RECORDS_SCHEMA = pa.schema(
-    [
-        ("time", TS),
-        ("record_id", pa.string()),
-        ("area_code", pa.string()),
-        ("service", pa.string()),
-        ("channel", pa.string()),
-        ("status", pa.string()),
-        ("delivered_at", TS),
-    ]
-)
 
 
 @dataclass(frozen=True)

@@ -23,46 +23,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA, SERVICE_REQUESTS_SCHEMA
 from hakama.core.territory import Area
 from hakama.demo.sensors import is_urban, leaf_communes, points_inside, population, stable_int
 
 TS = pa.timestamp("us", tz="UTC")
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
-
-#: Columns of the lake dataset `service_requests` (docs/lake.md).
-SERVICE_REQUESTS_SCHEMA = pa.schema(
-    [
-        ("time", TS),
-        ("request_id", pa.string()),
-        ("service_code", pa.string()),
-        ("category", pa.string()),
-        ("area_code", pa.string()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("channel", pa.string()),
-        ("status", pa.string()),
-        ("expected_at", TS),
-        ("resolved_at", TS),
-        ("closed_at", TS),
-        ("reopened", pa.bool_()),
-        ("language", pa.string()),
-    ]
-)
-
-#: Columns of the lake dataset `request_events` (docs/lake.md).
-REQUEST_EVENTS_SCHEMA = pa.schema(
-    [
-        ("time", TS),
-        ("request_id", pa.string()),
-        ("area_code", pa.string()),
-        ("service_code", pa.string()),
-        ("category", pa.string()),
-        ("event", pa.string()),
-        ("status", pa.string()),
-        ("actor_kind", pa.string()),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -285,6 +252,8 @@ def _generate(
             pa.array(closed, TS, mask=~has_closed),
             pa.array(reopened & has_reopen, pa.bool_()),
             labels(LANGUAGES, arr["lang"]),
+            # The demo exports each request once, as it stands at the end of the period.
+            pa.array(np.full(n, as_of - 1), TS),
         ],
         schema=SERVICE_REQUESTS_SCHEMA,
     )

@@ -17,6 +17,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from hakama.core.access import Actor, Role
+from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA, SERVICE_REQUESTS_SCHEMA
 from hakama.core.requests import (
     EventKind,
     ServiceRequest,
@@ -26,22 +27,9 @@ from hakama.services.platform import Platform
 from hakama.storage.schema_requests import (
     request_events,
     request_events_staging,
+    request_snapshots_staging,
 )
 from hakama.storage.types import utcnow
-
-#: Columns of the lake dataset `request_events` (docs/lake.md).
-REQUEST_EVENTS_SCHEMA = pa.schema(
-    [
-        ("time", pa.timestamp("us", tz="UTC")),
-        ("request_id", pa.string()),
-        ("area_code", pa.string()),
-        ("service_code", pa.string()),
-        ("category", pa.string()),
-        ("event", pa.string()),
-        ("status", pa.string()),
-        ("actor_kind", pa.string()),
-    ]
-)
 
 #: Staged events are written to the lake once this many are waiting (and by `flush_events`).
 FLUSH_ROWS = 500
@@ -97,6 +85,7 @@ def record(
             actor_kind=kind_of_actor,
         )
     )
+    conn.execute(request_snapshots_staging.insert().values(**snapshot(request, at)))
     audit.record(
         conn,
         actor=actor,
@@ -106,6 +95,27 @@ def record(
         before=before,
         after=audit_state(request) | {"public_note": bool(note) and public},
     )
+
+
+def snapshot(request: ServiceRequest, at: datetime) -> dict[str, Any]:
+    """The request's state as a row of the lake dataset `service_requests` (no personal data)."""
+    return {
+        "time": request.requested_at,
+        "request_id": request.id,
+        "service_code": request.service_code,
+        "category": request.category,
+        "area_code": request.area_code,
+        "lat": request.lat,
+        "lon": request.lon,
+        "channel": request.channel,
+        "status": request.status.value,
+        "expected_at": request.expected_at,
+        "resolved_at": request.resolved_at,
+        "closed_at": request.closed_at,
+        "reopened": bool(request.reopened),
+        "language": request.language,
+        "updated_at": at,
+    }
 
 
 def audit_state(request: ServiceRequest) -> dict[str, Any]:
@@ -156,7 +166,8 @@ def maybe_flush(platform: Platform) -> None:
 
 
 def flush_events(platform: Platform, *, batch: int = 50_000) -> int:
-    """Write staged request events to the lake dataset `request_events`; returns rows written.
+    """Write staged request events (`request_events`) and the states they left each request in
+    (`service_requests`) to the lake; returns the rows written to both.
 
     A batch is written to the lake (atomic files) before it leaves the staging table; a crash in
     between writes it again on the next flush (at least once, never lost). One flusher at a
@@ -177,6 +188,31 @@ def flush_events(platform: Platform, *, batch: int = 50_000) -> int:
 
 
 def _flush(platform: Platform, batch: int) -> int:
+    return _flush_events(platform, batch) + _flush_snapshots(platform, batch)
+
+
+def _flush_snapshots(platform: Platform, batch: int) -> int:
+    """Request states to `service_requests`: a crash between the file and the delete writes a
+    state twice, which readers absorb (they keep one row per request, the latest)."""
+    s = request_snapshots_staging
+    written = 0
+    while True:
+        with platform.db.connect() as conn:
+            rows = conn.execute(sa.select(s).order_by(s.c.id).limit(batch)).all()
+        if not rows:
+            return written
+        names = SERVICE_REQUESTS_SCHEMA.names
+        table = pa.Table.from_pylist(
+            [{name: getattr(r, name) for name in names} for r in rows],
+            schema=SERVICE_REQUESTS_SCHEMA,
+        )
+        platform.lake.append("service_requests", table)
+        with platform.db.begin() as conn:
+            conn.execute(s.delete().where(s.c.id <= rows[-1].id))
+        written += len(rows)
+
+
+def _flush_events(platform: Platform, batch: int) -> int:
     s = request_events_staging
     written = 0
     while True:

@@ -116,3 +116,26 @@ request_events_staging = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("actor_kind", sa.String(16), nullable=False),
 )
+
+
+#: A request's state after each change, waiting for the lake dataset `service_requests`.
+request_snapshots_staging = sa.Table(
+    "request_snapshots_staging",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("time", UTCDateTime, nullable=False),
+    sa.Column("request_id", sa.String(40), nullable=False),
+    sa.Column("service_code", sa.String(64), nullable=False),
+    sa.Column("category", sa.String(64), nullable=False),
+    sa.Column("area_code", sa.String(64), nullable=True),
+    sa.Column("lat", sa.Float, nullable=True),
+    sa.Column("lon", sa.Float, nullable=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("expected_at", UTCDateTime, nullable=True),
+    sa.Column("resolved_at", UTCDateTime, nullable=True),
+    sa.Column("closed_at", UTCDateTime, nullable=True),
+    sa.Column("reopened", sa.Boolean, nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -343,7 +343,7 @@ def test_events_reach_the_lake(world: World) -> None:
     req = _file(world).request
     sr.transition(p, req.id, status=Status.ACKNOWLEDGED, actor=world.agent_a)
     assert sr.staged_count(p) == 2
-    assert sr.flush_events(p) == 2
+    assert sr.flush_events(p) == 4  # two events and the two states they left the request in
     assert sr.staged_count(p) == 0 and sr.flush_events(p) == 0
     with p.lake.duckdb() as db:
         rows = db.execute(
@@ -353,6 +353,12 @@ def test_events_reach_the_lake(world: World) -> None:
         (req.id, "created", "open", "citizen", world.commune_a),
         (req.id, "acknowledged", "acknowledged", "agent", world.commune_a),
     ]
+    with p.lake.duckdb() as db:
+        states = db.execute(
+            "SELECT status, expected_at IS NOT NULL, time = ? FROM service_requests ORDER BY updated_at",
+            [req.requested_at],
+        ).fetchall()
+    assert states == [("open", True, True), ("acknowledged", True, True)]
 
 
 def test_filters_and_overdue(world: World) -> None:
