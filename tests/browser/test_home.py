@@ -98,6 +98,6 @@ def test_desktop_shows_the_whole_menu_without_opening_it(browser: Any, demo_url:
     page = browser.new_page(viewport=DESKTOP)
     _open(page, f"{demo_url}/?lang=fr")
     assert not page.locator(".menu > summary").is_visible()
-    for href in ("/report", "/track", "/dashboards", "/data", "/docs", "/login"):
+    for href in ("/report", "/track", "/dashboards", "/docs", "/login"):
         assert page.locator(f".main-nav a[href='{href}']").is_visible(), href
     page.close()

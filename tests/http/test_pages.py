@@ -131,9 +131,9 @@ def test_language_links_keep_the_current_path_and_query(client: TestClient) -> N
 
 def test_layout_links_to_every_part_and_signs_in(client: TestClient) -> None:
     html = client.get("/", params={"lang": "en"}).text
-    for href in ("/report", "/track", "/requests", "/dashboards", "/data", "/docs", "/login"):
+    for href in ("/report", "/track", "/requests", "/dashboards", "/docs", "/login"):
         assert f'href="{href}"' in html, href
-    for api in ("/ngsi-ld/v1", "/open311/v2", "/api/3/action"):
+    for api in ("/ngsi-ld/v1", "/open311/v2"):
         assert api in html
     assert 'action="/logout"' not in html  # nobody is signed in
 
@@ -329,3 +329,12 @@ def test_unknown_paths_never_fail_and_answer_in_the_asked_format(
     assert response.headers["content-type"].startswith(kind)
     if html:
         assert "<h1>" in response.text and 'href="/"' in response.text
+
+
+def test_no_link_on_the_home_page_is_dead(client: TestClient) -> None:
+    html = client.get("/", params={"lang": "fr"}).text
+    links = sorted({h for h in re.findall(r'href="(/[^"#]*)"', html) if not h.startswith("/static/")})
+    assert len(links) >= 8
+    for href in links:
+        response = client.get(href.replace("&amp;", "&"))
+        assert response.status_code < 400, (href, response.status_code)
