@@ -6,6 +6,7 @@ data, and nowhere else.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -113,6 +114,8 @@ def local_spark_session(*, cores: int = 2, memory: str = "4g") -> Any:
         .config("spark.sql.shuffle.partitions", str(cores * 2))
         .config("spark.driver.memory", memory)
         .config("spark.sql.parquet.mergeSchema", "true")
+        # Spark writes a warehouse folder where it is started unless told otherwise.
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="hakama-spark-"))
         .getOrCreate()
     )
 

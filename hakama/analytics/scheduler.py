@@ -8,6 +8,7 @@ logged and the next round tries again: the schedule never takes the server down.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -58,10 +59,8 @@ async def run(platform: Platform, stop: asyncio.Event, *, interval_seconds: floa
                 "indicators: %d recomputed (%d values); alerts %d opened, %d closed, %d webhooks sent",
                 done.computed, done.values, done.alerts_opened, done.alerts_closed, done.delivered,
             )
-        try:
+        with contextlib.suppress(TimeoutError):  # the interval passed: next round
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
 
 
 async def safe_round(platform: Platform) -> Round:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -108,30 +108,39 @@ class ComputeReport:
     periods: dict[str, int] = field(default_factory=dict)  # indicator → periods recomputed
 
 
-def _lake_files(
-    platform: Platform, datasets: Iterable[str]
-) -> dict[tuple[str, str], tuple[int, int]]:
-    files: dict[tuple[str, str], tuple[int, int]] = {}
-    for ds in datasets:
-        for path in platform.lake.files(ds):
-            try:
-                st = path.stat()
-            except FileNotFoundError:  # compacted away while listing
-                continue
-            files[(ds, str(path.relative_to(platform.lake.root)))] = (st.st_size, st.st_mtime_ns)
+def _lake_files(platform: Platform, dataset: str) -> dict[str, tuple[int, int]]:
+    """The dataset's files, relative to the lake root, with their size and mtime."""
+    files: dict[str, tuple[int, int]] = {}
+    for path in platform.lake.files(dataset):
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # compacted away while listing
+            continue
+        files[str(path.relative_to(platform.lake.root))] = (st.st_size, st.st_mtime_ns)
     return files
 
 
 def _changed_days(
-    current: dict[tuple[str, str], tuple[int, int]], stored: dict[tuple[str, str], tuple[int, int]]
-) -> dict[str, set[date]]:
-    days: dict[str, set[date]] = {}
-    for key in set(current) | set(stored):
-        if current.get(key) != stored.get(key):
-            m = DAY_FOLDER.search(key[1])
+    current: dict[str, tuple[int, int]], stored: dict[str, tuple[int, int]]
+) -> set[date]:
+    """Days whose files appeared, changed or went away since the last computation."""
+    days: set[date] = set()
+    for path in set(current) | set(stored):
+        if current.get(path) != stored.get(path):
+            m = DAY_FOLDER.search(path)
             if m:
-                days.setdefault(key[0], set()).add(date.fromisoformat(m.group(1)))
+                days.add(date.fromisoformat(m.group(1)))
     return days
+
+
+def _touched_periods(d: IndicatorDefinition, days: set[date]) -> list[date]:
+    """The periods to recompute: those of the changed days, and the period before each, whose
+    quality flag changes when new data starts a new period (it stops being the partial one)."""
+    periods: set[date] = set()
+    for day in days:
+        periods.add(d.grain.start_of(day))
+        periods.add(d.grain.start_of(day - timedelta(days=1)))
+    return sorted(periods)
 
 
 def compute(
@@ -154,51 +163,38 @@ def compute(
             raise NotFound(f"unknown indicator(s): {', '.join(sorted(unknown))}")
     report = ComputeReport(engine=engine.name)
     datasets = sorted({d.source for d in definitions})
-    current = _lake_files(platform, datasets)
+    current = {ds: _lake_files(platform, ds) for ds in datasets}
     with platform.db.connect() as conn:
-        stored = {
-            (r.dataset, r.path): (r.size, r.mtime_ns)
-            for r in conn.execute(
-                sa.select(indicator_inputs).where(indicator_inputs.c.dataset.in_(datasets))
+        stored: dict[str, dict[str, tuple[int, int]]] = {}
+        for r in conn.execute(
+            sa.select(indicator_inputs).where(
+                indicator_inputs.c.indicator_id.in_([d.id for d in definitions])
             )
-        }
+        ):
+            stored.setdefault(r.indicator_id, {})[r.path] = (r.size, r.mtime_ns)
         computed_before = {
             r.indicator_id: r.definition_hash for r in conn.execute(sa.select(indicator_state))
         }
-    changed = _changed_days(current, stored)
     coverage = {ds: _coverage(platform, ds) for ds in datasets}
     area_groups = groups(platform)
     for number, d in enumerate(definitions, start=1):
         if progress:
             progress(d.id, number, len(definitions))
-        if not engine.has(d.source):
+        files = current[d.source]
+        if not files or not engine.has(d.source):
             report.skipped += 1
             continue
-        # A new or edited definition is computed whole; otherwise only the changed days' periods.
+        # A new or edited definition is computed whole; otherwise only the touched periods.
         whole = full or computed_before.get(d.id) != definition_hash(d)
-        periods = (
-            None
-            if whole
-            else sorted({d.grain.start_of(day) for day in changed.get(d.source, set())})
-        )
+        periods = None if whole else _touched_periods(d, _changed_days(files, stored.get(d.id, {})))
         if periods == []:
             report.skipped += 1
             continue
         rows = _compute_one(platform, engine, d, area_groups, periods, coverage.get(d.source))
-        _replace(platform, d, rows, periods, engine.name)
+        _replace(platform, d, rows, periods, engine.name, files)
         report.indicators += 1
         report.values += len(rows)
         report.periods[d.id] = len({r.period_start for r in rows})
-    with platform.db.begin() as conn:
-        conn.execute(indicator_inputs.delete().where(indicator_inputs.c.dataset.in_(datasets)))
-        if current:
-            conn.execute(
-                indicator_inputs.insert(),
-                [
-                    {"dataset": k[0], "path": k[1], "size": v[0], "mtime_ns": v[1]}
-                    for k, v in current.items()
-                ],
-            )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -268,9 +264,20 @@ def _replace(
     rows: list[IndicatorValue],
     periods: list[date] | None,
     engine: str,
+    files: dict[str, tuple[int, int]],
 ) -> None:
+    """Store the values and the inputs they reflect in one transaction (never one without the
+    other, so a crash is recomputed rather than skipped)."""
     now = utcnow()
     with platform.db.begin() as conn:
+        conn.execute(indicator_inputs.delete().where(indicator_inputs.c.indicator_id == d.id))
+        conn.execute(
+            indicator_inputs.insert(),
+            [
+                {"indicator_id": d.id, "path": p, "size": v[0], "mtime_ns": v[1]}
+                for p, v in files.items()
+            ],
+        )
         conn.execute(indicator_state.delete().where(indicator_state.c.indicator_id == d.id))
         conn.execute(
             indicator_state.insert().values(

@@ -21,11 +21,12 @@ indicator_values = sa.Table(
     sa.Column("engine", sa.String(16), nullable=False),
 )
 
-#: The lake files (path, size, mtime) the stored values reflect: what incremental runs compare.
+#: The lake files (path, size, mtime) each indicator's stored values reflect: what incremental
+#: runs compare, per indicator, so computing some indicators never hides changes from others.
 indicator_inputs = sa.Table(
     "indicator_inputs",
     metadata,
-    sa.Column("dataset", sa.String(64), primary_key=True),
+    sa.Column("indicator_id", sa.String(64), primary_key=True),
     sa.Column("path", sa.String(500), primary_key=True),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("mtime_ns", sa.BigInteger, nullable=False),

@@ -30,7 +30,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "indicator_inputs",
-        sa.Column("dataset", sa.String(64), primary_key=True),
+        sa.Column("indicator_id", sa.String(64), primary_key=True),
         sa.Column("path", sa.String(500), primary_key=True),
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("mtime_ns", sa.BigInteger, nullable=False),

@@ -1,0 +1,53 @@
+"""The indicator schedule of `hakama serve`: a round computes and evaluates alerts; a failing
+round is logged and the loop goes on."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hakama.analytics import scheduler
+from hakama.core.access import system_actor
+from hakama.demo.territory import demo_areas
+from hakama.services.platform import Platform
+from hakama.services.territory import save_areas
+from hakama.settings import Settings
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ibis")
+
+
+def test_enabled_follows_the_setting(tmp_path: Path) -> None:
+    off = Platform.open(Settings(data_dir=tmp_path / "a", environment="test", indicators_interval_minutes=0))
+    on = Platform.open(Settings(data_dir=tmp_path / "b", environment="test", indicators_interval_minutes=5))
+    try:
+        assert scheduler.enabled(off) is False and scheduler.enabled(on) is True
+    finally:
+        off.close()
+        on.close()
+
+
+def test_a_round_on_an_empty_lake_does_nothing_and_says_so(sqlite_platform: Platform) -> None:
+    save_areas(sqlite_platform, demo_areas(), actor=system_actor("test"))
+    done = scheduler.run_round(sqlite_platform)
+    assert done.error is None and done.computed == 0 and done.values == 0
+
+
+def test_a_failing_round_is_logged_and_the_loop_goes_on(sqlite_platform: Platform, caplog: pytest.LogCaptureFixture) -> None:
+    save_areas(sqlite_platform, demo_areas(), actor=system_actor("test"))
+    folder = sqlite_platform.settings.user_indicators_dir
+    folder.mkdir(parents=True)
+    (folder / "broken.yaml").write_text("- id: Bad\n", encoding="utf-8")
+
+    async def two_rounds() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler.run(sqlite_platform, stop, interval_seconds=0.05))
+        await asyncio.sleep(0.5)
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+
+    asyncio.run(two_rounds())
+    failures = [r for r in caplog.records if "indicator round failed" in r.getMessage()]
+    assert len(failures) >= 2  # it tried again
+    assert "broken.yaml:1" in caplog.text

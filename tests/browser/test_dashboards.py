@@ -1,0 +1,96 @@
+"""The dashboards in a real browser at phone width: no sideways scrolling, the chart and the map
+drawn, in Arabic (right to left) and French."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from hakama.demo.build import build_demo
+from hakama.http.app import create_app
+from hakama.services import indicators
+from hakama.services.platform import Platform
+from hakama.settings import Settings
+
+pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:ibis")]
+COMPUTED = ["requests_per_10k", "open_backlog", "resolution_time_median", "admin_online_share"]
+
+
+@pytest.fixture(scope="module")
+def dashboards_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    platform = Platform.open(Settings(data_dir=tmp_path_factory.getbasetemp() / "indicators-demo", environment="test"))
+    build_demo(platform, scale=0.01, run_seeds=False)
+    indicators.compute(platform, only=COMPUTED)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app = create_app(platform.settings, platform=platform, background=False)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    platform.close()
+
+
+def _open(browser: Any, url: str) -> tuple[Any, list[str]]:
+    page = browser.new_page(viewport={"width": 360, "height": 740})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 and "favicon" not in r.url else None)
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    return page, problems
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr"])
+def test_indicator_page_at_360px(browser: Any, dashboards_url: str, lang: str) -> None:
+    page, problems = _open(browser, f"{dashboards_url}/dashboards/resolution_time_median?lang={lang}")
+    try:
+        assert page.evaluate("document.documentElement.dir") == ("rtl" if lang == "ar" else "ltr")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
+        canvas = page.locator("#indicator-chart canvas")
+        assert canvas.count() == 1
+        box = canvas.bounding_box()
+        assert box and 200 <= box["width"] <= 360 and box["height"] >= 150
+        # The chart drew something: its canvas is not blank.
+        painted = page.evaluate(
+            """() => { const c = document.querySelector('#indicator-chart canvas');
+                       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                       let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; } return n; }"""
+        )
+        assert painted > 1000
+        assert page.locator("#indicator-map path.leaflet-interactive").count() == 16
+        # Choosing another commune redraws the chart with that commune in the legend.
+        options = page.locator("#chart-area option")
+        other = options.nth(1)
+        name = other.inner_text()
+        page.select_option("#chart-area", other.get_attribute("value"))
+        assert name in page.locator("#indicator-chart .u-legend").inner_text()
+        assert not problems, problems
+    finally:
+        page.close()
+
+
+def test_overview_at_360px(browser: Any, dashboards_url: str) -> None:
+    page, problems = _open(browser, f"{dashboards_url}/dashboards?lang=ar")
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        assert page.locator(".indicator-card").count() >= 15
+        assert page.locator(".figure-box.uncertain").count() >= 1
+        assert not problems, problems
+    finally:
+        page.close()
