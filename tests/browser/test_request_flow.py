@@ -1,10 +1,14 @@
 """A citizen files a request on a 360 px phone in Arabic (service icon, tap on the map, photo),
 an agent works it in the back office in another browser, and the citizen sees it resolved.
 
-Screenshots are written to `docs/screenshots/request-*.png` for people to look at.
+Screenshots are written to `$HAKAMA_SCREENSHOTS/request-*.png` (set it to docs/screenshots to
+refresh the ones in the docs) for people to look at.
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
 
 import io
 import re
@@ -31,7 +35,9 @@ from hakama.settings import Settings
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Screenshots go to a scratch folder, or to docs/ when refreshing the README's pictures
+# (HAKAMA_SCREENSHOTS=docs/screenshots): a test run must not rewrite tracked files.
+SHOTS = Path(os.environ.get("HAKAMA_SCREENSHOTS", tempfile.gettempdir() + "/hakama-screenshots"))
 PHONE = {"width": 360, "height": 740}
 COMMUNE = "02.113.01.09"  # Berkane (municipality)
 OTHER_COMMUNE = "02.113.01.01"  # Ahfir
@@ -60,9 +66,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("request-flow")
     platform = Platform.open(Settings(data_dir=folder / "data", environment="test"))
     territory.save_areas(platform, demo_areas(), actor=OPERATOR)
-    service_catalog.save_services(platform, catalogue_for(territory.list_areas(platform)), actor=OPERATOR)
-    users.add_user(platform, username="agent-berkane", password=PASSWORD, role="agent",
-                   area_code=COMMUNE, actor=OPERATOR, display_name="Agent Berkane")
+    service_catalog.save_services(
+        platform, catalogue_for(territory.list_areas(platform)), actor=OPERATOR
+    )
+    users.add_user(
+        platform,
+        username="agent-berkane",
+        password=PASSWORD,
+        role="agent",
+        area_code=COMMUNE,
+        actor=OPERATOR,
+        display_name="Agent Berkane",
+    )
     seed_requests(platform)
     app = create_app(platform.settings, platform=platform, background=False)
     port = _free_port()
@@ -89,8 +104,12 @@ def seed_requests(platform: Platform) -> None:
 
     here = shape(territory.get_area(platform, COMMUNE).geometry).representative_point()
     other = shape(territory.get_area(platform, OTHER_COMMUNE).geometry).representative_point()
-    for code, days, point in (("waste", 6, here), ("roads", 12, here), ("noise", 0.2, here),
-                              ("waste", 6, other)):
+    for code, days, point in (
+        ("waste", 6, here),
+        ("roads", 12, here),
+        ("noise", 0.2, here),
+        ("waste", 6, other),
+    ):
         service = service_catalog.get_service(platform, code, area_code=COMMUNE)
         answers = {
             a.code: (a.value_keys()[0] if a.values else "1")
@@ -99,8 +118,9 @@ def seed_requests(platform: Platform) -> None:
         }
         service_requests.file_request(
             platform,
-            draft=RequestDraft(service_code=code, lat=point.y, lon=point.x, language="ar",
-                               attributes=answers),
+            draft=RequestDraft(
+                service_code=code, lat=point.y, lon=point.x, language="ar", attributes=answers
+            ),
             actor=OPERATOR,
             now=utcnow() - timedelta(days=days),
         )
@@ -134,8 +154,9 @@ def shot(page: Any, name: str, *, full: bool = True) -> None:
 
 def test_file_work_and_see_resolved(site: Site, browser: Any, tmp_path: Path) -> None:
     errors: list[str] = []
-    citizen_ctx = browser.new_context(viewport=PHONE, locale="ar-MA", has_touch=True,
-                                      device_scale_factor=1)
+    citizen_ctx = browser.new_context(
+        viewport=PHONE, locale="ar-MA", has_touch=True, device_scale_factor=1
+    )
     citizen = citizen_ctx.new_page()
     citizen.on("pageerror", lambda exc: errors.append(str(exc)))
 
@@ -216,7 +237,10 @@ def test_file_work_and_see_resolved(site: Site, browser: Any, tmp_path: Path) ->
     agent.wait_for_url(re.compile(r"msg=saved"))
     assert "تم الحل" in agent.locator("#status").inner_text()
     shot(agent, "request-5-office-detail-ar.png")
-    assert service_requests.get_request(site.platform, number, actor=OPERATOR).status is Status.RESOLVED
+    assert (
+        service_requests.get_request(site.platform, number, actor=OPERATOR).status
+        is Status.RESOLVED
+    )
 
     # 5. The citizen reloads the tracking page: resolved, with the public note; confirms.
     citizen.goto(f"{site.url}/track/{number}")
@@ -228,7 +252,9 @@ def test_file_work_and_see_resolved(site: Site, browser: Any, tmp_path: Path) ->
     citizen.locator('#feedback button[value="confirm"]').click()
     citizen.wait_for_load_state()
     assert "مغلق" in citizen.locator("#status").inner_text()
-    assert service_requests.get_request(site.platform, number, actor=OPERATOR).status is Status.CLOSED
+    assert (
+        service_requests.get_request(site.platform, number, actor=OPERATOR).status is Status.CLOSED
+    )
 
     # 6. The public list shows it on the map, without the phone number or the description.
     citizen.goto(f"{site.url}/requests")
