@@ -7,11 +7,10 @@ refresh the ones in the docs) for people to look at.
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import io
+import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
