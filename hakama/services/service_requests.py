@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
+from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA
 from hakama.core.requests import (
     MAX_MEDIA,
     BusinessHours,
@@ -51,7 +52,6 @@ from hakama.services import (
 )
 from hakama.services.platform import Platform
 from hakama.services.request_events import (
-    REQUEST_EVENTS_SCHEMA,
     actor_kind,
     flush_events,
     staged_count,
