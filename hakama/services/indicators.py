@@ -155,6 +155,22 @@ def compute(
     if isinstance(engine, str):
         with open_engine(engine, platform.lake) as opened:
             return compute(platform, engine=opened, full=full, only=only, progress=progress)
+    from hakama.services.observations import lake_lock
+
+    # Compaction swaps a day's files: the shared lock keeps it waiting while the engine reads,
+    # so no day is read twice (or missed) in the middle of a swap.
+    with lake_lock(platform.lake, exclusive=False):
+        return _compute(platform, engine, full=full, only=only, progress=progress)
+
+
+def _compute(
+    platform: Platform,
+    engine: Engine,
+    *,
+    full: bool,
+    only: Sequence[str] | None,
+    progress: Progress | None,
+) -> ComputeReport:
     started = time.perf_counter()
     definitions = [d for d in catalogue(platform) if only is None or d.id in only]
     if only:
