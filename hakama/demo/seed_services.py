@@ -28,385 +28,393 @@ DEMO_PREFIX = "demo-"
 BATCH = 5000
 
 
-def _v(key: str, ar: str, fr: str, en: str) -> dict[str, Any]:
-    return {"key": key, "names": {"ar": ar, "fr": fr, "en": en}}
+Names = tuple[str, str, str]
 
 
-def _names(ar: str, fr: str, en: str) -> dict[str, str]:
+def _names(names: Names) -> dict[str, str]:
+    """A text in the three languages of the UI, keyed by language."""
+    ar, fr, en = names
     return {"ar": ar, "fr": fr, "en": en}
 
 
+def _choice(
+    code: str, datatype: str, question: Names, values: Sequence[tuple[str, str, str, str]]
+) -> dict[str, Any]:
+    """A required list attribute: its question and its `(key, ar, fr, en)` values."""
+    return {
+        "code": code,
+        "datatype": datatype,
+        "required": True,
+        "descriptions": _names(question),
+        "values": [{"key": key, "names": _names((ar, fr, en))} for key, ar, fr, en in values],
+    }
+
+
+def _field(code: str, datatype: str, question: Names, *, required: bool = False) -> dict[str, Any]:
+    """A free attribute (text, number, date) and its question."""
+    field: dict[str, Any] = {"code": code, "datatype": datatype}
+    if required:
+        field["required"] = True
+    field["descriptions"] = _names(question)
+    return field
+
+
+def _service(
+    code: str,
+    *,
+    icon: str,
+    group: str,
+    hours: int,
+    department: str,
+    names: Names,
+    descriptions: Names,
+    keywords: list[str],
+    attributes: list[dict[str, Any]],
+    category: str | None = None,
+    business_hours: bool = False,
+) -> dict[str, Any]:
+    """One catalogue entry in the form `service_from_dict` reads (category defaults to code)."""
+    entry: dict[str, Any] = {
+        "code": code,
+        "category": category or code,
+        "icon": icon,
+        "group": group,
+        "target_hours": hours,
+    }
+    if business_hours:
+        entry["business_hours"] = True
+    entry.update(
+        department=department,
+        names=_names(names),
+        descriptions=_names(descriptions),
+        keywords=keywords,
+        attributes=attributes,
+    )
+    return entry
+
+
 CATALOGUE: tuple[Mapping[str, Any], ...] = (
-    {
-        "code": "public_lighting",
-        "category": "public_lighting",
-        "icon": "lighting",
-        "group": "infrastructure",
-        "target_hours": 72,
-        "department": "Service technique — éclairage public",
-        "names": _names("الإنارة العمومية", "Éclairage public", "Street lighting"),
-        "descriptions": _names(
+    _service(
+        "public_lighting",
+        icon="lighting",
+        group="infrastructure",
+        hours=72,
+        department="Service technique — éclairage public",
+        names=("الإنارة العمومية", "Éclairage public", "Street lighting"),
+        descriptions=(
             "مصباح مطفأ أو يشتعل نهارا أو عمود متضرر",
             "Lampadaire éteint, allumé le jour ou poteau endommagé",
             "Street light out, on by day, or a damaged pole",
         ),
-        "keywords": ["lampadaire", "lumière", "إنارة"],
-        "attributes": [
-            {
-                "code": "problem",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("ما المشكل؟", "Quel est le problème ?", "What is wrong?"),
-                "values": [
-                    _v("off", "مطفأ", "Éteint", "Out"),
-                    _v("flickering", "يومض", "Clignote", "Flickering"),
-                    _v("on_daytime", "مشتعل نهارا", "Allumé le jour", "On during the day"),
-                    _v("damaged_pole", "عمود متضرر", "Poteau endommagé", "Damaged pole"),
+        keywords=["lampadaire", "lumière", "إنارة"],
+        attributes=[
+            _choice(
+                "problem",
+                "singlevaluelist",
+                ("ما المشكل؟", "Quel est le problème ?", "What is wrong?"),
+                [
+                    ("off", "مطفأ", "Éteint", "Out"),
+                    ("flickering", "يومض", "Clignote", "Flickering"),
+                    ("on_daytime", "مشتعل نهارا", "Allumé le jour", "On during the day"),
+                    ("damaged_pole", "عمود متضرر", "Poteau endommagé", "Damaged pole"),
                 ],
-            },
-            {
-                "code": "pole_number",
-                "datatype": "string",
-                "descriptions": _names(
-                    "رقم العمود (إن وجد)", "Numéro du poteau (si visible)", "Pole number (if shown)"
-                ),
-            },
+            ),
+            _field(
+                "pole_number",
+                "string",
+                ("رقم العمود (إن وجد)", "Numéro du poteau (si visible)", "Pole number (if shown)"),
+            ),
         ],
-    },
-    {
-        "code": "waste",
-        "category": "waste",
-        "icon": "waste",
-        "group": "cleanliness",
-        "target_hours": 48,
-        "department": "Service d'hygiène — collecte des déchets",
-        "names": _names("جمع النفايات", "Collecte des déchets", "Waste collection"),
-        "descriptions": _names(
+    ),
+    _service(
+        "waste",
+        icon="waste",
+        group="cleanliness",
+        hours=48,
+        department="Service d'hygiène — collecte des déchets",
+        names=("جمع النفايات", "Collecte des déchets", "Waste collection"),
+        descriptions=(
             "نفايات لم تجمع أو حاوية ممتلئة أو متضررة",
             "Déchets non ramassés, bac plein ou abîmé",
             "Rubbish not collected, bin full or damaged",
         ),
-        "keywords": ["poubelle", "ordures", "نفايات"],
-        "attributes": [
-            {
-                "code": "problem",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("ما المشكل؟", "Quel est le problème ?", "What is wrong?"),
-                "values": [
-                    _v("not_collected", "لم تجمع", "Non ramassés", "Not collected"),
-                    _v("overflowing_bin", "حاوية ممتلئة", "Bac qui déborde", "Overflowing bin"),
-                    _v("damaged_bin", "حاوية متضررة", "Bac abîmé", "Damaged bin"),
-                    _v("missing_bin", "لا توجد حاوية", "Pas de bac", "No bin"),
+        keywords=["poubelle", "ordures", "نفايات"],
+        attributes=[
+            _choice(
+                "problem",
+                "singlevaluelist",
+                ("ما المشكل؟", "Quel est le problème ?", "What is wrong?"),
+                [
+                    ("not_collected", "لم تجمع", "Non ramassés", "Not collected"),
+                    ("overflowing_bin", "حاوية ممتلئة", "Bac qui déborde", "Overflowing bin"),
+                    ("damaged_bin", "حاوية متضررة", "Bac abîmé", "Damaged bin"),
+                    ("missing_bin", "لا توجد حاوية", "Pas de bac", "No bin"),
                 ],
-            }
+            ),
         ],
-    },
-    {
-        "code": "roads",
-        "category": "roads",
-        "icon": "road",
-        "group": "infrastructure",
-        "target_hours": 240,
-        "department": "Service technique — voirie",
-        "names": _names("الطرق والحفر", "Voirie et nids-de-poule", "Roads and potholes"),
-        "descriptions": _names(
+    ),
+    _service(
+        "roads",
+        icon="road",
+        group="infrastructure",
+        hours=240,
+        department="Service technique — voirie",
+        names=("الطرق والحفر", "Voirie et nids-de-poule", "Roads and potholes"),
+        descriptions=(
             "حفرة أو طريق منهار أو رصيف أو علامة متضررة",
             "Nid-de-poule, chaussée effondrée, trottoir ou panneau abîmé",
             "Pothole, collapsed road, damaged pavement or sign",
         ),
-        "keywords": ["route", "trou", "طريق", "حفرة"],
-        "attributes": [
-            {
-                "code": "hazard",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("نوع الضرر", "Type de dégât", "Kind of damage"),
-                "values": [
-                    _v("pothole", "حفرة", "Nid-de-poule", "Pothole"),
-                    _v("collapsed", "انهيار", "Chaussée effondrée", "Collapsed road"),
-                    _v("sidewalk", "رصيف متضرر", "Trottoir abîmé", "Damaged pavement"),
-                    _v("sign", "علامة متضررة", "Panneau abîmé", "Damaged sign"),
+        keywords=["route", "trou", "طريق", "حفرة"],
+        attributes=[
+            _choice(
+                "hazard",
+                "singlevaluelist",
+                ("نوع الضرر", "Type de dégât", "Kind of damage"),
+                [
+                    ("pothole", "حفرة", "Nid-de-poule", "Pothole"),
+                    ("collapsed", "انهيار", "Chaussée effondrée", "Collapsed road"),
+                    ("sidewalk", "رصيف متضرر", "Trottoir abîmé", "Damaged pavement"),
+                    ("sign", "علامة متضررة", "Panneau abîmé", "Damaged sign"),
                 ],
-            },
-            {
-                "code": "width_m",
-                "datatype": "number",
-                "descriptions": _names(
-                    "العرض التقريبي بالأمتار", "Largeur approximative (m)", "Approximate width (m)"
-                ),
-            },
+            ),
+            _field(
+                "width_m",
+                "number",
+                ("العرض التقريبي بالأمتار", "Largeur approximative (m)", "Approximate width (m)"),
+            ),
         ],
-    },
-    {
-        "code": "water_leak",
-        "category": "water_leak",
-        "icon": "water",
-        "group": "water",
-        "target_hours": 24,
-        "department": "Régie de distribution — eau potable",
-        "names": _names("تسرب الماء", "Fuite d'eau", "Water leak"),
-        "descriptions": _names(
+    ),
+    _service(
+        "water_leak",
+        icon="water",
+        group="water",
+        hours=24,
+        department="Régie de distribution — eau potable",
+        names=("تسرب الماء", "Fuite d'eau", "Water leak"),
+        descriptions=(
             "تسرب في الشارع أو عند العداد",
             "Fuite sur la voie publique ou au compteur",
             "Leak in the street or at a meter",
         ),
-        "keywords": ["eau", "fuite", "ماء"],
-        "attributes": [
-            {
-                "code": "where",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("أين التسرب؟", "Où est la fuite ?", "Where is the leak?"),
-                "values": [
-                    _v("street", "في الشارع", "Dans la rue", "In the street"),
-                    _v("meter", "عند العداد", "Au compteur", "At a meter"),
-                    _v("hydrant", "صنبور إطفاء", "Bouche d'incendie", "Fire hydrant"),
+        keywords=["eau", "fuite", "ماء"],
+        attributes=[
+            _choice(
+                "where",
+                "singlevaluelist",
+                ("أين التسرب؟", "Où est la fuite ?", "Where is the leak?"),
+                [
+                    ("street", "في الشارع", "Dans la rue", "In the street"),
+                    ("meter", "عند العداد", "Au compteur", "At a meter"),
+                    ("hydrant", "صنبور إطفاء", "Bouche d'incendie", "Fire hydrant"),
                 ],
-            },
-            {
-                "code": "since",
-                "datatype": "datetime",
-                "descriptions": _names("منذ متى؟", "Depuis quand ?", "Since when?"),
-            },
+            ),
+            _field("since", "datetime", ("منذ متى؟", "Depuis quand ?", "Since when?")),
         ],
-    },
-    {
-        "code": "sanitation",
-        "category": "sanitation",
-        "icon": "sewer",
-        "group": "water",
-        "target_hours": 72,
-        "department": "Service d'assainissement",
-        "names": _names("التطهير السائل", "Assainissement et égouts", "Sanitation and sewers"),
-        "descriptions": _names(
+    ),
+    _service(
+        "sanitation",
+        icon="sewer",
+        group="water",
+        hours=72,
+        department="Service d'assainissement",
+        names=("التطهير السائل", "Assainissement et égouts", "Sanitation and sewers"),
+        descriptions=(
             "مجرى مسدود أو بالوعة مفتوحة أو فيضان",
             "Égout bouché, regard ouvert, inondation ou odeurs",
             "Blocked sewer, open manhole, flooding or smell",
         ),
-        "keywords": ["égout", "بالوعة"],
-        "attributes": [
-            {
-                "code": "problem",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("ما المشكل؟", "Quel est le problème ?", "What is wrong?"),
-                "values": [
-                    _v("blocked", "انسداد", "Égout bouché", "Blocked sewer"),
-                    _v("open_manhole", "بالوعة مفتوحة", "Regard ouvert", "Open manhole"),
-                    _v("flooding", "فيضان", "Inondation", "Flooding"),
-                    _v("smell", "روائح", "Odeurs", "Smell"),
+        keywords=["égout", "بالوعة"],
+        attributes=[
+            _choice(
+                "problem",
+                "singlevaluelist",
+                ("ما المشكل؟", "Quel est le problème ?", "What is wrong?"),
+                [
+                    ("blocked", "انسداد", "Égout bouché", "Blocked sewer"),
+                    ("open_manhole", "بالوعة مفتوحة", "Regard ouvert", "Open manhole"),
+                    ("flooding", "فيضان", "Inondation", "Flooding"),
+                    ("smell", "روائح", "Odeurs", "Smell"),
                 ],
-            }
+            ),
         ],
-    },
-    {
-        "code": "green_spaces",
-        "category": "green_spaces",
-        "icon": "tree",
-        "group": "environment",
-        "target_hours": 168,
-        "department": "Service des espaces verts",
-        "names": _names("المساحات الخضراء", "Espaces verts", "Parks and green spaces"),
-        "descriptions": _names(
+    ),
+    _service(
+        "green_spaces",
+        icon="tree",
+        group="environment",
+        hours=168,
+        department="Service des espaces verts",
+        names=("المساحات الخضراء", "Espaces verts", "Parks and green spaces"),
+        descriptions=(
             "سقي أو تقليم أو شجرة ساقطة أو تجهيزات متضررة",
             "Arrosage, taille, arbre tombé ou équipement abîmé",
             "Watering, pruning, fallen tree or damaged equipment",
         ),
-        "keywords": ["jardin", "arbre", "حديقة"],
-        "attributes": [
-            {
-                "code": "needs",
-                "datatype": "multivaluelist",
-                "required": True,
-                "descriptions": _names("ماذا يلزم؟", "Que faut-il faire ?", "What is needed?"),
-                "values": [
-                    _v("watering", "سقي", "Arrosage", "Watering"),
-                    _v("pruning", "تقليم", "Taille", "Pruning"),
-                    _v("fallen_tree", "شجرة ساقطة", "Arbre tombé", "Fallen tree"),
-                    _v("equipment", "تجهيزات متضررة", "Équipement abîmé", "Damaged equipment"),
+        keywords=["jardin", "arbre", "حديقة"],
+        attributes=[
+            _choice(
+                "needs",
+                "multivaluelist",
+                ("ماذا يلزم؟", "Que faut-il faire ?", "What is needed?"),
+                [
+                    ("watering", "سقي", "Arrosage", "Watering"),
+                    ("pruning", "تقليم", "Taille", "Pruning"),
+                    ("fallen_tree", "شجرة ساقطة", "Arbre tombé", "Fallen tree"),
+                    ("equipment", "تجهيزات متضررة", "Équipement abîmé", "Damaged equipment"),
                 ],
-            }
+            ),
         ],
-    },
-    {
-        "code": "stray_animals",
-        "category": "stray_animals",
-        "icon": "animal",
-        "group": "health",
-        "target_hours": 72,
-        "department": "Bureau communal d'hygiène",
-        "names": _names("الحيوانات الضالة", "Animaux errants", "Stray animals"),
-        "descriptions": _names(
+    ),
+    _service(
+        "stray_animals",
+        icon="animal",
+        group="health",
+        hours=72,
+        department="Bureau communal d'hygiène",
+        names=("الحيوانات الضالة", "Animaux errants", "Stray animals"),
+        descriptions=(
             "كلاب ضالة أو ماشية في الطريق",
             "Chiens errants ou bétail sur la voie publique",
             "Stray dogs or livestock on the road",
         ),
-        "keywords": ["chien", "كلاب"],
-        "attributes": [
-            {
-                "code": "animal",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("أي حيوان؟", "Quel animal ?", "Which animal?"),
-                "values": [
-                    _v("dog", "كلب", "Chien", "Dog"),
-                    _v("cat", "قط", "Chat", "Cat"),
-                    _v("livestock", "ماشية", "Bétail", "Livestock"),
-                    _v("other", "آخر", "Autre", "Other"),
+        keywords=["chien", "كلاب"],
+        attributes=[
+            _choice(
+                "animal",
+                "singlevaluelist",
+                ("أي حيوان؟", "Quel animal ?", "Which animal?"),
+                [
+                    ("dog", "كلب", "Chien", "Dog"),
+                    ("cat", "قط", "Chat", "Cat"),
+                    ("livestock", "ماشية", "Bétail", "Livestock"),
+                    ("other", "آخر", "Autre", "Other"),
                 ],
-            },
-            {
-                "code": "count",
-                "datatype": "number",
-                "descriptions": _names("كم عددها؟", "Combien ?", "How many?"),
-            },
+            ),
+            _field("count", "number", ("كم عددها؟", "Combien ?", "How many?")),
         ],
-    },
-    {
-        "code": "noise",
-        "category": "noise",
-        "icon": "noise",
-        "group": "health",
-        "target_hours": 48,
-        "department": "Police administrative",
-        "names": _names("الضوضاء", "Nuisances sonores", "Noise"),
-        "descriptions": _names(
+    ),
+    _service(
+        "noise",
+        icon="noise",
+        group="health",
+        hours=48,
+        department="Police administrative",
+        names=("الضوضاء", "Nuisances sonores", "Noise"),
+        descriptions=(
             "أشغال أو محل أو حفل في ساعات متأخرة",
             "Chantier, commerce ou fête à des heures tardives",
             "Works, a business or a party late at night",
         ),
-        "keywords": ["bruit", "ضجيج"],
-        "attributes": [
-            {
-                "code": "source",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("مصدر الضوضاء", "Source du bruit", "Source of the noise"),
-                "values": [
-                    _v("works", "أشغال", "Chantier", "Works"),
-                    _v("business", "محل تجاري", "Commerce", "Business"),
-                    _v("party", "حفل", "Fête", "Party"),
-                    _v("vehicles", "مركبات", "Véhicules", "Vehicles"),
+        keywords=["bruit", "ضجيج"],
+        attributes=[
+            _choice(
+                "source",
+                "singlevaluelist",
+                ("مصدر الضوضاء", "Source du bruit", "Source of the noise"),
+                [
+                    ("works", "أشغال", "Chantier", "Works"),
+                    ("business", "محل تجاري", "Commerce", "Business"),
+                    ("party", "حفل", "Fête", "Party"),
+                    ("vehicles", "مركبات", "Véhicules", "Vehicles"),
                 ],
-            },
-            {
-                "code": "when",
-                "datatype": "datetime",
-                "descriptions": _names("متى؟", "Quand ?", "When?"),
-            },
+            ),
+            _field("when", "datetime", ("متى؟", "Quand ?", "When?")),
         ],
-    },
-    {
-        "code": "illegal_dumping",
-        "category": "illegal_dumping",
-        "icon": "dumping",
-        "group": "cleanliness",
-        "target_hours": 120,
-        "department": "Service d'hygiène — propreté",
-        "names": _names("رمي النفايات العشوائي", "Dépôt sauvage", "Illegal dumping"),
-        "descriptions": _names(
+    ),
+    _service(
+        "illegal_dumping",
+        icon="dumping",
+        group="cleanliness",
+        hours=120,
+        department="Service d'hygiène — propreté",
+        names=("رمي النفايات العشوائي", "Dépôt sauvage", "Illegal dumping"),
+        descriptions=(
             "ردم أو نفايات مرمية في مكان غير مخصص",
             "Gravats ou déchets jetés hors des points prévus",
             "Rubble or rubbish dumped where it should not be",
         ),
-        "keywords": ["gravats", "décharge", "ردم"],
-        "attributes": [
-            {
-                "code": "kind",
-                "datatype": "multivaluelist",
-                "required": True,
-                "descriptions": _names("نوع النفايات", "Type de déchets", "Kind of waste"),
-                "values": [
-                    _v("rubble", "ردم", "Gravats", "Rubble"),
-                    _v("household", "منزلية", "Ménagers", "Household"),
-                    _v("green", "خضراء", "Végétaux", "Green waste"),
-                    _v("bulky", "كبيرة الحجم", "Encombrants", "Bulky items"),
-                    _v("hazardous", "خطرة", "Dangereux", "Hazardous"),
+        keywords=["gravats", "décharge", "ردم"],
+        attributes=[
+            _choice(
+                "kind",
+                "multivaluelist",
+                ("نوع النفايات", "Type de déchets", "Kind of waste"),
+                [
+                    ("rubble", "ردم", "Gravats", "Rubble"),
+                    ("household", "منزلية", "Ménagers", "Household"),
+                    ("green", "خضراء", "Végétaux", "Green waste"),
+                    ("bulky", "كبيرة الحجم", "Encombrants", "Bulky items"),
+                    ("hazardous", "خطرة", "Dangereux", "Hazardous"),
                 ],
-            }
+            ),
         ],
-    },
-    {
-        "code": "public_space_occupation",
-        "category": "public_space_occupation",
-        "icon": "occupation",
-        "group": "public_space",
-        "target_hours": 240,
-        "department": "Police administrative",
-        "names": _names(
-            "احتلال الملك العمومي", "Occupation du domaine public", "Blocked public space"
-        ),
-        "descriptions": _names(
+    ),
+    _service(
+        "public_space_occupation",
+        icon="occupation",
+        group="public_space",
+        hours=240,
+        department="Police administrative",
+        names=("احتلال الملك العمومي", "Occupation du domaine public", "Blocked public space"),
+        descriptions=(
             "رصيف أو ساحة محتلة بدون ترخيص",
             "Trottoir ou place occupés sans autorisation",
             "Pavement or square taken over without a permit",
         ),
-        "keywords": ["trottoir", "رصيف"],
-        "attributes": [
-            {
-                "code": "kind",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("ما نوع الاحتلال؟", "Quel type ?", "What kind?"),
-                "values": [
-                    _v("terrace", "مقهى أو مطعم", "Terrasse", "Café terrace"),
-                    _v("vendor", "باعة متجولون", "Vendeurs ambulants", "Street vendors"),
-                    _v(
-                        "materials",
-                        "مواد البناء",
-                        "Matériaux de construction",
-                        "Building materials",
-                    ),
-                    _v("parking", "وقوف عشوائي", "Stationnement gênant", "Obstructive parking"),
+        keywords=["trottoir", "رصيف"],
+        attributes=[
+            _choice(
+                "kind",
+                "singlevaluelist",
+                ("ما نوع الاحتلال؟", "Quel type ?", "What kind?"),
+                [
+                    ("terrace", "مقهى أو مطعم", "Terrasse", "Café terrace"),
+                    ("vendor", "باعة متجولون", "Vendeurs ambulants", "Street vendors"),
+                    ("materials", "مواد البناء", "Matériaux de construction", "Building materials"),
+                    ("parking", "وقوف عشوائي", "Stationnement gênant", "Obstructive parking"),
                 ],
-            }
+            ),
         ],
-    },
-    {
-        "code": "civil_status_appointment",
-        "category": "civil_status",
-        "icon": "document",
-        "group": "administration",
-        "target_hours": 72,
-        "business_hours": True,
-        "department": "Bureau d'état civil",
-        "names": _names(
-            "موعد الحالة المدنية", "Rendez-vous état civil", "Civil status appointment"
-        ),
-        "descriptions": _names(
+    ),
+    _service(
+        "civil_status_appointment",
+        category="civil_status",
+        icon="document",
+        group="administration",
+        hours=72,
+        business_hours=True,
+        department="Bureau d'état civil",
+        names=("موعد الحالة المدنية", "Rendez-vous état civil", "Civil status appointment"),
+        descriptions=(
             "طلب موعد لاستخراج وثيقة من الحالة المدنية",
             "Demander un rendez-vous pour un acte d'état civil",
             "Ask for an appointment for a civil status document",
         ),
-        "keywords": ["acte", "naissance", "عقد الازدياد"],
-        "attributes": [
-            {
-                "code": "document",
-                "datatype": "singlevaluelist",
-                "required": True,
-                "descriptions": _names("الوثيقة المطلوبة", "Document demandé", "Document needed"),
-                "values": [
-                    _v("birth", "عقد الازدياد", "Acte de naissance", "Birth certificate"),
-                    _v("marriage", "عقد الزواج", "Acte de mariage", "Marriage certificate"),
-                    _v("death", "شهادة الوفاة", "Acte de décès", "Death certificate"),
-                    _v("family_book", "الدفتر العائلي", "Livret de famille", "Family record book"),
+        keywords=["acte", "naissance", "عقد الازدياد"],
+        attributes=[
+            _choice(
+                "document",
+                "singlevaluelist",
+                ("الوثيقة المطلوبة", "Document demandé", "Document needed"),
+                [
+                    ("birth", "عقد الازدياد", "Acte de naissance", "Birth certificate"),
+                    ("marriage", "عقد الزواج", "Acte de mariage", "Marriage certificate"),
+                    ("death", "شهادة الوفاة", "Acte de décès", "Death certificate"),
+                    ("family_book", "الدفتر العائلي", "Livret de famille", "Family record book"),
                 ],
-            },
-            {
-                "code": "preferred_date",
-                "datatype": "datetime",
-                "required": True,
-                "descriptions": _names("التاريخ المفضل", "Date souhaitée", "Preferred date"),
-            },
-            {
-                "code": "details",
-                "datatype": "text",
-                "descriptions": _names("تفاصيل", "Précisions", "Details"),
-            },
+            ),
+            _field(
+                "preferred_date",
+                "datetime",
+                ("التاريخ المفضل", "Date souhaitée", "Preferred date"),
+                required=True,
+            ),
+            _field("details", "text", ("تفاصيل", "Précisions", "Details")),
         ],
-    },
+    ),
 )
+
 
 #: Urban communes run these with their own technical department.
 URBAN_DEPARTMENTS = {

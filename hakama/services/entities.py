@@ -55,6 +55,7 @@ from hakama.services.entity_writes import (
     BatchResult,
     Change,
     Mode,
+    Plan,
     Row,
     Source,
     authorise,
@@ -64,6 +65,7 @@ from hakama.services.entity_writes import (
     context_or_core,
     existing,
     new,
+    removed,
     transaction,
 )
 from hakama.services.platform import Platform
@@ -332,15 +334,7 @@ def create(
             raise Conflict(f"entity {entity_id!r} already exists", id=entity_id)
         return [new(platform, actor, entity, None, utcnow())], []
 
-    transaction(
-        platform,
-        actor,
-        [entity_id],
-        plan,
-        action="ngsi.entity.create",
-        source=source,
-        raise_errors=True,
-    )
+    _write_one(platform, actor, entity_id, plan, action="ngsi.entity.create", source=source)
     return entity_id
 
 
@@ -367,15 +361,7 @@ def replace(
         old = existing(current, entity_id)
         return [new(platform, actor, entity, old, utcnow())], []
 
-    transaction(
-        platform,
-        actor,
-        [entity_id],
-        plan,
-        action="ngsi.entity.replace",
-        source=source,
-        raise_errors=True,
-    )
+    _write_one(platform, actor, entity_id, plan, action="ngsi.entity.replace", source=source)
 
 
 def update_attrs(
@@ -434,7 +420,7 @@ def patch_attr(
     source: Source = "http",
 ) -> None:
     """Partially update one attribute (PATCH /entities/{id}/attrs/{attr}); `attr` canonical."""
-    result = _apply_attr(
+    _apply_attr(
         platform,
         entity_id,
         attr,
@@ -444,10 +430,6 @@ def patch_attr(
         mode="merge",
         source=source,
     )
-    if not result.updated:
-        raise NotFound(
-            f"attribute {attr!r} of entity {entity_id!r} not found", id=entity_id, attribute=attr
-        )
 
 
 def replace_attr(
@@ -461,13 +443,9 @@ def replace_attr(
     source: Source = "http",
 ) -> None:
     """Replace one existing attribute (PUT /entities/{id}/attrs/{attr}); `attr` canonical."""
-    result = _apply_attr(
+    _apply_attr(
         platform, entity_id, attr, value, actor=actor, context=context, mode="update", source=source
     )
-    if not result.updated:
-        raise NotFound(
-            f"attribute {attr!r} of entity {entity_id!r} not found", id=entity_id, attribute=attr
-        )
 
 
 def _apply_attr(
@@ -480,13 +458,14 @@ def _apply_attr(
     context: Context | None,
     mode: Mode,
     source: Source,
-) -> UpdateResult:
+) -> None:
+    """Write one existing attribute of an entity; NotFound if it has no such attribute."""
     check_id(entity_id)
     core_entities.check_name(attr, "attribute")
     if isinstance(value, Mapping) and ("id" in value or "@context" in value):
         value = {k: v for k, v in value.items() if k not in ("id", "@context")}
     parsed = core_entities.parse_attribute(attr, value, context_or_core(context))
-    return _apply_parsed(
+    result = _apply_parsed(
         platform,
         entity_id,
         {attr: parsed},
@@ -495,6 +474,8 @@ def _apply_attr(
         source=source,
         must_exist=(attr,),
     )
+    if not result.updated:
+        raise _no_attribute(entity_id, attr)
 
 
 def _apply(
@@ -533,11 +514,7 @@ def _apply_parsed(
         old = existing(current, entity_id)
         for name in must_exist:
             if name not in old.doc:
-                raise NotFound(
-                    f"attribute {name!r} of entity {entity_id!r} not found",
-                    id=entity_id,
-                    attribute=name,
-                )
+                raise _no_attribute(entity_id, name)
         merged = core_entities.apply_fragment(old.doc, fragment, mode=mode, now=utcnow())
         outcome.append(merged)
         if not merged.updated and merged.entity.get("type") == old.doc.get("type"):
@@ -547,15 +524,7 @@ def _apply_parsed(
             changed(platform, actor, old, merged.entity, written, frozenset(merged.updated))
         ], []
 
-    transaction(
-        platform,
-        actor,
-        [entity_id],
-        plan,
-        action=f"ngsi.attrs.{mode}",
-        source=source,
-        raise_errors=True,
-    )
+    _write_one(platform, actor, entity_id, plan, action=f"ngsi.attrs.{mode}", source=source)
     merged = outcome[-1]
     return UpdateResult(list(merged.updated), list(merged.not_updated))
 
@@ -575,11 +544,7 @@ def delete_attr(
     def plan(current: dict[str, Row]) -> tuple[list[Change], list[BatchError]]:
         old = existing(current, entity_id)
         if attr not in old.doc or attr in core_entities.ENTITY_MEMBERS:
-            raise NotFound(
-                f"attribute {attr!r} of entity {entity_id!r} not found",
-                id=entity_id,
-                attribute=attr,
-            )
+            raise _no_attribute(entity_id, attr)
         doc = dict(old.doc)
         if delete_all:
             del doc[attr]
@@ -599,15 +564,7 @@ def delete_attr(
         doc["modifiedAt"] = core_entities.format_time(utcnow())
         return [changed(platform, actor, old, doc, {}, frozenset({attr}))], []
 
-    transaction(
-        platform,
-        actor,
-        [entity_id],
-        plan,
-        action="ngsi.attrs.delete",
-        source="http",
-        raise_errors=True,
-    )
+    _write_one(platform, actor, entity_id, plan, action="ngsi.attrs.delete", source="http")
 
 
 def delete(platform: Platform, entity_id: str, *, actor: Actor) -> None:
@@ -617,27 +574,9 @@ def delete(platform: Platform, entity_id: str, *, actor: Actor) -> None:
     def plan(current: dict[str, Row]) -> tuple[list[Change], list[BatchError]]:
         old = existing(current, entity_id)
         authorise(platform, actor, old.area_code)
-        return [
-            Change(
-                entity_id,
-                old.doc,
-                None,
-                old.area_code,
-                None,
-                {},
-                frozenset(core_entities.attributes_of(old.doc)),
-            )
-        ], []
+        return [removed(entity_id, old)], []
 
-    transaction(
-        platform,
-        actor,
-        [entity_id],
-        plan,
-        action="ngsi.entity.delete",
-        source="http",
-        raise_errors=True,
-    )
+    _write_one(platform, actor, entity_id, plan, action="ngsi.entity.delete", source="http")
 
 
 def ensure(
@@ -655,16 +594,22 @@ def ensure(
         created.append(True)
         return [new(platform, actor, entity, None, utcnow())], []
 
-    transaction(
-        platform,
-        actor,
-        [entity_id],
-        plan,
-        action="ngsi.entity.create",
-        source=source,
-        raise_errors=True,
-    )
+    _write_one(platform, actor, entity_id, plan, action="ngsi.entity.create", source=source)
     return created[-1]
+
+
+def _write_one(
+    platform: Platform, actor: Actor, entity_id: str, plan: Plan, *, action: str, source: Source
+) -> None:
+    """Run `plan` on one entity in its own transaction; its error is raised, not reported."""
+    transaction(platform, actor, [entity_id], plan, action=action, source=source, raise_errors=True)
+
+
+def _no_attribute(entity_id: str, attr: str) -> NotFound:
+    """The error for an attribute the entity does not have."""
+    return NotFound(
+        f"attribute {attr!r} of entity {entity_id!r} not found", id=entity_id, attribute=attr
+    )
 
 
 # --------------------------------------------------------------------------- types and attributes

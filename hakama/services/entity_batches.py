@@ -3,7 +3,7 @@ one transaction, one audit row, and a success or an error reported for each enti
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hakama.core import entities as core_entities
@@ -24,6 +24,7 @@ from hakama.services.entity_writes import (
     context_or_core,
     new,
     place_many,
+    removed,
     transaction,
 )
 from hakama.services.platform import Platform
@@ -39,7 +40,7 @@ def batch_create(
     source: Source = "http",
 ) -> BatchResult:
     """entityOperations/create: each entity created or reported (AlreadyExists, BadRequestData)."""
-    parsed, errors = _parse_batch(bodies, context_or_core(context))
+    parsed, errors = _parse_batch(bodies, _entity_parser(context))
 
     def plan(current: dict[str, Row]) -> tuple[list[Change], list[BatchError]]:
         now = utcnow()
@@ -85,7 +86,7 @@ def batch_upsert(
     `update=True` (options=update) append the given attributes to them. One transaction, one
     audit row, observations staged for every attribute instance. The MQTT subscriber uses this
     with `update=True, source="mqtt"`, many messages per call."""
-    parsed, errors = _parse_batch(bodies, context_or_core(context))
+    parsed, errors = _parse_batch(bodies, _entity_parser(context))
 
     def plan(current: dict[str, Row]) -> tuple[list[Change], list[BatchError]]:
         now = utcnow()
@@ -189,16 +190,14 @@ def _batch_fragments(
     source: Source,
 ) -> BatchResult:
     ctx = context_or_core(context)
-    parsed: list[dict[str, Any]] = []
-    errors: list[BatchError] = []
-    for body in bodies:
-        try:
-            fragment = core_entities.parse_fragment(body, ctx)
-            if "id" not in fragment:
-                raise Invalid("id: missing")
-            parsed.append(fragment)
-        except HakamaError as exc:
-            errors.append(BatchError(_id_of(body), exc))
+
+    def parse(body: Any) -> dict[str, Any]:
+        fragment = core_entities.parse_fragment(body, ctx)
+        if "id" not in fragment:
+            raise Invalid("id: missing")
+        return fragment
+
+    parsed, errors = _parse_batch(bodies, parse)
 
     def plan(current: dict[str, Row]) -> tuple[list[Change], list[BatchError]]:
         now = utcnow()
@@ -279,33 +278,30 @@ def batch_delete(platform: Platform, entity_ids: Sequence[Any], *, actor: Actor)
                 failed.append(BatchError(entity_id, exc))
                 continue
             done.add(entity_id)
-            changes.append(
-                Change(
-                    entity_id,
-                    old.doc,
-                    None,
-                    old.area_code,
-                    None,
-                    {},
-                    frozenset(core_entities.attributes_of(old.doc)),
-                )
-            )
+            changes.append(removed(entity_id, old))
         return changes, failed
 
     return _batch(platform, actor, valid, plan, errors, action="ngsi.batch.delete", source="http")
 
 
 def _parse_batch(
-    bodies: Sequence[Any], context: Context
+    bodies: Sequence[Any], parse: Callable[[Any], dict[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[BatchError]]:
+    """Parse each body of a batch: the parsed ones, and an error for each that is not."""
     parsed: list[dict[str, Any]] = []
     errors: list[BatchError] = []
     for body in bodies:
         try:
-            parsed.append(core_entities.parse_entity(body, context))
+            parsed.append(parse(body))
         except HakamaError as exc:
             errors.append(BatchError(_id_of(body), exc))
     return parsed, errors
+
+
+def _entity_parser(context: Context | None) -> Callable[[Any], dict[str, Any]]:
+    """Parse one whole entity of a batch in `context` (the core context if none)."""
+    ctx = context_or_core(context)
+    return lambda body: core_entities.parse_entity(body, ctx)
 
 
 def _id_of(body: Any) -> str | None:

@@ -166,6 +166,19 @@ def changed(
     return Change(doc["id"], old.doc, doc, old.area_code, area, written, names)
 
 
+def removed(entity_id: str, old: Row) -> Change:
+    """An entity deleted: every attribute it had counts as changed, so its watchers hear."""
+    return Change(
+        entity_id,
+        old.doc,
+        None,
+        old.area_code,
+        None,
+        {},
+        frozenset(core_entities.attributes_of(old.doc)),
+    )
+
+
 def transaction(
     platform: Platform,
     actor: Actor,

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,12 +30,10 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of hakama serving the demo territory from a fresh data folder."""
-    folder: Path = tmp_path_factory.mktemp("browser")
-    platform = Platform.open(Settings(data_dir=folder / "data", environment="test"))
-    save_areas(platform, demo_areas(), actor=system_actor("test"))
+@contextmanager
+def serve(platform: Platform) -> Iterator[str]:
+    """Serve `platform` over HTTP in a thread on a free port; its base URL. The server stops
+    on leaving (the platform stays open)."""
     app = create_app(platform.settings, platform=platform, background=False)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -45,9 +44,21 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of hakama serving the demo territory from a fresh data folder."""
+    folder: Path = tmp_path_factory.mktemp("browser")
+    platform = Platform.open(Settings(data_dir=folder / "data", environment="test"))
+    save_areas(platform, demo_areas(), actor=system_actor("test"))
+    with serve(platform) as url:
+        yield url
     platform.close()
 
 

@@ -3,20 +3,16 @@ drawn, in Arabic (right to left) and French."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from hakama.demo.build import build_demo
-from hakama.http.app import create_app
 from hakama.services import indicators
 from hakama.services.platform import Platform
 from hakama.settings import Settings
+from tests.browser.conftest import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:ibis")]
 COMPUTED = ["requests_per_10k", "open_backlog", "resolution_time_median", "admin_online_share"]
@@ -27,21 +23,8 @@ def dashboards_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     platform = Platform.open(Settings(data_dir=tmp_path_factory.getbasetemp() / "indicators-demo", environment="test"))
     build_demo(platform, scale=0.01, run_seeds=False)
     indicators.compute(platform, only=COMPUTED)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(platform.settings, platform=platform, background=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(platform) as url:
+        yield url
     platform.close()
 
 

@@ -11,15 +11,12 @@ import io
 import os
 import re
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from PIL import Image
 from shapely.geometry import shape
 
@@ -27,10 +24,10 @@ from hakama.core.access import system_actor
 from hakama.core.requests import Status
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.http.app import create_app
 from hakama.services import request_media, service_catalog, service_requests, territory, users
 from hakama.services.platform import Platform
 from hakama.settings import Settings
+from tests.browser.conftest import serve
 
 pytestmark = pytest.mark.browser
 
@@ -48,15 +45,6 @@ OPERATOR = system_actor("test")
 class Site:
     url: str
     platform: Platform
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +66,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         display_name="Agent Berkane",
     )
     seed_requests(platform)
-    app = create_app(platform.settings, platform=platform, background=False)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", platform)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(platform) as url:
+        yield Site(url, platform)
     platform.close()
 
 

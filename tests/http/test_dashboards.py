@@ -4,42 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from hakama.core.access import system_actor
-from hakama.demo.build import build_demo
-from hakama.http.app import create_app
 from hakama.services import indicators, keys
 from hakama.services.platform import Platform
-from hakama.settings import Settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ibis")
-COMPUTED = ["requests_per_10k", "open_backlog", "resolution_time_median", "admin_online_share"]
 HTML = {"accept": "text/html"}
-
-
-def demo_platform(base: Path) -> Platform:
-    p = Platform.open(Settings(data_dir=base / "indicators-demo", environment="test"))
-    build_demo(p, scale=0.01, run_seeds=False)
-    indicators.compute(p, only=COMPUTED)
-    return p
-
-
-@pytest.fixture(scope="module")
-def platform_(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = demo_platform(tmp_path_factory.getbasetemp())
-    yield p
-    p.close()
-
-
-@pytest.fixture(scope="module")
-def client(platform_: Platform) -> Iterator[TestClient]:
-    with TestClient(create_app(platform_.settings, platform=platform_, background=False)) as c:
-        yield c
 
 
 def _embedded(html: str) -> dict[str, object]:
@@ -49,8 +23,8 @@ def _embedded(html: str) -> dict[str, object]:
     return data
 
 
-def test_overview_lists_public_indicators_by_theme(client: TestClient) -> None:
-    page = client.get("/dashboards", params={"lang": "fr"}, headers=HTML)
+def test_overview_lists_public_indicators_by_theme(indicators_client: TestClient) -> None:
+    page = indicators_client.get("/dashboards", params={"lang": "fr"}, headers=HTML)
     assert page.status_code == 200
     html = page.text
     assert "Tableaux de bord" in html and "Demandes des citoyens" in html and "Services administratifs" in html
@@ -61,8 +35,8 @@ def test_overview_lists_public_indicators_by_theme(client: TestClient) -> None:
     assert 'href="/dashboards/composite"' in html
 
 
-def test_uncertain_values_look_uncertain(client: TestClient) -> None:
-    html = client.get("/dashboards/resolution_time_median", params={"lang": "en"}, headers=HTML).text
+def test_uncertain_values_look_uncertain(indicators_client: TestClient) -> None:
+    html = indicators_client.get("/dashboards/resolution_time_median", params={"lang": "en"}, headers=HTML).text
     rows = re.findall(r'<tr class="(uncertain)?" data-code="([\d.]+)">', html)
     assert rows, "a ranking table"
     uncertain_rows = [code for cls, code in rows if cls]
@@ -73,13 +47,13 @@ def test_uncertain_values_look_uncertain(client: TestClient) -> None:
     assert flags == sorted(flags)
 
 
-def test_indicator_page_has_chart_map_method_and_csv(client: TestClient, platform_: Platform) -> None:
-    page = client.get("/dashboards/requests_per_10k", params={"lang": "ar"}, headers=HTML)
+def test_indicator_page_has_chart_map_method_and_csv(indicators_client: TestClient, indicators_platform: Platform) -> None:
+    page = indicators_client.get("/dashboards/requests_per_10k", params={"lang": "ar"}, headers=HTML)
     assert page.status_code == 200
     html = page.text
     assert 'dir="rtl"' in html and "الطلبات لكل 10000 نسمة" in html
     assert "/api/indicators/requests_per_10k/series?format=csv" in html
-    definition = indicators.definition(platform_, "requests_per_10k")
+    definition = indicators.definition(indicators_platform, "requests_per_10k")
     assert definition.method["ar"] in html
     data = _embedded(html)
     chart = data["chart"]
@@ -91,25 +65,25 @@ def test_indicator_page_has_chart_map_method_and_csv(client: TestClient, platfor
     assert "/static/vendor/uplot/uPlot.iife.min.js" in html
 
 
-def test_internal_indicator_page_is_for_staff(client: TestClient, platform_: Platform) -> None:
-    assert client.get("/dashboards/open_backlog", headers=HTML).status_code == 404
-    made = keys.create_key(platform_, name="dash-analyst", role="analyst", area_code="02.113", scopes=None,
+def test_internal_indicator_page_is_for_staff(indicators_client: TestClient, indicators_platform: Platform) -> None:
+    assert indicators_client.get("/dashboards/open_backlog", headers=HTML).status_code == 404
+    made = keys.create_key(indicators_platform, name="dash-analyst", role="analyst", area_code="02.113", scopes=None,
                            actor=system_actor("test"))
-    staff = client.get("/dashboards/open_backlog", headers={**HTML, "Authorization": f"Bearer {made.token}"})
+    staff = indicators_client.get("/dashboards/open_backlog", headers={**HTML, "Authorization": f"Bearer {made.token}"})
     assert staff.status_code == 200 and "open_backlog" in staff.text
-    agent = keys.create_key(platform_, name="dash-agent", role="agent", area_code="02.113.01.01", scopes=None,
+    agent = keys.create_key(indicators_platform, name="dash-agent", role="agent", area_code="02.113.01.01", scopes=None,
                             actor=system_actor("test"))
-    own = client.get("/dashboards/open_backlog", headers={**HTML, "Authorization": f"Bearer {agent.token}"})
+    own = indicators_client.get("/dashboards/open_backlog", headers={**HTML, "Authorization": f"Bearer {agent.token}"})
     assert own.status_code == 200  # a commune's agent: their commune's values, no province-wide spread
 
 
-def test_composite_page(client: TestClient) -> None:
-    html = client.get("/dashboards/composite", params={"lang": "fr"}, headers=HTML).text
+def test_composite_page(indicators_client: TestClient) -> None:
+    html = indicators_client.get("/dashboards/composite", params={"lang": "fr"}, headers=HTML).text
     assert "Communes en retard" in html and "Mode de calcul" in html
     assert len(re.findall(r'<tr class="(?:flagged)?" data-code=', html)) == 16
     assert "prioritaire" in html
 
 
-def test_unknown_indicator_is_a_404_page(client: TestClient) -> None:
-    page = client.get("/dashboards/no_such_indicator", params={"lang": "fr"}, headers=HTML)
+def test_unknown_indicator_is_a_404_page(indicators_client: TestClient) -> None:
+    page = indicators_client.get("/dashboards/no_such_indicator", params={"lang": "fr"}, headers=HTML)
     assert page.status_code == 404 and "<html" in page.text

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from pathlib import Path
+from datetime import date
 from urllib.parse import quote
 
 import pytest
@@ -14,40 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hakama.core.access import system_actor
-from hakama.demo.build import build_demo
-from hakama.http.app import create_app
 from hakama.services import indicators, keys
 from hakama.services.platform import Platform
-from hakama.settings import Settings
 
-COMPUTED = ["requests_per_10k", "open_backlog", "resolution_time_median", "admin_online_share"]
 PROVINCE = "02.113"
 BERKANE = "02.113.01.09"
 AHFIR = "02.113.01.01"
 # Ibis 12 still calls DuckDB's deprecated `fetch_arrow_table` (the lead's engines use Ibis as is).
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ibis")
-
-
-def demo_platform(base: Path) -> Platform:
-    """A small demo (shared by the indicator test modules: the lake is built once per session)."""
-    p = Platform.open(Settings(data_dir=base / "indicators-demo", environment="test"))
-    build_demo(p, scale=0.01, run_seeds=False)
-    indicators.compute(p, only=COMPUTED)
-    return p
-
-
-@pytest.fixture(scope="module")
-def platform_(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    p = demo_platform(tmp_path_factory.getbasetemp())
-    yield p
-    p.close()
-
-
-@pytest.fixture(scope="module")
-def client(platform_: Platform) -> Iterator[TestClient]:
-    app = create_app(platform_.settings, platform=platform_, background=False)
-    with TestClient(app) as c:
-        yield c
 
 
 def _token(platform: Platform, role: str, area: str) -> dict[str, str]:
@@ -57,17 +30,17 @@ def _token(platform: Platform, role: str, area: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def analyst(platform_: Platform) -> dict[str, str]:
-    return _token(platform_, "analyst", PROVINCE)
+def analyst(indicators_platform: Platform) -> dict[str, str]:
+    return _token(indicators_platform, "analyst", PROVINCE)
 
 
 @pytest.fixture(scope="module")
-def agent_ahfir(platform_: Platform) -> dict[str, str]:
-    return _token(platform_, "agent", AHFIR)
+def agent_ahfir(indicators_platform: Platform) -> dict[str, str]:
+    return _token(indicators_platform, "agent", AHFIR)
 
 
-def test_catalogue_hides_internal_indicators_from_the_public(client: TestClient, analyst: dict[str, str]) -> None:
-    public = client.get("/api/indicators").json()
+def test_catalogue_hides_internal_indicators_from_the_public(indicators_client: TestClient, analyst: dict[str, str]) -> None:
+    public = indicators_client.get("/api/indicators").json()
     ids = {i["id"] for i in public["indicators"]}
     assert "requests_per_10k" in ids and "open_backlog" not in ids and "water_night_flow_ratio" not in ids
     assert len(ids) >= 15
@@ -75,38 +48,38 @@ def test_catalogue_hides_internal_indicators_from_the_public(client: TestClient,
     assert set(one["names"]) == {"ar", "fr", "en"} and one["unit"] and one["grain"] == "month"
     assert one["public"] is True and one["method"]["fr"] and one["links"]["csv"].endswith("format=csv")
     assert one["latest_period"] is not None
-    staff = client.get("/api/indicators", headers=analyst).json()
+    staff = indicators_client.get("/api/indicators", headers=analyst).json()
     assert {"open_backlog", "water_night_flow_ratio"} <= {i["id"] for i in staff["indicators"]}
 
 
-def test_one_language_and_one_definition(client: TestClient) -> None:
-    body = client.get("/api/indicators/resolution_time_median", params={"lang": "ar"}).json()
+def test_one_language_and_one_definition(indicators_client: TestClient) -> None:
+    body = indicators_client.get("/api/indicators/resolution_time_median", params={"lang": "ar"}).json()
     assert list(body["names"]) == ["ar"] and list(body["method"]) == ["ar"]
     assert body["direction"] == "lower_is_better" and body["measure"] == "duration"
-    themes = client.get("/api/indicators", params={"theme": "administration", "lang": "fr"}).json()
+    themes = indicators_client.get("/api/indicators", params={"theme": "administration", "lang": "fr"}).json()
     assert themes["languages"] == ["fr"]
     assert {i["theme"] for i in themes["indicators"]} == {"administration"}
 
 
-def test_internal_indicator_is_not_found_for_the_public(client: TestClient, analyst: dict[str, str]) -> None:
+def test_internal_indicator_is_not_found_for_the_public(indicators_client: TestClient, analyst: dict[str, str]) -> None:
     for path in ("/api/indicators/open_backlog", "/api/indicators/open_backlog/series"):
-        hidden = client.get(path)
+        hidden = indicators_client.get(path)
         assert hidden.status_code == 404, path
         assert hidden.headers["content-type"] == "application/problem+json"
         assert "open_backlog" in hidden.json()["detail"]
-    shown = client.get("/api/indicators/open_backlog/series", headers=analyst).json()
+    shown = indicators_client.get("/api/indicators/open_backlog/series", headers=analyst).json()
     assert shown["values"] and {v["area_code"] for v in shown["values"]} > {PROVINCE}
 
 
-def test_agent_sees_internal_values_of_their_commune_only(client: TestClient, agent_ahfir: dict[str, str]) -> None:
-    own = client.get("/api/indicators/open_backlog/series", headers=agent_ahfir).json()
+def test_agent_sees_internal_values_of_their_commune_only(indicators_client: TestClient, agent_ahfir: dict[str, str]) -> None:
+    own = indicators_client.get("/api/indicators/open_backlog/series", headers=agent_ahfir).json()
     assert {v["area_code"] for v in own["values"]} == {AHFIR}
-    other = client.get("/api/indicators/open_backlog/series", params={"area": BERKANE}, headers=agent_ahfir)
+    other = indicators_client.get("/api/indicators/open_backlog/series", params={"area": BERKANE}, headers=agent_ahfir)
     assert other.status_code == 403 and other.json()["title"] == "Forbidden"
 
 
-def test_series_json_for_one_area_and_dates(client: TestClient, platform_: Platform) -> None:
-    body = client.get(
+def test_series_json_for_one_area_and_dates(indicators_client: TestClient, indicators_platform: Platform) -> None:
+    body = indicators_client.get(
         "/api/indicators/resolution_time_median/series",
         params={"area": PROVINCE, "from": "2026-01-01", "to": "2026-06-30"},
     ).json()
@@ -117,15 +90,17 @@ def test_series_json_for_one_area_and_dates(client: TestClient, platform_: Platf
     first = body["values"][0]
     assert first["period_end"] == "2026-02-01" and first["quality"] in {"complete", "too_few_observations"}
     assert isinstance(first["sample"], int)
-    stored = indicators.series(platform_, "resolution_time_median", actor=system_actor("t"), area=PROVINCE,
-                               date_from=indicators.date(2026, 1, 1), date_to=indicators.date(2026, 1, 31))
+    stored = indicators.series(
+        indicators_platform, "resolution_time_median", actor=system_actor("t"), area=PROVINCE,
+        date_from=date(2026, 1, 1), date_to=date(2026, 1, 31),
+    )
     assert first["value"] == pytest.approx(stored[0].value) and first["sample"] == stored[0].sample
 
 
-def test_series_csv_has_a_header_and_the_same_rows(client: TestClient) -> None:
+def test_series_csv_has_a_header_and_the_same_rows(indicators_client: TestClient) -> None:
     params = {"area": BERKANE}
-    as_json = client.get("/api/indicators/requests_per_10k/series", params=params).json()
-    response = client.get("/api/indicators/requests_per_10k/series", params={**params, "format": "csv"})
+    as_json = indicators_client.get("/api/indicators/requests_per_10k/series", params=params).json()
+    response = indicators_client.get("/api/indicators/requests_per_10k/series", params={**params, "format": "csv"})
     assert response.headers["content-type"].startswith("text/csv")
     assert 'filename="requests_per_10k.csv"' in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
@@ -139,34 +114,34 @@ def test_series_csv_has_a_header_and_the_same_rows(client: TestClient) -> None:
             assert float(row["value"]) == pytest.approx(value["value"], rel=1e-12)
 
 
-def test_small_public_counts_are_suppressed_for_the_public_only(client: TestClient, analyst: dict[str, str]) -> None:
-    public = client.get("/api/indicators/requests_per_10k/series").json()["values"]
+def test_small_public_counts_are_suppressed_for_the_public_only(indicators_client: TestClient, analyst: dict[str, str]) -> None:
+    public = indicators_client.get("/api/indicators/requests_per_10k/series").json()["values"]
     suppressed = [v for v in public if v["quality"] == "suppressed"]
     assert suppressed and all(v["value"] is None for v in suppressed)
-    staff = client.get("/api/indicators/requests_per_10k/series", headers=analyst).json()["values"]
+    staff = indicators_client.get("/api/indicators/requests_per_10k/series", headers=analyst).json()["values"]
     keyed = {(v["area_code"], v["period_start"]): v for v in staff}
     for v in suppressed:
         assert keyed[(v["area_code"], v["period_start"])]["value"] is not None
 
 
-def test_bad_input_is_problem_json(client: TestClient) -> None:
-    unknown = client.get("/api/indicators/no_such_thing/series")
+def test_bad_input_is_problem_json(indicators_client: TestClient) -> None:
+    unknown = indicators_client.get("/api/indicators/no_such_thing/series")
     assert unknown.status_code == 404 and unknown.json()["status"] == 404
-    area = client.get("/api/indicators/requests_per_10k/series", params={"area": "99.999"})
+    area = indicators_client.get("/api/indicators/requests_per_10k/series", params={"area": "99.999"})
     assert area.status_code == 404 and "99.999" in area.json()["detail"]
-    bad_date = client.get("/api/indicators/requests_per_10k/series", params={"from": "2026-13-01"})
+    bad_date = indicators_client.get("/api/indicators/requests_per_10k/series", params={"from": "2026-13-01"})
     assert bad_date.status_code == 422 and bad_date.headers["content-type"] == "application/problem+json"
-    reversed_ = client.get("/api/indicators/requests_per_10k/series", params={"from": "2026-05-01", "to": "2026-01-01"})
+    reversed_ = indicators_client.get("/api/indicators/requests_per_10k/series", params={"from": "2026-05-01", "to": "2026-01-01"})
     assert reversed_.status_code == 422 and "after" in reversed_.json()["detail"]
-    assert client.get("/api/indicators/requests_per_10k/series", params={"format": "xml"}).status_code == 422
-    assert client.get("/api/indicators", params={"lang": "de"}).status_code == 422
+    assert indicators_client.get("/api/indicators/requests_per_10k/series", params={"format": "xml"}).status_code == 422
+    assert indicators_client.get("/api/indicators", params={"lang": "de"}).status_code == 422
 
 
-def test_alerts_need_a_signed_in_caller(client: TestClient, analyst: dict[str, str]) -> None:
-    anonymous = client.get("/api/alerts")
+def test_alerts_need_a_signed_in_caller(indicators_client: TestClient, analyst: dict[str, str]) -> None:
+    anonymous = indicators_client.get("/api/alerts")
     assert anonymous.status_code == 401 and anonymous.json()["title"] == "Unauthorized"
-    assert client.get("/api/alerts", params={"state": "maybe"}, headers=analyst).status_code == 422
-    assert client.get("/api/alerts", params={"area": "99.999"}, headers=analyst).status_code == 404
+    assert indicators_client.get("/api/alerts", params={"state": "maybe"}, headers=analyst).status_code == 422
+    assert indicators_client.get("/api/alerts", params={"area": "99.999"}, headers=analyst).status_code == 404
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -175,37 +150,37 @@ def test_alerts_need_a_signed_in_caller(client: TestClient, analyst: dict[str, s
     area=st.text(max_size=20),
     date_from=st.text(max_size=12),
 )
-def test_arbitrary_input_never_breaks_the_api(client: TestClient, indicator: str, area: str, date_from: str) -> None:
-    response = client.get(f"/api/indicators/{quote(indicator, safe='')}/series", params={"area": area, "from": date_from})
+def test_arbitrary_input_never_breaks_the_api(indicators_client: TestClient, indicator: str, area: str, date_from: str) -> None:
+    response = indicators_client.get(f"/api/indicators/{quote(indicator, safe='')}/series", params={"area": area, "from": date_from})
     assert response.status_code in {200, 404, 422}
     assert response.headers["content-type"] in {"application/problem+json", "application/json"}
 
 
-def test_disparities_rank_the_communes(client: TestClient) -> None:
-    body = client.get("/api/indicators/requests_per_10k/disparities", params={"period": "2026-03-01"}).json()
+def test_disparities_rank_the_communes(indicators_client: TestClient) -> None:
+    body = indicators_client.get("/api/indicators/requests_per_10k/disparities", params={"period": "2026-03-01"}).json()
     assert body["indicator_id"] == "requests_per_10k" and body["period_start"] == "2026-03-01"
     assert body["province_code"] == PROVINCE
     ranks = [c["rank"] for c in body["communes"]]
     assert ranks == sorted(ranks) and ranks[0] == 1
     assert {"cv", "gini"} <= set(body["dispersion"]) or body["dispersion"]
-    hidden = client.get("/api/indicators/open_backlog/disparities")
+    hidden = indicators_client.get("/api/indicators/open_backlog/disparities")
     assert hidden.status_code == 404
-    assert client.get("/api/indicators/requests_per_10k/disparities", params={"period": "soon"}).status_code == 422
+    assert indicators_client.get("/api/indicators/requests_per_10k/disparities", params={"period": "soon"}).status_code == 422
 
 
-def test_composite_lists_every_commune_with_its_inputs(client: TestClient) -> None:
-    body = client.get("/api/disparities/composite").json()
+def test_composite_lists_every_commune_with_its_inputs(indicators_client: TestClient) -> None:
+    body = indicators_client.get("/api/disparities/composite").json()
     assert body["method"]["ar"] and body["inputs"]
     assert len(body["communes"]) == 16
     flagged = [c for c in body["communes"] if c["flagged"]]
     assert flagged and all(c["score"] is not None for c in flagged)
 
 
-def test_alerts_for_staff(client: TestClient, analyst: dict[str, str], platform_: Platform) -> None:
+def test_alerts_for_staff(indicators_client: TestClient, analyst: dict[str, str], indicators_platform: Platform) -> None:
     from hakama.services import alerts
 
-    alerts.evaluate(platform_)
-    body = client.get("/api/alerts", params={"state": "all"}, headers=analyst).json()
+    alerts.evaluate(indicators_platform)
+    body = indicators_client.get("/api/alerts", params={"state": "all"}, headers=analyst).json()
     assert body["state"] == "all" and isinstance(body["alerts"], list)
     for alert in body["alerts"]:
         assert {"id", "kind", "message", "opened_at"} <= set(alert)

@@ -427,18 +427,7 @@ async def patch_attr(
     request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str, attr: str
 ) -> Response:
     """Partially update one attribute (clause 5.6.4)."""
-    _check_id(entity_id)
-    body, context = await media.read_body(request, platform)
-    await _call(
-        service.patch_attr,
-        platform,
-        entity_id,
-        context.to_canonical(attr),
-        _strip_context(body),
-        actor=actor,
-        context=context,
-    )
-    return Response(status_code=204)
+    return await _write_attr(request, platform, actor, entity_id, attr, service.patch_attr)
 
 
 @router.put("/entities/{entity_id}/attrs/{attr}", operation_id="ngsi_replace_attr", status_code=204)
@@ -446,10 +435,22 @@ async def replace_attr(
     request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str, attr: str
 ) -> Response:
     """Replace one attribute (clause 5.6.19)."""
+    return await _write_attr(request, platform, actor, entity_id, attr, service.replace_attr)
+
+
+async def _write_attr(
+    request: Request,
+    platform: PlatformDep,
+    actor: ActorDep,
+    entity_id: str,
+    attr: str,
+    write: Callable[..., None],
+) -> Response:
+    """Write one attribute from the request body with `write` (patch or replace); 204."""
     _check_id(entity_id)
     body, context = await media.read_body(request, platform)
     await _call(
-        service.replace_attr,
+        write,
         platform,
         entity_id,
         context.to_canonical(attr),

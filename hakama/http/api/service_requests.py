@@ -10,14 +10,16 @@ returned when the request was filed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from hakama.core.access import Actor
 from hakama.core.errors import NotFound
-from hakama.core.requests import RequestEvent, Status
+from hakama.core.requests import RequestEvent, ServiceRequest, Status
 from hakama.http.api.open311 import (
     Open311Error,
     actor_for,
@@ -27,6 +29,7 @@ from hakama.http.api.open311 import (
 )
 from hakama.http.api.open311_codec import FORMATS, error_response, respond
 from hakama.services import request_media, service_requests
+from hakama.services.platform import Platform
 
 router = APIRouter(prefix="/open311/v2", tags=["open311-extension"])
 
@@ -100,9 +103,7 @@ async def post_update(request: Request, service_request_id: str, fmt: str) -> Re
         return form
 
     def work() -> Response:
-        platform = platform_of(request)
-        actor = actor_for(request, form.get("api_key") or "")
-        token = form.get("token") or None
+        platform, actor, token = _caller(request, form)
         note = form.get("description", "")
         public = _bool(form.get("public"), default=True)
         status_text = form.get("status", "").strip()
@@ -121,12 +122,7 @@ async def post_update(request: Request, service_request_id: str, fmt: str) -> Re
             item = service_requests.get_request(
                 platform, service_request_id, actor=actor, token=token
             )
-        return respond(
-            fmt,
-            [request_json(request, item, extensions=True)],
-            root="service_requests",
-            row="request",
-        )
+        return _one_request(request, fmt, item)
 
     return await answer(fmt, work)
 
@@ -138,9 +134,7 @@ def _feedback(name: str) -> Any:
             return form
 
         def work() -> Response:
-            platform = platform_of(request)
-            actor = actor_for(request, form.get("api_key") or "")
-            token = form.get("token") or None
+            platform, actor, token = _caller(request, form)
             note = form.get("description", "")
             action = {
                 "reopen": service_requests.reopen,
@@ -149,12 +143,7 @@ def _feedback(name: str) -> Any:
             }[name]
             item = action(platform, service_request_id, actor=actor, token=token, note=note)
             item = service_requests.get_request(platform, item.id, actor=actor, token=token)
-            return respond(
-                fmt,
-                [request_json(request, item, extensions=True)],
-                root="service_requests",
-                row="request",
-            )
+            return _one_request(request, fmt, item)
 
         return await answer(fmt, work)
 
@@ -197,21 +186,34 @@ async def post_media(request: Request, service_request_id: str, fmt: str) -> Res
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
 
     def work() -> Response:
-        platform = platform_of(request)
-        actor = actor_for(request, fields.get("api_key") or "")
-        token = fields.get("token") or None
+        platform, actor, token = _caller(request, fields)
         service_requests.add_media(
             platform, service_request_id, data=data, actor=actor, token=token
         )
         item = service_requests.get_request(platform, service_request_id, actor=actor, token=token)
-        return respond(
-            fmt,
-            [request_json(request, item, extensions=True)],
-            root="service_requests",
-            row="request",
-        )
+        return _one_request(request, fmt, item)
 
     return await answer(fmt, work)
+
+
+def _caller(request: Request, form: Mapping[str, str]) -> tuple[Platform, Actor, str | None]:
+    """Who writes, from a POSTed form: the platform, the actor (its `api_key`, else the
+    signed-in user) and the requester's `token` if one was sent."""
+    return (
+        platform_of(request),
+        actor_for(request, form.get("api_key") or ""),
+        form.get("token") or None,
+    )
+
+
+def _one_request(request: Request, fmt: str, item: ServiceRequest) -> Response:
+    """The answer to a write on one request: the request as it now is, with the extensions."""
+    return respond(
+        fmt,
+        [request_json(request, item, extensions=True)],
+        root="service_requests",
+        row="request",
+    )
 
 
 @router.get("/media/{name}", operation_id="open311x_media")

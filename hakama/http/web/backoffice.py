@@ -18,7 +18,14 @@ from hakama.core.errors import Forbidden, HakamaError, Invalid, NotFound, Unauth
 from hakama.core.requests import TRANSITIONS, Status
 from hakama.core.services_catalog import ICONS, Datatype, Service, service_from_dict
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
-from hakama.http.web.request_pages import Page, leaf_areas, services_by_code, translate_error
+from hakama.http.web.request_pages import (
+    Page,
+    leaf_areas,
+    page_links,
+    page_url,
+    services_by_code,
+    translate_error,
+)
 from hakama.http.web.request_pages import page_number as read_page
 from hakama.services import request_media, service_catalog, service_requests, territory
 from hakama.services.service_requests import RequestFilter, SortKey
@@ -165,13 +172,7 @@ def queue(
         "overdue": "1" if overdue else "",
         "sort": sort_key,
     }
-
-    def url(number: int) -> str:
-        query = {k: v for k, v in kept.items() if v}
-        query["page"] = str(number)
-        return "/office?" + urlencode(query)
-
-    has_next = result.offset + len(result.items) < result.total
+    prev_url, next_url = page_links("/office", kept, page_no, result)
     return page.render(
         "office/queue.html",
         **_common(page, actor, "queue"),
@@ -184,9 +185,9 @@ def queue(
         areas=[{"code": c, "name": page.area_name(c)} for c in areas],
         sorts=[(k, page._(label)) for k, label in SORTS],
         page=page_no,
-        prev_url=url(page_no - 1) if page_no > 1 else "",
-        next_url=url(page_no + 1) if has_next else "",
-        back=url(page_no),
+        prev_url=prev_url,
+        next_url=next_url,
+        back=page_url("/office", kept, page_no),
         message=_message(page),
         errors=[],
     )

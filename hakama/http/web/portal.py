@@ -23,6 +23,7 @@ from hakama.http.deps import ActorDep, csrf_token, verify_csrf
 from hakama.http.web.request_pages import (
     Page,
     leaf_areas,
+    page_links,
     services_by_code,
     translate_error,
 )
@@ -484,13 +485,7 @@ def public_requests(
         ],
     }
     kept = {"commune": commune, "service": service, "status": status}
-
-    def url(number: int) -> str:
-        query = {k: v for k, v in kept.items() if v}
-        query["page"] = str(number)
-        return "/requests?" + urlencode(query)
-
-    has_next = result.offset + len(result.items) < result.total
+    prev_url, next_url = page_links("/requests", kept, page_no, result)
     return page.render(
         "portal/requests.html",
         rows=[{k: r[k] for k in _PUBLIC_FIELDS} for r in rows],
@@ -501,8 +496,8 @@ def public_requests(
         statuses=page.statuses(),
         filters=kept,
         page=page_no,
-        prev_url=url(page_no - 1) if page_no > 1 else "",
-        next_url=url(page_no + 1) if has_next else "",
+        prev_url=prev_url,
+        next_url=next_url,
         communes_geojson=page.communes_geojson(),
     )
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import shapely
@@ -29,6 +30,7 @@ from hakama.http.web.numbers import number_locale
 from hakama.http.web.render import page_language, render
 from hakama.services import territory
 from hakama.services.platform import Platform
+from hakama.services.service_requests import RequestPage
 
 ICONS_DIR = Path(__file__).parent / "static" / "icons"
 
@@ -248,6 +250,24 @@ def page_number(text: str, *, last: int = 100_000) -> int:
         return min(max(int(text.strip()[:7]), 1), last)
     except ValueError:
         return 1
+
+
+def page_url(path: str, kept: Mapping[str, str], number: int) -> str:
+    """The address of page `number` of a paged list, keeping the list's non-empty filters."""
+    query = {k: v for k, v in kept.items() if v}
+    query["page"] = str(number)
+    return f"{path}?{urlencode(query)}"
+
+
+def page_links(
+    path: str, kept: Mapping[str, str], page_no: int, result: RequestPage
+) -> tuple[str, str]:
+    """The previous and next pages of a paged list of requests ("" where there is none)."""
+    has_next = result.offset + len(result.items) < result.total
+    return (
+        page_url(path, kept, page_no - 1) if page_no > 1 else "",
+        page_url(path, kept, page_no + 1) if has_next else "",
+    )
 
 
 def services_by_code(services: Iterable[Service]) -> dict[str, Service]:
