@@ -20,9 +20,11 @@ Delivery guarantees:
   `$share/<group>/hakama/+/+/attrs` (each process with its own client id).
 
 A redelivered message counts once when it carries its time (`t`, `TimeInstant`, `observedAt`):
-its observations have the same dedupe key. Without a time the reading takes the instant it
-was received, so a message redelivered after a crash between commit and acknowledgement would
-count twice; devices should send `t`.
+its observations have the same dedupe key. Without a time the reading takes the instant it was
+received, which differs on redelivery; so a message the broker marks as a retransmission (DUP)
+whose readings were already stored from the same device within the dedupe window is
+acknowledged and not stored again. (A device that repeats the same value gets no DUP flag on
+its new messages, so those count.)
 
 Sinks (what a batch is written through):
 
@@ -48,11 +50,12 @@ import time as clock
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
+import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -68,7 +71,11 @@ from hakama.ingest.formats import (
 )
 from hakama.services import devices, observations
 from hakama.services.platform import Platform
+from hakama.storage.schema_observations import observation_staging
 from hakama.storage.types import utcnow
+
+#: How far back a retransmission's readings are looked for (the staging dedupe window).
+REDELIVERY_WINDOW = timedelta(hours=1)
 
 log = logging.getLogger("hakama.mqtt")
 
@@ -147,6 +154,7 @@ class IngestStats:
     observations: int = 0
     batches: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0  # redelivered messages already stored
     failures: int = 0
     connected: bool = False
     last_error: str | None = None
@@ -157,6 +165,7 @@ class IngestStats:
             "stored": self.stored,
             "observations": self.observations,
             "batches": self.batches,
+            "duplicates": self.duplicates,
             "rejected": dict(self.rejected),
             "failures": self.failures,
             "connected": self.connected,
@@ -220,6 +229,26 @@ def item_observations(item: Item, *, source: str = "mqtt") -> list[Observation]:
                 )
             )
     return out
+
+
+def already_stored(platform: Platform, item: Item, *, received: datetime) -> bool:
+    """Whether a retransmitted time-less message was stored before (its readings, from this
+    device, staged within the dedupe window). Messages that carry their time never need this:
+    their dedupe key is already stable."""
+    found = item_observations(item)
+    if not found or any(o.time != received for o in found):
+        return False
+    s = observation_staging
+    with platform.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(s.c.attribute, s.c.value, s.c.text).where(
+                s.c.entity_id == item.device.entity_id,
+                s.c.source == "mqtt",
+                s.c.staged_at >= received - REDELIVERY_WINDOW,
+            )
+        ).all()
+    stored = {(r.attribute, r.value, r.text) for r in rows}
+    return all((o.attribute, o.value, o.text) in stored for o in found)
 
 
 def _value_and_text(prop: dict[str, Any]) -> tuple[float | None, str | None]:
@@ -489,15 +518,19 @@ class Subscriber:
         """
         items: list[Item] = []
         rejected: list[tuple[str, str, str]] = []
+        duplicates = 0
         for _generation, received, message in batch:
             try:
-                items.append(
-                    parse_message(
-                        self.platform, message.topic, bytes(message.payload), received=received
-                    )
+                item = parse_message(
+                    self.platform, message.topic, bytes(message.payload), received=received
                 )
             except devices.Rejected as exc:
                 rejected.append((exc.reason, message.topic, str(exc)))
+                continue
+            if message.dup and already_stored(self.platform, item, received=received):
+                duplicates += 1
+                continue
+            items.append(item)
         staged = self.sink.write(items) if items else 0
         if items:
             seen = {item.device.device_id: batch[-1][1] for item in items}
@@ -506,6 +539,7 @@ class Subscriber:
         for reason, topic, detail in rejected:
             self._reject(reason, topic, detail)
         self.stats.received += len(batch)
+        self.stats.duplicates += duplicates
         self.stats.stored += len(items)
         self.stats.observations += staged
         self.stats.batches += 1

@@ -307,3 +307,32 @@ def test_a_retried_batch_counts_time_less_readings_once(sqlite_platform: Platfor
         sub.stop()
     assert values(p) == [5.0]
     assert dict(sub.stats.rejected) == {"not_json": 1} and sub.stats.stored == 1
+
+
+def test_a_redelivered_time_less_message_counts_once(sqlite_platform: Platform) -> None:
+    """Crash between commit and acknowledgement: the broker resends with DUP set."""
+    p = sqlite_platform
+    dev = provision(p, device_id=f"aq-{uuid.uuid4().hex[:6]}")
+    topic = f"hakama/{dev.key_id}/{dev.device_id}/attrs"
+    sub = subscribed(Subscriber(p, config(SHARED), sink=StagingSink(p)))
+    try:
+        with publisher(SHARED) as pub:
+            publish(pub, [(topic, b'{"p": 5}')])
+        pump(sub, lambda: sub.stats.stored == 1)
+    finally:
+        sub.stop()
+
+    def resent(payload: bytes, *, dup: bool) -> tuple[int, object, mqtt.MQTTMessage]:
+        message = mqtt.MQTTMessage(mid=7, topic=topic.encode())
+        message.payload = payload
+        message.qos = 1
+        message.dup = dup
+        from hakama.storage.types import utcnow
+
+        return (-1, utcnow(), message)  # an old connection's generation: nothing to acknowledge
+
+    sub.commit([resent(b'{"p": 5}', dup=True)])  # the retransmission after a restart
+    assert values(p) == [5.0] and sub.stats.duplicates == 1
+    sub.commit([resent(b'{"p": 6}', dup=True)])  # a DUP carrying another reading is stored
+    sub.commit([resent(b'{"p": 5}', dup=False)])  # the device sending 5 again, later: a new reading
+    assert sorted(values(p)) == [5.0, 5.0, 6.0] and sub.stats.duplicates == 1
