@@ -155,11 +155,9 @@ def compute(
     if isinstance(engine, str):
         with open_engine(engine, platform.lake) as opened:
             return compute(platform, engine=opened, full=full, only=only, progress=progress)
-    from hakama.services.observations import lake_lock
-
     # Compaction swaps a day's files: the shared lock keeps it waiting while the engine reads,
     # so no day is read twice (or missed) in the middle of a swap.
-    with lake_lock(platform.lake, exclusive=False):
+    with platform.lake.lock(exclusive=False):
         return _compute(platform, engine, full=full, only=only, progress=progress)
 
 

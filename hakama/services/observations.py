@@ -28,10 +28,7 @@ exclusively (waiting at most `wait` seconds), flushing does not need it (it only
 
 from __future__ import annotations
 
-import fcntl
-import os
 import re
-import time as clock
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -49,7 +46,7 @@ import sqlalchemy as sa
 from hakama.core.errors import Invalid
 from hakama.core.observations import OBSERVATIONS_SCHEMA, Observation, check
 from hakama.services.platform import Platform
-from hakama.storage.lake import Lake, LakeFile
+from hakama.storage.lake import LakeFile, fsync_dir, write_file
 from hakama.storage.schema_observations import lake_flushes, observation_staging
 from hakama.storage.types import utcnow
 
@@ -315,7 +312,7 @@ def _write_batch(platform: Platform, batch: int) -> tuple[list[LakeFile], int]:
         part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
         folder = platform.lake.dataset_dir(DATASET) / f"day={day.isoformat()}"
         path = folder / batch_file_name(batch)
-        write_file(part, path)
+        write_file(part, path, row_group_size=ROW_GROUP)
         written.append(LakeFile(DATASET, day, path, part.num_rows))
     return written, table.num_rows
 
@@ -352,74 +349,16 @@ def _purge(platform: Platform, retention: timedelta) -> int:
 BATCH_FILE = re.compile(r"part-b(\d+)\.parquet")
 
 
+#: Rows per Parquet row group of the files written here (statistics prune per group).
+ROW_GROUP = 131_072
+
+
 def batch_file_name(batch: int) -> str:
     """The lake file name of a flush batch (the same name every time the batch is written)."""
     return f"part-b{batch:012d}.parquet"
 
 
-def write_file(table: pa.Table, final: Path, *, metadata: dict[bytes, bytes] | None = None) -> None:
-    """Write `table` whole under a unique hidden name, fsync it, rename it to `final`.
-
-    The temporary name is unique so two processes redoing the same batch never write into one
-    file; the rename replaces an earlier copy of the same batch atomically.
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if metadata:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        pq.write_table(table, tmp, compression="zstd", row_group_size=131_072)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(final.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 # Readers and compaction ---------------------------------------------------------------------
-
-
-@contextmanager
-def lake_lock(lake: Lake, *, exclusive: bool, wait: float | None = None) -> Iterator[bool]:
-    """Hold the lake's advisory lock (shared for readers, exclusive for compaction).
-
-    Yields False when `wait` seconds passed without getting it (exclusive only).
-    """
-    lake.root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lake.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        if wait is None:
-            fcntl.flock(fd, mode)
-            got = True
-        else:
-            got = False
-            deadline = clock.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, mode | fcntl.LOCK_NB)
-                    got = True
-                    break
-                except BlockingIOError:
-                    if clock.monotonic() >= deadline:
-                        break
-                    clock.sleep(0.05)
-        try:
-            yield got
-        finally:
-            if got:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def _claimed_batches(platform: Platform) -> set[int]:
@@ -459,7 +398,7 @@ def compact(
     days = [day] if day is not None else lake.days(dataset)
     merged_days: list[date] = []
     before = after = rows = 0
-    with lake_lock(lake, exclusive=True, wait=wait) as got:
+    with lake.lock(exclusive=True, wait=wait) as got:
         if not got:
             return CompactReport(dataset, skipped=f"readers held the lake lock for {wait:g}s")
         pending = _claimed_batches(platform) if dataset == DATASET else set()
@@ -472,10 +411,12 @@ def compact(
             table = _sorted_for_reading(table)
             final = day_dir / f"part-c{uuid.uuid4().hex}.parquet"
             replaces = ",".join(p.name for p in parts).encode()
-            write_file(table, final, metadata={b"hakama.replaces": replaces})
+            write_file(
+                table, final, metadata={b"hakama.replaces": replaces}, row_group_size=ROW_GROUP
+            )
             for p in parts:
                 p.unlink()
-            _fsync_dir(day_dir)
+            fsync_dir(day_dir)
             merged_days.append(one_day)
             before += len(parts)
             after += 1
@@ -503,7 +444,7 @@ def recent_and_lake(
     block only (compaction waits for the block to end).
     """
     lake = platform.lake
-    with lake_lock(lake, exclusive=False):
+    with lake.lock(exclusive=False):
         staged, claimed = _staged_snapshot(platform)
         files = [p for p in lake.files(DATASET) if not _held(p, claimed)]
         conn = duckdb.connect(":memory:")

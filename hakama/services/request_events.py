@@ -188,55 +188,30 @@ def flush_events(platform: Platform, *, batch: int = 50_000) -> int:
 
 
 def _flush(platform: Platform, batch: int) -> int:
-    return _flush_events(platform, batch) + _flush_snapshots(platform, batch)
+    # Events first, then the states they left requests in. A crash between a file and the
+    # delete writes a batch twice: events at least once; states are absorbed by readers,
+    # which keep the latest row per request.
+    return _flush_staged(
+        platform, request_events_staging, "request_events", REQUEST_EVENTS_SCHEMA, batch
+    ) + _flush_staged(
+        platform, request_snapshots_staging, "service_requests", SERVICE_REQUESTS_SCHEMA, batch
+    )
 
 
-def _flush_snapshots(platform: Platform, batch: int) -> int:
-    """Request states to `service_requests`: a crash between the file and the delete writes a
-    state twice, which readers absorb (they keep one row per request, the latest)."""
-    s = request_snapshots_staging
+def _flush_staged(
+    platform: Platform, staging: sa.Table, dataset: str, schema: pa.Schema, batch: int
+) -> int:
+    """Move one staging table to its lake dataset in batches: the file first, then the delete."""
     written = 0
     while True:
         with platform.db.connect() as conn:
-            rows = conn.execute(sa.select(s).order_by(s.c.id).limit(batch)).all()
-        if not rows:
-            return written
-        names = SERVICE_REQUESTS_SCHEMA.names
-        table = pa.Table.from_pylist(
-            [{name: getattr(r, name) for name in names} for r in rows],
-            schema=SERVICE_REQUESTS_SCHEMA,
-        )
-        platform.lake.append("service_requests", table)
-        with platform.db.begin() as conn:
-            conn.execute(s.delete().where(s.c.id <= rows[-1].id))
-        written += len(rows)
-
-
-def _flush_events(platform: Platform, batch: int) -> int:
-    s = request_events_staging
-    written = 0
-    while True:
-        with platform.db.connect() as conn:
-            rows = conn.execute(sa.select(s).order_by(s.c.id).limit(batch)).all()
+            rows = conn.execute(sa.select(staging).order_by(staging.c.id).limit(batch)).all()
         if not rows:
             return written
         table = pa.Table.from_pylist(
-            [
-                {
-                    "time": r.time,
-                    "request_id": r.request_id,
-                    "area_code": r.area_code,
-                    "service_code": r.service_code,
-                    "category": r.category,
-                    "event": r.event,
-                    "status": r.status,
-                    "actor_kind": r.actor_kind,
-                }
-                for r in rows
-            ],
-            schema=REQUEST_EVENTS_SCHEMA,
+            [{name: getattr(r, name) for name in schema.names} for r in rows], schema=schema
         )
-        platform.lake.append("request_events", table)
+        platform.lake.append(dataset, table)
         with platform.db.begin() as conn:
-            conn.execute(s.delete().where(s.c.id <= rows[-1].id))
+            conn.execute(staging.delete().where(staging.c.id <= rows[-1].id))
         written += len(rows)

@@ -8,8 +8,10 @@ with a dot and never match.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -72,12 +74,14 @@ class Lake:
             written.append(self._write_day(dataset, day, part, durable))
         return written
 
-    def _write_day(self, dataset: str, day: date, table: pa.Table, durable: bool = True) -> LakeFile:
+    def _write_day(
+        self, dataset: str, day: date, table: pa.Table, durable: bool = True
+    ) -> LakeFile:
         folder = self.dataset_dir(dataset) / f"day={day.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
         name = f"part-{uuid.uuid4().hex}.parquet"
         final = folder / name
-        _write_atomically(table, final, durable=durable)
+        write_file(table, final, durable=durable)
         return LakeFile(dataset, day, final, table.num_rows)
 
     @staticmethod
@@ -90,7 +94,7 @@ class Lake:
                 os.fsync(handle.fileno())
             folders.add(path.parent)
         for folder in folders:
-            _fsync_dir(folder)
+            fsync_dir(folder)
 
     def files(self, dataset: str) -> list[Path]:
         folder = self.dataset_dir(dataset)
@@ -115,6 +119,23 @@ class Lake:
         return sorted(date.fromisoformat(p.name[4:]) for p in folder.glob("day=*") if p.is_dir())
 
     @contextmanager
+    def lock(self, *, exclusive: bool, wait: float | None = None) -> Iterator[bool]:
+        """Hold the lake's advisory lock: shared for readers, exclusive for compaction, which
+        swaps a day's files. Yields False when `wait` seconds passed without getting it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
+            got = _flock(fd, mode, wait)
+            try:
+                yield got
+            finally:
+                if got:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @contextmanager
     def duckdb(self, *, threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """An in-memory DuckDB connection with one view per dataset of the lake."""
         conn = duckdb.connect(":memory:")
@@ -131,47 +152,59 @@ class Lake:
         finally:
             conn.close()
 
-    def compact_day(self, dataset: str, day: date) -> LakeFile | None:
-        """Merge one day's files into one; readers see every row exactly once throughout.
 
-        The merged file is renamed into place under a name that sorts after the old ones and
-        the old files are removed right after; a reader that lists the folder in between could
-        see both, so the merged file records the names it replaces and readers that need
-        exactness (`read_exact`) drop the replaced ones.
-        """
-        folder = self.dataset_dir(dataset) / f"day={day.isoformat()}"
-        parts = sorted(folder.glob("*.parquet"))
-        if len(parts) < 2:
-            return None
-        table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
-        replaced = ",".join(p.name for p in parts)
-        table = table.replace_schema_metadata(
-            {**(table.schema.metadata or {}), b"hakama.replaces": replaced.encode()}
-        )
-        final = folder / f"part-{uuid.uuid4().hex}.parquet"
-        _write_atomically(table, final)
-        for p in parts:
-            p.unlink()
-        return LakeFile(dataset, day, final, table.num_rows)
+def _flock(fd: int, mode: int, wait: float | None) -> bool:
+    if wait is None:
+        fcntl.flock(fd, mode)
+        return True
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
-def _write_atomically(table: pa.Table, final: Path, *, durable: bool = True) -> None:
-    tmp = final.with_name(f".{final.name}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    if durable:
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-    os.replace(tmp, final)
-    if durable:
-        _fsync_dir(final.parent)
+def write_file(
+    table: pa.Table,
+    final: Path,
+    *,
+    metadata: dict[bytes, bytes] | None = None,
+    durable: bool = True,
+    row_group_size: int | None = None,
+) -> None:
+    """Write `table` whole under a unique hidden name, fsync it, rename it to `final`.
 
-
-def _fsync_dir(folder: Path) -> None:
-    dir_fd = os.open(folder, os.O_RDONLY)
+    The temporary name is unique so two processes redoing the same file never write into one;
+    the rename replaces an earlier copy atomically. `durable=False` skips the fsyncs (bulk
+    loads that can be redone call `Lake.sync` afterwards).
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        os.fsync(dir_fd)
+        pq.write_table(table, tmp, compression="zstd", row_group_size=row_group_size)
+        if durable:
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+        os.replace(tmp, final)
     finally:
-        os.close(dir_fd)
+        tmp.unlink(missing_ok=True)
+    if durable:
+        fsync_dir(final.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a folder's entries (renames, removals) durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def schema_of(columns: Sequence[tuple[str, pa.DataType]]) -> pa.Schema:

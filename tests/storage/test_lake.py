@@ -8,6 +8,8 @@ import pyarrow as pa
 import pytest
 
 from hakama.core.observations import OBSERVATIONS_SCHEMA
+from hakama.services.observations import compact
+from hakama.services.platform import Platform
 from hakama.storage.lake import Lake
 
 
@@ -57,8 +59,8 @@ def test_no_temporary_file_is_ever_visible(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM observations").fetchone() == (10,)
 
 
-def test_compaction_keeps_every_row_once(tmp_path: Path) -> None:
-    lake = Lake(tmp_path)
+def test_compaction_keeps_every_row_once(sqlite_platform: Platform) -> None:
+    lake = sqlite_platform.lake
     start = datetime(2026, 3, 1, tzinfo=UTC)
     for i in range(5):
         lake.append(
@@ -67,8 +69,8 @@ def test_compaction_keeps_every_row_once(tmp_path: Path) -> None:
         )
     day = start.date()
     assert len(lake.files("observations")) == 5
-    merged = lake.compact_day("observations", day)
-    assert merged is not None and merged.rows == 100
+    merged = compact(sqlite_platform, "observations", day)
+    assert merged.rows == 100 and merged.files_after == 1
     assert len(lake.files("observations")) == 1
     with lake.duckdb() as conn:
         assert conn.execute(
