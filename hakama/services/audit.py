@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -82,8 +83,6 @@ def record(
 
 def _jsonable(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A plain JSON copy, so what is hashed is exactly what the database gives back."""
-    import json
-
     if value is None:
         return None
     loaded: dict[str, Any] = json.loads(json.dumps(dict(value), default=str, ensure_ascii=False))

@@ -378,21 +378,14 @@ def series(
         )
         for r in rows
     ]
-    if not d.public:
-        values = [
-            v
-            for v in values
-            if allowed(actor, Action.READ_INTERNAL, territory.area_chain(platform, v.area_code))
-        ]
-    staff_areas = {
-        v.area_code
-        for v in values
-        if allowed(actor, Action.READ_INTERNAL, territory.area_chain(platform, v.area_code))
+    staff = {
+        code: allowed(actor, Action.READ_INTERNAL, territory.area_chain(platform, code))
+        for code in {v.area_code for v in values}
     }
+    if not d.public:
+        values = [v for v in values if staff[v.area_code]]
     return [
-        publishable(
-            d, v, staff=v.area_code in staff_areas, min_cell=platform.settings.min_cell_count
-        )
+        publishable(d, v, staff=staff[v.area_code], min_cell=platform.settings.min_cell_count)
         for v in values
     ]
 

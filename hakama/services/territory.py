@@ -48,7 +48,12 @@ def list_areas(
 
 
 def areas_by_code(platform: Platform) -> dict[str, Area]:
-    return {a.code: a for a in list_areas(platform)}
+    """Every area by its code (cached with the list: access checks call this per row)."""
+    cached: dict[str, Area] | None = platform.cache.get("areas_by_code")
+    if cached is None:
+        cached = {a.code: a for a in list_areas(platform)}
+        platform.cache["areas_by_code"] = cached
+    return cached
 
 
 def get_area(platform: Platform, code: str) -> Area:
@@ -122,7 +127,7 @@ def save_areas(platform: Platform, areas: Sequence[Area], *, actor: Actor) -> in
             area_code=ordered[0].code if ordered else None,
             after={"codes": [a.code for a in ordered]},
         )
-    platform.invalidate("areas", "leaf_index")
+    platform.invalidate("areas", "areas_by_code", "leaf_index")
     return len(ordered)
 
 
