@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import shape
+from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
 
 LANGUAGES = ("ar", "fr", "en")
 
@@ -146,6 +147,32 @@ class AreaIndex:
         """(min lon, min lat, max lon, max lat) of all indexed areas."""
         minx, miny, maxx, maxy = shapely.total_bounds(self._geoms)
         return float(minx), float(miny), float(maxx), float(maxy)
+
+
+def enclosing(
+    code: str,
+    level: Level,
+    names: Mapping[str, str],
+    members: Sequence[Area],
+    *,
+    parent_code: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    attribution: str = "",
+) -> Area:
+    """The area made of `members`: their outlines' union, their population summed for every
+    census year they all have."""
+    shapes = [a.shape for a in members if a.geometry]
+    years = set.intersection(*(set(a.population) for a in members)) if members else set()
+    return Area(
+        code=code,
+        level=level,
+        names=dict(names),
+        parent_code=parent_code,
+        population={y: sum(a.population[y] for a in members) for y in sorted(years)},
+        geometry=mapping(unary_union(shapes)) if shapes else None,
+        attributes=dict(attributes or {}),
+        attribution=attribution,
+    )
 
 
 def children(areas: Iterable[Area], parent_code: str) -> list[Area]:

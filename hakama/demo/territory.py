@@ -11,10 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-from shapely.geometry import mapping, shape
-from shapely.ops import unary_union
-
-from hakama.core.territory import Area, Level
+from hakama.core.territory import Area, Level, enclosing
 
 DATA = Path(__file__).parent / "data" / "berkane"
 
@@ -60,14 +57,12 @@ def demo_areas() -> list[Area]:
             )
         )
     communes.sort(key=lambda a: a.code)
-    outline = unary_union([shape(a.geometry) for a in communes if a.geometry])
-    province = Area(
-        code=PROVINCE_CODE,
-        level=Level.PROVINCE,
+    province = enclosing(
+        PROVINCE_CODE,
+        Level.PROVINCE,
+        {"ar": "إقليم بركان", "fr": "Province de Berkane", "en": "Berkane Province"},
+        communes,
         parent_code=REGION_CODE,
-        names={"ar": "إقليم بركان", "fr": "Province de Berkane", "en": "Berkane Province"},
-        population={year: sum(a.population[year] for a in communes) for year in (2014, 2024)},
-        geometry=mapping(outline),
         attributes={
             "households_2024": sum(int(a.attributes["households_2024"]) for a in communes),
             "outline_approximate": True,

@@ -15,7 +15,7 @@ from shapely.ops import unary_union
 
 from hakama.core.access import Actor
 from hakama.core.errors import Invalid, NotFound
-from hakama.core.territory import Area, Level, normalise_name
+from hakama.core.territory import Area, Level, enclosing, normalise_name
 from hakama.ingest import territory_sources as sources
 from hakama.services import territory
 from hakama.services.platform import Platform
@@ -74,26 +74,17 @@ def import_geojson(
                     "names (--parent-name fr=…)"
                 )
             to_save.append(
-                _parent_of(spec.parent_code, parent_level, parent_names, areas, spec.attribution)
+                enclosing(
+                    spec.parent_code,
+                    parent_level,
+                    parent_names,
+                    areas,
+                    attribution=spec.attribution,
+                )
             )
     to_save.extend(areas)
     saved = territory.save_areas(platform, to_save, actor=actor)
     return ImportReport(saved, [a.code for a in to_save], [], [])
-
-
-def _parent_of(
-    code: str, level: Level, names: Mapping[str, str], children: list[Area], attribution: str
-) -> Area:
-    shapes = [a.shape for a in children if a.geometry]
-    years = set.intersection(*(set(a.population) for a in children)) if children else set()
-    return Area(
-        code=code,
-        level=level,
-        names=dict(names),
-        population={y: sum(a.population[y] for a in children) for y in sorted(years)},
-        geometry=mapping(unary_union(shapes)) if shapes else None,
-        attribution=attribution,
-    )
 
 
 # Moroccan provinces from the reference packages ------------------------------------------------
