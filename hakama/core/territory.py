@@ -80,11 +80,16 @@ def validate_code(code: str) -> str:
     return code
 
 
-def normalise_name(name: str) -> str:
-    """A French name reduced for matching across sources: no accents, case, spaces or hyphens."""
+def slug(name: str) -> str:
+    """A lower-case ASCII slug of a name: `Aïn Erreggada` → `ain-erreggada` ("" if nothing is left)."""
     decomposed = unicodedata.normalize("NFKD", name)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]", "", bare.lower())
+    return re.sub(r"[^a-z0-9]+", "-", bare.lower()).strip("-")
+
+
+def normalise_name(name: str) -> str:
+    """A French name reduced for matching across sources: no accents, case, spaces or hyphens."""
+    return slug(name).replace("-", "")
 
 
 class AreaIndex:

@@ -7,21 +7,13 @@ instance with them.
 
 from __future__ import annotations
 
-import re
-
 from hakama.core.access import Role, system_actor
-from hakama.core.territory import Level, normalise_name
+from hakama.core.territory import Level, slug
 from hakama.services import users
 from hakama.services.platform import Platform
 from hakama.services.territory import list_areas
 
 DEMO_PASSWORD = "hakama-demo-2026"
-
-
-def slug(name: str) -> str:
-    """A login-safe slug of a French name: `Aïn Erreggada` → `ain-erreggada`."""
-    words = [normalise_name(w) for w in re.split(r"[\s'’_-]+", name)]
-    return "-".join(w for w in words if w)
 
 
 def demo_accounts(platform: Platform) -> list[tuple[str, Role, str, str]]:

@@ -26,8 +26,6 @@ sampling, most of them around the commune's centre (where people live), the rest
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from hakama.core import territory
 from hakama.core.territory import Area, Level
 
 
@@ -122,9 +121,7 @@ CENTRE_SHARE = 0.7
 
 def slugify(name: str) -> str:
     """A lower-case ASCII slug of a name: `Sidi Slimane Echcharaa` → `sidi-slimane-echcharaa`."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[^a-z0-9]+", "-", bare.lower()).strip("-") or "area"
+    return territory.slug(name) or "area"
 
 
 def stable_int(text: str) -> int:
