@@ -45,8 +45,13 @@ def seed(platform: Platform, *, seed: int, scale: float) -> str:
         if username in existing:
             continue
         users.add_user(
-            platform, username=username, password=DEMO_PASSWORD, role=role, area_code=area,
-            display_name=display, actor=actor,
+            platform,
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            area_code=area,
+            display_name=display,
+            actor=actor,
         )
         existing.add(username)
         added += 1
