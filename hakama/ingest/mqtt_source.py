@@ -231,24 +231,74 @@ def item_observations(item: Item, *, source: str = "mqtt") -> list[Observation]:
     return out
 
 
-def already_stored(platform: Platform, item: Item, *, received: datetime) -> bool:
-    """Whether a retransmitted time-less message was stored before (its readings, from this
-    device, staged within the dedupe window). Messages that carry their time never need this:
-    their dedupe key is already stable."""
-    found = item_observations(item)
-    if not found or any(o.time != received for o in found):
-        return False
+def already_stored(conn: sa.Connection, candidates: Sequence[tuple[Item, datetime]]) -> list[bool]:
+    """For each retransmitted (item, reception instant): was that time-less message stored
+    before — its readings, from this device, staged within the dedupe window? Messages that
+    carry their time never need this (their dedupe key is already stable).
+
+    Set-based: one indexed query (`ix_observation_staging_redelivery`) per entity attribute of
+    the batch, asking for the values it carries, so a backlog drains in time linear in its size.
+    """
+    wanted: dict[tuple[str, str], set[tuple[float | None, str | None]]] = {}
+    found: list[list[Observation] | None] = []
+    for item, received in candidates:
+        readings = item_observations(item)
+        if not readings or any(o.time != received for o in readings):
+            found.append(None)
+            continue
+        found.append(readings)
+        for o in readings:
+            wanted.setdefault((o.entity_id, o.attribute), set()).add((o.value, o.text))
+    if not wanted:
+        return [False] * len(candidates)
+    since = min(received for _item, received in candidates) - REDELIVERY_WINDOW
+    latest = _latest_staged(conn, wanted, since)
+
+    def stored(o: Observation) -> bool:
+        at = latest.get((o.entity_id, o.attribute, o.value, o.text))
+        return at is not None and at >= o.time - REDELIVERY_WINDOW
+
+    return [readings is not None and all(map(stored, readings)) for readings in found]
+
+
+_KeyedTimes = dict[tuple[str, str, float | None, str | None], datetime]
+
+
+def _latest_staged(
+    conn: sa.Connection,
+    wanted: dict[tuple[str, str], set[tuple[float | None, str | None]]],
+    since: datetime,
+) -> _KeyedTimes:
+    """When each wanted (entity, attribute, value, text) was last staged from MQTT since `since`."""
     s = observation_staging
-    with platform.db.connect() as conn:
-        rows = conn.execute(
-            sa.select(s.c.attribute, s.c.value, s.c.text).where(
-                s.c.entity_id == item.device.entity_id,
-                s.c.source == "mqtt",
-                s.c.staged_at >= received - REDELIVERY_WINDOW,
+    out: _KeyedTimes = {}
+    for (entity_id, attribute), readings in wanted.items():
+        numbers = sorted({v for v, _t in readings if v is not None})
+        texts = sorted({t for v, t in readings if v is None and t is not None})
+        # `value = NULL` is never true, and PostgreSQL cannot use an index for IS NOT DISTINCT
+        # FROM: numbers are looked up by value, texts by their NULL value, then their text.
+        matches = [s.c.value.in_(chunk) for chunk in _chunks(numbers)] + [
+            sa.and_(s.c.value.is_(None), s.c.text.in_(chunk)) for chunk in _chunks(texts)
+        ]
+        for match in matches:
+            query = (
+                sa.select(s.c.value, s.c.text, sa.func.max(s.c.staged_at))
+                .where(
+                    s.c.entity_id == entity_id,
+                    s.c.attribute == attribute,
+                    match,
+                    s.c.staged_at >= since,
+                    s.c.source == "mqtt",
+                )
+                .group_by(s.c.value, s.c.text)
             )
-        ).all()
-    stored = {(r.attribute, r.value, r.text) for r in rows}
-    return all((o.attribute, o.value, o.text) in stored for o in found)
+            for value, text, at in conn.execute(query):
+                out[(entity_id, attribute, value, text)] = at
+    return out
+
+
+def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 def _value_and_text(prop: dict[str, Any]) -> tuple[float | None, str | None]:
@@ -301,9 +351,11 @@ class EntitySink:
         newest: dict[tuple[str, str], dict[str, tuple[datetime, dict[str, Any]]]] = {}
         actors: dict[str, Actor] = {}
         kinds: dict[str, str] = {}
+        areas: dict[str, str | None] = {}  # an entity without a location stays in its commune
         for item in items:
             actors[item.actor.id] = item.actor
             kinds[item.device.entity_id] = item.device.entity_type
+            areas[item.device.entity_id] = item.device.area_code
             attrs = newest.setdefault((item.actor.id, item.device.entity_id), {})
             for name, instances in item.attributes.items():
                 for prop in instances:
@@ -317,7 +369,12 @@ class EntitySink:
             by_actor.setdefault(actor_id, []).append(body)
         for actor_id, bodies in by_actor.items():
             result = entities.batch_upsert(
-                self.platform, bodies, actor=actors[actor_id], update=True, source="mqtt"
+                self.platform,
+                bodies,
+                actor=actors[actor_id],
+                update=True,
+                source="mqtt",
+                areas=areas,
             )
             for error in result.errors:
                 log.warning("entity %s not updated: %s", error.entity_id, error.error.message)
@@ -517,8 +574,8 @@ class Subscriber:
         batch can be committed again.
         """
         items: list[Item] = []
+        resent: list[tuple[Item, datetime]] = []
         rejected: list[tuple[str, str, str]] = []
-        duplicates = 0
         for _generation, received, message in batch:
             try:
                 item = parse_message(
@@ -527,10 +584,16 @@ class Subscriber:
             except devices.Rejected as exc:
                 rejected.append((exc.reason, message.topic, str(exc)))
                 continue
-            if message.dup and already_stored(self.platform, item, received=received):
-                duplicates += 1
-                continue
-            items.append(item)
+            if message.dup:
+                resent.append((item, received))
+            else:
+                items.append(item)
+        duplicates = 0
+        if resent:
+            with self.platform.db.connect() as conn:
+                known = already_stored(conn, resent)
+            duplicates = sum(known)
+            items.extend(item for (item, _at), old in zip(resent, known, strict=True) if not old)
         staged = self.sink.write(items) if items else 0
         if items:
             seen = {item.device.device_id: batch[-1][1] for item in items}

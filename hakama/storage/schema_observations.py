@@ -27,6 +27,8 @@ observation_staging = sa.Table(
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("staged_at", UTCDateTime, nullable=False),
     sa.Column("batch", sa.BigInteger, nullable=True, index=True),  # lake_flushes.id once claimed
+    # The MQTT subscriber's redelivery check: was this time-less reading staged lately?
+    sa.Index("ix_observation_staging_redelivery", "entity_id", "attribute", "value", "staged_at"),
 )
 
 lake_flushes = sa.Table(
