@@ -455,14 +455,23 @@ def touch(conn: sa.Connection, seen: Mapping[str, datetime]) -> None:
 def provision_entity(platform: Platform, device: Device, *, actor: Actor) -> None:
     """Make sure the device's NGSI-LD entity exists (with the device's location, if any).
 
-    Goes through the entities service, so the entity is placed in its commune, audited and
-    announced to subscriptions like any other; an existing entity only gets the location.
+    Goes through the entities service, so the entity is placed in the device's commune (by its
+    location, else the `--area` it was provisioned with), audited and announced to
+    subscriptions like any other; an existing entity only gets the location and the commune.
+    Placed there, the commune's own key may update it with the device's readings.
     """
     from hakama.services import entities
 
     body: dict[str, Any] = {"id": device.entity_id, "type": device.entity_type}
     if device.location is not None:
         body["location"] = {"type": "GeoProperty", "value": device.location}
-    result = entities.batch_upsert(platform, [body], actor=actor, update=True, source="http")
+    result = entities.batch_upsert(
+        platform,
+        [body],
+        actor=actor,
+        update=True,
+        source="http",
+        areas={device.entity_id: device.area_code},
+    )
     if result.errors:
         raise result.errors[0].error

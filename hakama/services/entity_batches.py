@@ -81,11 +81,13 @@ def batch_upsert(
     context: Context | None = None,
     update: bool = False,
     source: Source = "http",
+    areas: Mapping[str, str | None] | None = None,
 ) -> BatchResult:
     """entityOperations/upsert: create missing entities; replace existing ones, or with
     `update=True` (options=update) append the given attributes to them. One transaction, one
     audit row, observations staged for every attribute instance. The MQTT subscriber uses this
-    with `update=True, source="mqtt"`, many messages per call."""
+    with `update=True, source="mqtt"`, many messages per call. `areas` places entities without
+    a location (entity id → commune, e.g. a device's); by default they take the writer's area."""
     parsed, errors = _parse_batch(bodies, _entity_parser(context))
 
     def plan(current: dict[str, Row]) -> tuple[list[Change], list[BatchError]]:
@@ -106,8 +108,8 @@ def batch_upsert(
                 )
             targets.append(merged)
             latest[entity["id"]] = Row(merged, None)
-        areas = place_many(platform, actor, targets)
-        for entity, merged, area in zip(parsed, targets, areas, strict=True):
+        placed = place_many(platform, actor, targets, areas)
+        for entity, merged, area in zip(parsed, targets, placed, strict=True):
             entity_id = entity["id"]
             base = current.get(entity_id)
             try:

@@ -102,13 +102,18 @@ def authorise(platform: Platform, actor: Actor, area_code: str | None) -> None:
 
 
 def place_many(
-    platform: Platform, actor: Actor, docs: Sequence[Mapping[str, Any]]
+    platform: Platform,
+    actor: Actor,
+    docs: Sequence[Mapping[str, Any]],
+    defaults: Mapping[str, str | None] | None = None,
 ) -> list[str | None]:
-    """The commune of each entity from its location; the writer's area when it has none or
-    lies outside the territory."""
+    """The commune of each entity from its location; when it has none or lies outside the
+    territory, its entry in `defaults` (by entity id: e.g. the commune a device was provisioned
+    in), else the writer's area."""
     points = [core_entities.representative_point(d) for d in docs]
     located = [(i, p) for i, p in enumerate(points) if p is not None]
-    areas: list[str | None] = [actor.area_code] * len(docs)
+    fallback = defaults or {}
+    areas: list[str | None] = [fallback.get(str(d.get("id")), actor.area_code) for d in docs]
     if located:
         index = territory.leaf_index(platform)
         if len(index):
