@@ -53,10 +53,13 @@ class Settings(BaseSettings):
         description="URLs that receive every alert opened or closed (JSON list in the environment).",
     )
     indicators_interval_minutes: int = Field(
-        15, ge=0, description="How often `hakama serve` recomputes indicators incrementally (0: never)."
+        15,
+        ge=0,
+        description="How often `hakama serve` recomputes indicators incrementally (0: never).",
     )
     indicators_dir: Path | None = Field(
-        None, description="Folder of extra indicator definitions (YAML); default `indicators/` in the data folder."
+        None,
+        description="Folder of extra indicator definitions (YAML); default `indicators/` in the data folder.",
     )
     context_fetch_private: bool | None = Field(
         None,
@@ -65,6 +68,18 @@ class Settings(BaseSettings):
     )
     secure_cookies: bool = Field(
         False, description="Mark cookies `Secure` (HTTPS only); forced on in production."
+    )
+    records_max_file_mb: int = Field(
+        1024, ge=1, description="Largest record file (CSV/XLSX) an import accepts, in MB."
+    )
+    record_types_dir: Path | None = Field(
+        None,
+        description="Folder of extra record types (YAML); default `record_types/` in the data folder.",
+    )
+    records_pull_interval_seconds: int = Field(
+        60,
+        ge=0,
+        description="How often `hakama serve` looks for record sources due a pull (0: never).",
     )
 
     @model_validator(mode="after")
@@ -93,6 +108,15 @@ class Settings(BaseSettings):
     @property
     def user_indicators_dir(self) -> Path:
         return self.indicators_dir or self.data_dir / "indicators"
+
+    @property
+    def user_record_types_dir(self) -> Path:
+        return self.record_types_dir or self.data_dir / "record_types"
+
+    @property
+    def records_dir(self) -> Path:
+        """Uploaded record files, staged rows and error reports of imports."""
+        return self.data_dir / "records"
 
     @property
     def lake_dir(self) -> Path:

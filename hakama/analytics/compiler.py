@@ -81,7 +81,9 @@ def _predicate(table: ir.Table, f: Filter, *, in_where: bool = False) -> ir.Bool
     return result.fill_null(False)
 
 
-def _all(table: ir.Table, filters: tuple[Filter, ...], *, in_where: bool = False) -> ir.BooleanValue:
+def _all(
+    table: ir.Table, filters: tuple[Filter, ...], *, in_where: bool = False
+) -> ir.BooleanValue:
     predicate: ir.BooleanValue | None = None
     for f in filters:
         one = _predicate(table, f, in_where=in_where)
@@ -190,7 +192,9 @@ def compile_definition(d: IndicatorDefinition, source: ir.Table, scope: Scope) -
         # Several states of one thing (a request after each change): keep the latest. They
         # share the `time` of the thing, so the period filters above never split them.
         key, order = latest
-        ranked = t.mutate(_state=ibis.row_number().over(group_by=t[key], order_by=ibis.desc(t[order])))
+        ranked = t.mutate(
+            _state=ibis.row_number().over(group_by=t[key], order_by=ibis.desc(t[order]))
+        )
         t = ranked.filter(ranked._state == 0).drop("_state")
     t = t.filter(t[d.area_column].notnull())
     if d.filters and d.measure.kind is not MeasureKind.COUNT:

@@ -49,15 +49,25 @@ def run_round(platform: Platform) -> Round:
     return Round(report.indicators, report.values, opened, closed, delivered)
 
 
-async def run(platform: Platform, stop: asyncio.Event, *, interval_seconds: float | None = None) -> None:
+async def run(
+    platform: Platform, stop: asyncio.Event, *, interval_seconds: float | None = None
+) -> None:
     """Run a round now and then every interval until `stop` is set."""
-    interval = interval_seconds if interval_seconds is not None else platform.settings.indicators_interval_minutes * 60
+    interval = (
+        interval_seconds
+        if interval_seconds is not None
+        else platform.settings.indicators_interval_minutes * 60
+    )
     while not stop.is_set():
         done = await safe_round(platform)
         if done.error is None:
             log.info(
                 "indicators: %d recomputed (%d values); alerts %d opened, %d closed, %d webhooks sent",
-                done.computed, done.values, done.alerts_opened, done.alerts_closed, done.delivered,
+                done.computed,
+                done.values,
+                done.alerts_opened,
+                done.alerts_closed,
+                done.delivered,
             )
         with contextlib.suppress(TimeoutError):  # the interval passed: next round
             await asyncio.wait_for(stop.wait(), timeout=interval)

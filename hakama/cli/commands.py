@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "hakama.cli.lake",
     "hakama.cli.services",
     "hakama.cli.indicators",
+    "hakama.cli.records",
 )
 
 

@@ -14,7 +14,9 @@ from hakama.core.access import system_actor
 from hakama.core.indicators import IndicatorValue, load_file
 from hakama.services import indicators, territory
 
-indicators_app = typer.Typer(help="Indicators per commune and period: definitions and values.", no_args_is_help=True)
+indicators_app = typer.Typer(
+    help="Indicators per commune and period: definitions and values.", no_args_is_help=True
+)
 alerts_app = typer.Typer(help="Alerts raised by indicators and sensors.", no_args_is_help=True)
 
 
@@ -35,8 +37,14 @@ def list_(
     for d in indicators.catalogue(platform):
         latest = indicators.latest_period(platform, d.id)
         table.add_row(
-            d.id, d.theme, d.name(lang), d.unit, d.grain.value, d.direction.value.split("_")[0],
-            "yes" if d.public else "no", latest.isoformat() if latest else "-",
+            d.id,
+            d.theme,
+            d.name(lang),
+            d.unit,
+            d.grain.value,
+            d.direction.value.split("_")[0],
+            "yes" if d.public else "no",
+            latest.isoformat() if latest else "-",
         )
     console.print(table)
 
@@ -44,24 +52,39 @@ def list_(
 @indicators_app.command("compute")
 def compute(
     ctx: typer.Context,
-    engine: Annotated[str, typer.Option(help="duckdb (default) or spark (local mode unless a session exists).")] = "duckdb",
-    full: Annotated[bool, typer.Option("--full", help="Recompute every period, not only those whose data changed.")] = False,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Only this indicator (repeatable).")] = None,
+    engine: Annotated[
+        str, typer.Option(help="duckdb (default) or spark (local mode unless a session exists).")
+    ] = "duckdb",
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Recompute every period, not only those whose data changed."),
+    ] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Only this indicator (repeatable).")
+    ] = None,
 ) -> None:
     """Compute the indicators for every area and period (incremental unless --full)."""
     platform = state(ctx).platform()
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as bars:
         task = bars.add_task("indicators", total=None)
 
         def progress(ident: str, number: int, total: int) -> None:
             bars.update(task, description=ident, completed=number - 1, total=total)
 
-        report = indicators.compute(platform, engine=engine, full=full, only=only or None, progress=progress)
+        report = indicators.compute(
+            platform, engine=engine, full=full, only=only or None, progress=progress
+        )
         bars.update(task, description="indicators", completed=bars.tasks[0].total or 0)
-    table = Table(title=f"{report.engine}: {report.indicators} computed, {report.skipped} skipped, {report.seconds:.1f} s")
+    table = Table(
+        title=f"{report.engine}: {report.indicators} computed, {report.skipped} skipped, {report.seconds:.1f} s"
+    )
     table.add_column("indicator")
     table.add_column("periods recomputed", justify="right")
     for ident, periods in sorted(report.periods.items()):
@@ -72,7 +95,9 @@ def compute(
 
 @indicators_app.command("validate")
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="YAML files of indicator definitions.", show_default=False)],
+    files: Annotated[
+        list[Path], typer.Argument(help="YAML files of indicator definitions.", show_default=False)
+    ],
 ) -> None:
     """Check definition files; a bad one ends with `file:line: reason` and exit code 1."""
     for path in files:
@@ -84,7 +109,9 @@ def validate(
 def show(
     ctx: typer.Context,
     ident: Annotated[str, typer.Argument(metavar="ID", help="Indicator id.", show_default=False)],
-    area: Annotated[str | None, typer.Option(help="Show this area's series instead of the latest period.")] = None,
+    area: Annotated[
+        str | None, typer.Option(help="Show this area's series instead of the latest period.")
+    ] = None,
     lang: Annotated[str, typer.Option(help="Language of the names: ar, fr or en.")] = "fr",
 ) -> None:
     """Latest values per commune (or one area's whole series with --area)."""
@@ -98,7 +125,9 @@ def show(
     else:
         latest = indicators.latest_period(platform, ident)
         values = (
-            indicators.series(platform, ident, actor=actor, date_from=latest, date_to=latest) if latest else []
+            indicators.series(platform, ident, actor=actor, date_from=latest, date_to=latest)
+            if latest
+            else []
         )
         values.sort(key=lambda v: (v.value is None, -(v.value or 0)))
         title = f"{d.name(lang)} ({d.unit}), {latest.isoformat() if latest else 'no values yet'}"
@@ -111,8 +140,13 @@ def show(
 
 
 def _row(v: IndicatorValue, names: dict[str, str]) -> tuple[str, ...]:
-    return (f"{v.area_code} {names.get(v.area_code, '')}", v.period_start.isoformat(), _number(v.value),
-            str(v.sample), v.quality.value)
+    return (
+        f"{v.area_code} {names.get(v.area_code, '')}",
+        v.period_start.isoformat(),
+        _number(v.value),
+        str(v.sample),
+        v.quality.value,
+    )
 
 
 @alerts_app.command("list")
@@ -126,12 +160,28 @@ def alerts_list(
 
     platform = state(ctx).platform()
     found = alerts.list_alerts(platform, actor=system_actor("cli"), state=state_, area=area)
-    table = Table("id", "kind", "area", "period", "value", "threshold", "message", "opened", "closed",
-                  title=f"{len(found)} {state_} alert(s)")
+    table = Table(
+        "id",
+        "kind",
+        "area",
+        "period",
+        "value",
+        "threshold",
+        "message",
+        "opened",
+        "closed",
+        title=f"{len(found)} {state_} alert(s)",
+    )
     for a in found:
         table.add_row(
-            str(a.id), a.kind, a.area_code or "-", a.period_start.isoformat() if a.period_start else "-",
-            _number(a.value), _number(a.threshold), a.message, a.opened_at.isoformat(timespec="minutes"),
+            str(a.id),
+            a.kind,
+            a.area_code or "-",
+            a.period_start.isoformat() if a.period_start else "-",
+            _number(a.value),
+            _number(a.threshold),
+            a.message,
+            a.opened_at.isoformat(timespec="minutes"),
             a.closed_at.isoformat(timespec="minutes") if a.closed_at else "-",
         )
     console.print(table)

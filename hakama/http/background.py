@@ -21,6 +21,7 @@ BACKGROUND_MODULES = (
     "hakama.ingest.mqtt_source",
     "hakama.services.notifier",
     "hakama.analytics.scheduler",
+    "hakama.jobs.record_pulls",
 )
 
 

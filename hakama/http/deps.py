@@ -62,8 +62,10 @@ async def require_csrf(request: Request) -> None:
     if actor.kind == "anonymous" and not is_form:
         return
     token = request.headers.get("x-csrf-token")
-    if not token and is_form and not request.headers.get("content-type", "").startswith(
-        "text/plain"
+    if (
+        not token
+        and is_form
+        and not request.headers.get("content-type", "").startswith("text/plain")
     ):
         value = (await request.form()).get("csrf_token")
         token = value if isinstance(value, str) else None

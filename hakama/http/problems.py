@@ -80,4 +80,6 @@ def _title(status: int) -> str:
 
 
 def _safe(details: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in details.items() if isinstance(v, str | int | float | bool | list | None)}
+    return {
+        k: v for k, v in details.items() if isinstance(v, str | int | float | bool | list | None)
+    }

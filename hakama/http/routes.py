@@ -25,6 +25,7 @@ ROUTER_MODULES = (
     "hakama.http.api.service_requests",
     "hakama.http.api.catalog",
     "hakama.http.api.indicators",
+    "hakama.http.api.records",
     "hakama.http.web.auth_pages",
     "hakama.http.web.portal",
     "hakama.http.web.backoffice",

@@ -90,18 +90,27 @@ def verify(
     if anchor is not None and anchor.count > 0:
         if anchor.count > chain.checked:
             return VerifyReport(
-                chain.checked, head, False, chain.checked + 1,
+                chain.checked,
+                head,
+                False,
+                chain.checked + 1,
                 f"the anchor counts {anchor.count} entries but only {chain.checked} remain: "
                 "the last entries were deleted",
             )
         if seen.get(anchor.count) != anchor.head:
             return VerifyReport(
-                chain.checked, head, False, anchor.count,
+                chain.checked,
+                head,
+                False,
+                anchor.count,
                 "entry does not match the anchor: the log was rewritten from here or before",
             )
     if not found_head:
         return VerifyReport(
-            chain.checked, head, False, chain.checked + 1,
+            chain.checked,
+            head,
+            False,
+            chain.checked + 1,
             "the expected head hash is not in the log: entries were deleted or rewritten",
         )
     return VerifyReport(chain.checked, head, True)

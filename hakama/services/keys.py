@@ -147,8 +147,12 @@ def create_key(
         row = conn.execute(sa.select(schema.api_keys).where(schema.api_keys.c.id == key_id)).one()
         key = _row_to_key(row)
         audit.record(
-            conn, actor=actor, action="key.create", resource=f"key:{key_id}",
-            area_code=area_code, after=key.public(),
+            conn,
+            actor=actor,
+            action="key.create",
+            resource=f"key:{key_id}",
+            area_code=area_code,
+            after=key.public(),
         )
     return CreatedKey(key=key, token=f"{PREFIX}{key_id}_{secret}")
 
@@ -161,9 +165,7 @@ def get_key(platform: Platform, key_id: str) -> ApiKey:
     return _row_to_key(row)
 
 
-def list_keys(
-    platform: Platform, *, actor: Actor, include_revoked: bool = True
-) -> list[ApiKey]:
+def list_keys(platform: Platform, *, actor: Actor, include_revoked: bool = True) -> list[ApiKey]:
     """Keys in the areas the actor manages, newest first."""
     if actor.kind == "anonymous":
         raise Unauthorized("sign in to list API keys")
@@ -185,9 +187,7 @@ def list_keys(
 def revoke_key(platform: Platform, *, key_id: str, actor: Actor) -> ApiKey:
     """Stop a key from working, at once and for good; the record stays for the audit trail."""
     with platform.db.begin() as conn:
-        row = conn.execute(
-            sa.select(schema.api_keys).where(schema.api_keys.c.id == key_id)
-        ).first()
+        row = conn.execute(sa.select(schema.api_keys).where(schema.api_keys.c.id == key_id)).first()
         if row is None:
             raise NotFound(f"no API key {key_id!r}", key_id=key_id)
         key = _row_to_key(row)
@@ -199,8 +199,13 @@ def revoke_key(platform: Platform, *, key_id: str, actor: Actor) -> ApiKey:
             schema.api_keys.update().where(schema.api_keys.c.id == key_id).values(revoked_at=now)
         )
         audit.record(
-            conn, actor=actor, action="key.revoke", resource=f"key:{key_id}",
-            area_code=key.area_code, before={"revoked": False}, after={"revoked": True},
+            conn,
+            actor=actor,
+            action="key.revoke",
+            resource=f"key:{key_id}",
+            area_code=key.area_code,
+            before={"revoked": False},
+            after={"revoked": True},
         )
     return get_key(platform, key_id)
 
@@ -212,9 +217,7 @@ def actor_for_key(platform: Platform, token: str) -> Actor:
         raise Unauthorized("malformed API key")
     key_id, secret = match.groups()
     with platform.db.connect() as conn:
-        row = conn.execute(
-            sa.select(schema.api_keys).where(schema.api_keys.c.id == key_id)
-        ).first()
+        row = conn.execute(sa.select(schema.api_keys).where(schema.api_keys.c.id == key_id)).first()
     # Compare a hash even for an unknown id, so timing does not tell which ids exist.
     stored = row.secret_hash if row is not None else "0" * 64
     ok = hmac.compare_digest(stored, _secret_hash(secret))

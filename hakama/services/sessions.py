@@ -69,12 +69,18 @@ def open_session(platform: Platform, *, actor: Actor) -> OpenedSession:
         )
         conn.execute(
             schema.sessions.insert().values(
-                id=_token_hash(token), user_id=user.id, csrf_token=csrf,
-                created_at=now, expires_at=expires,
+                id=_token_hash(token),
+                user_id=user.id,
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=expires,
             )
         )
         audit.record(
-            conn, actor=actor, action="session.open", resource=f"user:{actor.id}",
+            conn,
+            actor=actor,
+            action="session.open",
+            resource=f"user:{actor.id}",
             area_code=user.area_code,
         )
     return OpenedSession(token=token, csrf_token=csrf, expires_at=expires)
@@ -87,8 +93,9 @@ def actor_for_session(platform: Platform, token: str) -> SessionActor | None:
     s, u = schema.sessions, schema.users
     with platform.db.connect() as conn:
         row = conn.execute(
-            sa.select(s.c.csrf_token, s.c.expires_at, u.c.username, u.c.role, u.c.area_code,
-                      u.c.disabled)
+            sa.select(
+                s.c.csrf_token, s.c.expires_at, u.c.username, u.c.role, u.c.area_code, u.c.disabled
+            )
             .select_from(s.join(u, s.c.user_id == u.c.id))
             .where(s.c.id == _token_hash(token))
         ).first()
@@ -109,7 +116,10 @@ def close_session(platform: Platform, *, token: str) -> bool:
         ).rowcount
         if deleted and found is not None:
             audit.record(
-                conn, actor=found.actor, action="session.close",
-                resource=f"user:{found.actor.id}", area_code=found.actor.area_code,
+                conn,
+                actor=found.actor,
+                action="session.close",
+                resource=f"user:{found.actor.id}",
+                area_code=found.actor.area_code,
             )
     return bool(deleted)

@@ -125,9 +125,7 @@ def _row_to_user(row: Any) -> User:
 
 
 def _fetch(conn: sa.Connection, username: str) -> Any:
-    return conn.execute(
-        sa.select(schema.users).where(schema.users.c.username == username)
-    ).first()
+    return conn.execute(sa.select(schema.users).where(schema.users.c.username == username)).first()
 
 
 def get_user(platform: Platform, username: str) -> User:
@@ -178,8 +176,12 @@ def add_user(
         )
         user = _row_to_user(_fetch(conn, name))
         audit.record(
-            conn, actor=actor, action="user.add", resource=f"user:{name}",
-            area_code=area_code, after=user.public(),
+            conn,
+            actor=actor,
+            action="user.add",
+            resource=f"user:{name}",
+            area_code=area_code,
+            after=user.public(),
         )
     return user
 
@@ -220,9 +222,13 @@ def _set_disabled(platform: Platform, *, username: str, disabled: bool, actor: A
             # A disabled account is signed out everywhere at once.
             conn.execute(schema.sessions.delete().where(schema.sessions.c.user_id == before.id))
         audit.record(
-            conn, actor=actor, action=f"user.{verb}", resource=f"user:{name}",
+            conn,
+            actor=actor,
+            action=f"user.{verb}",
+            resource=f"user:{name}",
             area_code=before.area_code,
-            before={"disabled": before.disabled}, after={"disabled": disabled},
+            before={"disabled": before.disabled},
+            after={"disabled": disabled},
         )
     return get_user(platform, name)
 
@@ -249,7 +255,10 @@ def set_password(platform: Platform, *, username: str, password: str, actor: Act
         )
         conn.execute(schema.sessions.delete().where(schema.sessions.c.user_id == user.id))
         audit.record(
-            conn, actor=actor, action="user.password", resource=f"user:{user.username}",
+            conn,
+            actor=actor,
+            action="user.password",
+            resource=f"user:{user.username}",
             area_code=user.area_code,
         )
 

@@ -29,9 +29,7 @@ async def _signed_in_and_csrf(request: Request, actor: ActorDep) -> None:
     await require_csrf(request)
 
 
-router = APIRouter(
-    prefix="/api/admin", tags=["admin"], dependencies=[Depends(_signed_in_and_csrf)]
-)
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(_signed_in_and_csrf)])
 
 
 class UserIn(BaseModel):
@@ -57,8 +55,12 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(
-            username=user.username, display_name=user.display_name, role=user.role,
-            area_code=user.area_code, language=user.language, disabled=user.disabled,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            area_code=user.area_code,
+            language=user.language,
+            disabled=user.disabled,
             created_at=user.created_at,
         )
 
@@ -87,8 +89,13 @@ class KeyOut(BaseModel):
     @classmethod
     def of(cls, key: ApiKey) -> KeyOut:
         return cls(
-            id=key.id, name=key.name, role=key.role, area_code=key.area_code,
-            scopes=sorted(key.scopes), created_by=key.created_by, created_at=key.created_at,
+            id=key.id,
+            name=key.name,
+            role=key.role,
+            area_code=key.area_code,
+            scopes=sorted(key.scopes),
+            created_by=key.created_by,
+            created_at=key.created_at,
             revoked_at=key.revoked_at,
         )
 
@@ -118,8 +125,13 @@ def list_users(
 @router.post("/users", status_code=201, operation_id="admin_create_user")
 def create_user(body: UserIn, platform: PlatformDep, actor: ActorDep) -> UserOut:
     user = users.add_user(
-        platform, username=body.username, password=body.password, role=body.role,
-        area_code=body.area_code, display_name=body.display_name, language=body.language,
+        platform,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        area_code=body.area_code,
+        display_name=body.display_name,
+        language=body.language,
         actor=actor,
     )
     return UserOut.of(user)
@@ -144,8 +156,12 @@ def list_keys(platform: PlatformDep, actor: ActorDep) -> list[KeyOut]:
 @router.post("/keys", status_code=201, operation_id="admin_create_key")
 def create_key(body: KeyIn, platform: PlatformDep, actor: ActorDep) -> KeyCreatedOut:
     created = keys.create_key(
-        platform, name=body.name, role=body.role, area_code=body.area_code,
-        scopes=body.scopes, actor=actor,
+        platform,
+        name=body.name,
+        role=body.role,
+        area_code=body.area_code,
+        scopes=body.scopes,
+        actor=actor,
     )
     return KeyCreatedOut(**KeyOut.of(created.key).model_dump(), token=created.token)
 
@@ -164,6 +180,9 @@ def verify_audit(
     require(platform, actor, Action.READ_AUDIT, actor.area_code)
     report = audit_anchors.verify(platform, expect_head=expect_head)
     return AuditVerifyOut(
-        entries=report.count, ok=report.ok, head=report.head, broken_seq=report.broken_seq,
+        entries=report.count,
+        ok=report.ok,
+        head=report.head,
+        broken_seq=report.broken_seq,
         reason=report.reason,
     )

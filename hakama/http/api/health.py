@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from hakama.http.deps import PlatformDep
+from hakama.services import record_sources
 
 router = APIRouter(tags=["health"])
 
@@ -35,4 +36,6 @@ def health(platform: PlatformDep) -> JSONResponse:
         lake.update(ok=False, error=type(exc).__name__)
     ok = bool(database.get("ok") and database.get("schema_current") and lake.get("ok"))
     body = {"status": "ok" if ok else "degraded", "database": database, "lake": lake}
+    if database.get("schema_current"):  # a failing record source degrades its data, not hakama
+        body["record_sources"] = record_sources.health(platform)
     return JSONResponse(body, status_code=200 if ok else 503)

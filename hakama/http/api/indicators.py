@@ -38,7 +38,16 @@ alerts_router = APIRouter(prefix="/api/alerts", tags=["indicators"])
 routers = [router, disparities_router, alerts_router]
 
 Language = Literal["ar", "fr", "en"]
-CSV_COLUMNS = ("indicator_id", "area_code", "grain", "period_start", "period_end", "value", "sample", "quality")
+CSV_COLUMNS = (
+    "indicator_id",
+    "area_code",
+    "grain",
+    "period_start",
+    "period_end",
+    "value",
+    "sample",
+    "quality",
+)
 
 
 def is_staff(platform: Platform, actor: Actor) -> bool:
@@ -126,7 +135,9 @@ def values_csv(values: list[IndicatorValue]) -> str:
 def list_indicators(
     platform: PlatformDep,
     actor: ActorDep,
-    lang: Annotated[Language | None, Query(description="One language only (ar, fr, en); all by default")] = None,
+    lang: Annotated[
+        Language | None, Query(description="One language only (ar, fr, en); all by default")
+    ] = None,
     theme: Annotated[str | None, Query(max_length=64, description="Only this theme")] = None,
 ) -> dict[str, Any]:
     """The indicator catalogue: public indicators to everyone, internal ones to staff too."""
@@ -159,10 +170,18 @@ def get_series(
     platform: PlatformDep,
     actor: ActorDep,
     indicator_id: str,
-    area: Annotated[str | None, Query(max_length=64, description="One area's code; every area by default")] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="First period start, YYYY-MM-DD")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Last period start, YYYY-MM-DD")] = None,
-    format: Annotated[Literal["json", "csv"], Query(description="`csv` for a table with a header row")] = "json",
+    area: Annotated[
+        str | None, Query(max_length=64, description="One area's code; every area by default")
+    ] = None,
+    date_from: Annotated[
+        date | None, Query(alias="from", description="First period start, YYYY-MM-DD")
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(alias="to", description="Last period start, YYYY-MM-DD")
+    ] = None,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="`csv` for a table with a header row")
+    ] = "json",
 ) -> Response:
     """Values per area and period, oldest first, each with its sample size and quality flag.
 
@@ -174,8 +193,15 @@ def get_series(
     """
     d = visible_definition(platform, actor, indicator_id)
     if date_from and date_to and date_from > date_to:
-        return problem(422, "Invalid request", "`from` is after `to`", errors=[{"loc": ["query", "from"], "msg": "after `to`"}])
-    values = indicators.series(platform, d.id, actor=actor, area=area, date_from=date_from, date_to=date_to)
+        return problem(
+            422,
+            "Invalid request",
+            "`from` is after `to`",
+            errors=[{"loc": ["query", "from"], "msg": "after `to`"}],
+        )
+    values = indicators.series(
+        platform, d.id, actor=actor, area=area, date_from=date_from, date_to=date_to
+    )
     if format == "csv":
         return Response(
             values_csv(values),
@@ -213,12 +239,16 @@ def _unavailable(what: str) -> JSONResponse:
     return problem(503, "Service Unavailable", f"{what} are not available on this server yet")
 
 
-@router.get("/{indicator_id}/disparities", operation_id="indicators_disparities", response_model=None)
+@router.get(
+    "/{indicator_id}/disparities", operation_id="indicators_disparities", response_model=None
+)
 def get_disparities(
     platform: PlatformDep,
     actor: ActorDep,
     indicator_id: str,
-    period: Annotated[date | None, Query(description="Period start, YYYY-MM-DD; the latest by default")] = None,
+    period: Annotated[
+        date | None, Query(description="Period start, YYYY-MM-DD; the latest by default")
+    ] = None,
 ) -> Response:
     """Communes ranked for one period, their distance to the province and the target, and the
     dispersion across communes (coefficient of variation, Gini, max/min)."""
@@ -243,7 +273,9 @@ def list_alerts(
     platform: PlatformDep,
     actor: ActorDep,
     state: Annotated[Literal["open", "closed", "all"], Query(description="Which alerts")] = "open",
-    area: Annotated[str | None, Query(max_length=64, description="Only this area (and below)")] = None,
+    area: Annotated[
+        str | None, Query(max_length=64, description="Only this area (and below)")
+    ] = None,
 ) -> Response:
     """Alerts of the caller's area (staff only): open by default."""
     if actor.kind == "anonymous":

@@ -147,7 +147,9 @@ async def login(
     redirect.headers.append(
         "set-cookie",
         cookie_header(
-            platform.settings.secure_cookies, SESSION_COOKIE, opened.token,
+            platform.settings.secure_cookies,
+            SESSION_COOKIE,
+            opened.token,
             max_age=int(sessions.SESSION_LIFETIME.total_seconds()),
         ),
     )

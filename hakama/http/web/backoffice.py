@@ -94,7 +94,9 @@ def _message(page: Page) -> str:
         failed = _int(page.request.query_params.get("failed"))
         text = page._("%(done)d request(s) updated.", done=done)
         if failed:
-            text += " " + page._("%(failed)d could not be changed from their status.", failed=failed)
+            text += " " + page._(
+                "%(failed)d could not be changed from their status.", failed=failed
+            )
         return text
     return page._(MESSAGES[key]) if key in MESSAGES else ""
 
@@ -213,7 +215,10 @@ async def bulk(request: Request, actor: ActorDep) -> Response:
         note = _text(form, "note")
         if action == "assign":
             report = service_requests.bulk(
-                page.platform, request_ids=ids, action="assign", actor=actor,
+                page.platform,
+                request_ids=ids,
+                action="assign",
+                actor=actor,
                 assignee=note.strip(),
             )
         else:
@@ -221,8 +226,13 @@ async def bulk(request: Request, actor: ActorDep) -> Response:
             if target is None:
                 raise Invalid("choose what to do with the selected requests")
             report = service_requests.bulk(
-                page.platform, request_ids=ids, action="transition", actor=actor, status=target,
-                note=note, public=_text(form, "public") == "1",
+                page.platform,
+                request_ids=ids,
+                action="transition",
+                actor=actor,
+                status=target,
+                note=note,
+                public=_text(form, "public") == "1",
             )
     except _Redirect as exit_:
         return exit_.response
@@ -337,21 +347,32 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
                 department=_text(form, "department", 300),
             )
         elif what == "comment":
-            service_requests.comment(page.platform, request_id, text=note, actor=actor, public=public)
+            service_requests.comment(
+                page.platform, request_id, text=note, actor=actor, public=public
+            )
         elif what == "reopen":
             service_requests.reopen(page.platform, request_id, actor=actor, note=note)
             msg = "reopened"
         elif what == "photo":
             upload = form.get("photo")
-            data = await upload.read(request_media.MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
+            data = (
+                await upload.read(request_media.MAX_BYTES + 1)
+                if isinstance(upload, UploadFile)
+                else b""
+            )
             if not data:
                 raise Invalid("choose a photo")
             service_requests.add_media(page.platform, request_id, data=data, actor=actor)
         elif what == "merge":
-            dupes = [d for d in _text(form, "duplicates", 400).replace(";", ",").split(",") if d.strip()]
+            dupes = [
+                d for d in _text(form, "duplicates", 400).replace(";", ",").split(",") if d.strip()
+            ]
             service_requests.merge_duplicates(
-                page.platform, primary_id=request_id, duplicate_ids=[d.strip() for d in dupes],
-                actor=actor, note=note,
+                page.platform,
+                primary_id=request_id,
+                duplicate_ids=[d.strip() for d in dupes],
+                actor=actor,
+                note=note,
             )
             msg = "merged"
     except _Redirect as exit_:
@@ -361,7 +382,10 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
     except HakamaError as exc:
         try:
             return _detail(
-                page, actor, request_id, errors=[translate_error(page, exc.message)],
+                page,
+                actor,
+                request_id,
+                errors=[translate_error(page, exc.message)],
                 status_code=exc.status,
             )
         except HakamaError as again:
@@ -411,7 +435,9 @@ def media(request: Request, request_id: str, name: str, actor: ActorDep) -> Resp
         path, content_type = request_media.media_path(page.platform, name)
     except HakamaError as exc:
         return page.error(exc)
-    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 # The service catalogue -----------------------------------------------------------------------
@@ -427,7 +453,9 @@ def _catalog_areas(page: Page, actor: Actor) -> list[str]:
             continue
         if allowed(actor, Action.MANAGE_CATALOG, territory.area_chain(page.platform, area.code)):
             out.append(area.code)
-    return sorted(out, key=lambda c: (territory.get_area(page.platform, c).level.depth, page.area_name(c)))
+    return sorted(
+        out, key=lambda c: (territory.get_area(page.platform, c).level.depth, page.area_name(c))
+    )
 
 
 def _admin(page: Page, actor: Actor, area: str) -> tuple[list[str], str]:
@@ -437,7 +465,9 @@ def _admin(page: Page, actor: Actor, area: str) -> tuple[list[str], str]:
     if not areas:
         raise _Redirect(page.error(Forbidden("this account does not manage a service catalogue")))
     if area and area not in areas:
-        raise _Redirect(page.error(Forbidden(f"{actor.label} may not manage the services of {area}")))
+        raise _Redirect(
+            page.error(Forbidden(f"{actor.label} may not manage the services of {area}"))
+        )
     return areas, area or areas[0]
 
 
@@ -461,9 +491,7 @@ def _catalogue_rows(page: Page, area: str) -> list[dict[str, Any]]:
 
 
 @router.get("/services", response_class=HTMLResponse)
-def services(
-    request: Request, actor: ActorDep, area: str = ""
-) -> Response:
+def services(request: Request, actor: ActorDep, area: str = "") -> Response:
     area = area[:64]
     """The services an area offers (own and inherited definitions), for its admins."""
     page = Page(request)
@@ -493,11 +521,20 @@ def _service_form(service: Service | None, code: str = "") -> dict[str, Any]:
                 "fr": attr.descriptions.get("fr", ""),
                 "en": attr.descriptions.get("en", ""),
                 "values": ", ".join(
-                    f"{v.key}={v.names.get('fr', '')}" if v.names.get("fr") else v.key for v in attr.values
+                    f"{v.key}={v.names.get('fr', '')}" if v.names.get("fr") else v.key
+                    for v in attr.values
                 ),
             }
         )
-    blank: dict[str, Any] = {"code": "", "datatype": "string", "required": False, "ar": "", "fr": "", "en": "", "values": ""}
+    blank: dict[str, Any] = {
+        "code": "",
+        "datatype": "string",
+        "required": False,
+        "ar": "",
+        "fr": "",
+        "en": "",
+        "values": "",
+    }
     attrs.extend(dict(blank) for _ in range(2))
     names = service.names if service else {}
     descriptions = service.descriptions if service else {}
@@ -538,9 +575,7 @@ def _render_service_form(
 
 
 @router.get("/services/new", response_class=HTMLResponse)
-def service_new(
-    request: Request, actor: ActorDep, area: str = ""
-) -> Response:
+def service_new(request: Request, actor: ActorDep, area: str = "") -> Response:
     area = area[:64]
     page = Page(request)
     try:
@@ -551,14 +586,15 @@ def service_new(
 
 
 @router.get("/services/{code}", response_class=HTMLResponse)
-def service_edit(
-    request: Request, code: str, actor: ActorDep, area: str = ""
-) -> Response:
+def service_edit(request: Request, code: str, actor: ActorDep, area: str = "") -> Response:
     """Edit a definition; editing an inherited one creates the area's own override."""
     page = Page(request)
     try:
         _areas, chosen = _admin(page, actor, area)
-        own = next((s for s in service_catalog.definitions_at(page.platform, chosen) if s.code == code), None)
+        own = next(
+            (s for s in service_catalog.definitions_at(page.platform, chosen) if s.code == code),
+            None,
+        )
         service = own or service_catalog.get_service(page.platform, code, area_code=chosen)
     except _Redirect as exit_:
         return exit_.response
@@ -659,7 +695,11 @@ async def service_save(request: Request, actor: ActorDep) -> Response:
         ]
         shown["attributes"] = rows + shown["attributes"]
         shown.update(
-            {k: v for k, v in data.items() if k in ("category", "department", "icon", "active", "business_hours")},
+            {
+                k: v
+                for k, v in data.items()
+                if k in ("category", "department", "icon", "active", "business_hours")
+            },
             target_hours=data["target_hours"],
             existing=False,
             **{f"name_{k}": v for k, v in data["names"].items()},

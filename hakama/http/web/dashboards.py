@@ -78,8 +78,15 @@ def decimal(value: float | None, lang: str) -> str:
 
 
 def _figure(v: IndicatorValue, names: dict[str, str], lang: str) -> Figure:
-    return Figure(v.area_code, names.get(v.area_code, v.area_code), v.value, decimal(v.value, lang), v.sample,
-                  v.quality.value, v.period_start)
+    return Figure(
+        v.area_code,
+        names.get(v.area_code, v.area_code),
+        v.value,
+        decimal(v.value, lang),
+        v.sample,
+        v.quality.value,
+        v.period_start,
+    )
 
 
 def _province_and_communes(platform: Platform) -> tuple[Area | None, list[Area]]:
@@ -91,13 +98,15 @@ def _province_and_communes(platform: Platform) -> tuple[Area | None, list[Area]]
 
 def _best_first(figures: list[Figure], direction: Direction) -> list[Figure]:
     valued = [f for f in figures if f.value is not None]
-    return sorted(valued, key=lambda f: f.value or 0.0, reverse=direction is Direction.HIGHER_IS_BETTER)
+    return sorted(
+        valued, key=lambda f: f.value or 0.0, reverse=direction is Direction.HIGHER_IS_BETTER
+    )
 
 
 def _period(platform: Platform, indicator_id: str) -> date | None:
-    return indicators.latest_period(platform, indicator_id, complete_only=True) or indicators.latest_period(
-        platform, indicator_id
-    )
+    return indicators.latest_period(
+        platform, indicator_id, complete_only=True
+    ) or indicators.latest_period(platform, indicator_id)
 
 
 def _visible(platform: Platform, actor: Actor) -> list[IndicatorDefinition]:
@@ -105,8 +114,15 @@ def _visible(platform: Platform, actor: Actor) -> list[IndicatorDefinition]:
     return [d for d in indicators.catalogue(platform) if d.public or staff]
 
 
-def _card(platform: Platform, d: IndicatorDefinition, actor: Actor, province: Area | None,
-          communes: list[Area], names: dict[str, str], lang: str) -> Card:
+def _card(
+    platform: Platform,
+    d: IndicatorDefinition,
+    actor: Actor,
+    province: Area | None,
+    communes: list[Area],
+    names: dict[str, str],
+    lang: str,
+) -> Card:
     period = _period(platform, d.id)
     if period is None:
         return Card(d, None, None, [], [], 0)
@@ -133,9 +149,16 @@ def dashboards(request: Request, platform: PlatformDep, actor: ActorDep) -> HTML
     names = {a.code: a.name(lang) for a in territory.list_areas(platform)}
     themes: dict[str, list[Card]] = {}
     for d in _visible(platform, actor):
-        themes.setdefault(d.theme, []).append(_card(platform, d, actor, province, communes, names, lang))
-    return render(request, "dashboards/index.html", themes=themes, province=province,
-                  composite=_composite_available())
+        themes.setdefault(d.theme, []).append(
+            _card(platform, d, actor, province, communes, names, lang)
+        )
+    return render(
+        request,
+        "dashboards/index.html",
+        themes=themes,
+        province=province,
+        composite=_composite_available(),
+    )
 
 
 def _composite_available() -> bool:
@@ -151,12 +174,20 @@ def composite(request: Request, platform: PlatformDep, actor: ActorDep) -> HTMLR
     lang = page_language(request)
     result = disparities.composite(platform, actor=actor)
     ranked = sorted(result.communes, key=lambda c: (c.rank is None, c.rank or 0))
-    return render(request, "dashboards/composite.html", result=result, communes=ranked,
-                  score=lambda v: decimal(v, lang), names={a.code: a.name(lang) for a in territory.list_areas(platform)})
+    return render(
+        request,
+        "dashboards/composite.html",
+        result=result,
+        communes=ranked,
+        score=lambda v: decimal(v, lang),
+        names={a.code: a.name(lang) for a in territory.list_areas(platform)},
+    )
 
 
 @router.get("/dashboards/{indicator_id}", response_class=HTMLResponse)
-def indicator(request: Request, platform: PlatformDep, actor: ActorDep, indicator_id: str) -> HTMLResponse:
+def indicator(
+    request: Request, platform: PlatformDep, actor: ActorDep, indicator_id: str
+) -> HTMLResponse:
     """One indicator: its series per area, the communes on a map and ranked, and how it is made."""
     lang = page_language(request)
     d = visible_definition(platform, actor, indicator_id)
@@ -197,19 +228,35 @@ def _dispersion(platform: Platform, indicator_id: str, period: date | None, acto
         return None
     disparities = importlib.import_module("hakama.services.disparities")
     try:
-        return disparities.for_period(platform, indicator_id, period_start=period, actor=actor).dispersion
-    except (NotFound, Forbidden, ValueError, ZeroDivisionError):  # no usable communes, or not province staff
+        return disparities.for_period(
+            platform, indicator_id, period_start=period, actor=actor
+        ).dispersion
+    except (
+        NotFound,
+        Forbidden,
+        ValueError,
+        ZeroDivisionError,
+    ):  # no usable communes, or not province staff
         return None
 
 
-def _chart(values: list[IndicatorValue], names: dict[str, str], province: Area | None) -> dict[str, Any]:
+def _chart(
+    values: list[IndicatorValue], names: dict[str, str], province: Area | None
+) -> dict[str, Any]:
     """uPlot's data: one x axis (period starts, UTC seconds), a value list per area."""
     starts = sorted({v.period_start for v in values})
     index = {s: i for i, s in enumerate(starts)}
     series: dict[str, dict[str, Any]] = {}
     for v in values:
-        s = series.setdefault(v.area_code, {"name": names.get(v.area_code, v.area_code), "values": [None] * len(starts),
-                                            "uncertain": [False] * len(starts), "samples": [0] * len(starts)})
+        s = series.setdefault(
+            v.area_code,
+            {
+                "name": names.get(v.area_code, v.area_code),
+                "values": [None] * len(starts),
+                "uncertain": [False] * len(starts),
+                "samples": [0] * len(starts),
+            },
+        )
         i = index[v.period_start]
         s["values"][i] = v.value
         s["uncertain"][i] = v.quality in UNCERTAIN
@@ -235,10 +282,20 @@ def _map(areas: list[Area], ranked: list[Figure], direction: Direction) -> dict[
     return {
         "outlines": drawing,
         "communes": {
-            f.area_code: {"name": f.name, "text": f.text, "sample": f.sample, "quality": f.quality,
-                          "uncertain": f.uncertain, "fill": colour(f.value) if f.value is not None else None}
+            f.area_code: {
+                "name": f.name,
+                "text": f.text,
+                "sample": f.sample,
+                "quality": f.quality,
+                "uncertain": f.uncertain,
+                "fill": colour(f.value) if f.value is not None else None,
+            }
             for f in ranked
         },
-        "legend": {"low": low, "high": high, "palette": list(PALETTE),
-                   "best_is_high": direction is Direction.HIGHER_IS_BETTER},
+        "legend": {
+            "low": low,
+            "high": high,
+            "palette": list(PALETTE),
+            "best_is_high": direction is Direction.HIGHER_IS_BETTER,
+        },
     }

@@ -18,7 +18,6 @@ from hakama.services.platform import Platform
 router = APIRouter(include_in_schema=False)
 
 
-
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, platform: PlatformDep) -> HTMLResponse:
     """The territory at a glance: its population, a map and a table of its communes."""

@@ -50,7 +50,10 @@ def _requester_token(request: Request, request_id: str) -> str | None:
     asked = request.query_params.get("key")
     if asked and len(asked) <= 100:
         try:
-            if service_requests.request_id_for_token(request.app.state.platform, asked) == request_id:
+            if (
+                service_requests.request_id_for_token(request.app.state.platform, asked)
+                == request_id
+            ):
                 return asked
         except NotFound:
             pass
@@ -231,7 +234,16 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
         return page.error(exc)
     values = {
         key: _text(form, key)
-        for key in ("lat", "long", "commune", "address_string", "description", "name", "phone", "email")
+        for key in (
+            "lat",
+            "long",
+            "commune",
+            "address_string",
+            "description",
+            "name",
+            "phone",
+            "email",
+        )
     }
     answers = _answers(page, service, form)
     try:
@@ -247,8 +259,11 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
             language=lang if lang in ("ar", "fr", "en") else page.lang,
             channel="web",
         )
-        contact = Contact(first_name=values["name"].strip(), phone=values["phone"].strip(),
-                          email=values["email"].strip())
+        contact = Contact(
+            first_name=values["name"].strip(),
+            phone=values["phone"].strip(),
+            email=values["email"].strip(),
+        )
         filed = service_requests.file_request(
             page.platform, draft=draft, actor=actor, contact=contact, photos=await _photos(form)
         )
@@ -428,13 +443,17 @@ def track_media(request: Request, request_id: str, name: str) -> Response:
     try:
         if not token or not _holds(page, request_id, token):
             raise NotFound("no such media")
-        req = service_requests.get_request(page.platform, request_id, actor=request.state.actor, token=token)
+        req = service_requests.get_request(
+            page.platform, request_id, actor=request.state.actor, token=token
+        )
         if name not in req.media:
             raise NotFound("no such media")
         path, content_type = request_media.media_path(page.platform, name)
     except HakamaError as exc:
         return page.error(exc)
-    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+    return FileResponse(
+        path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 # The public list -------------------------------------------------------------------------------

@@ -155,7 +155,9 @@ class Page:
         extra = ""
         details = event.details
         if event.kind is EventKind.ASSIGNED:
-            extra = " · ".join(str(details[k]) for k in ("assignee", "department") if details.get(k))
+            extra = " · ".join(
+                str(details[k]) for k in ("assignee", "department") if details.get(k)
+            )
         elif event.kind is EventKind.MERGED:
             if details.get("into"):
                 extra = self._("duplicate of %(id)s", id=details["into"])
@@ -291,8 +293,14 @@ def translate_error(page: Page, message: str) -> str:
 _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
     ("outside the territory", N_("This point is outside the territory.")),
     ("is not in", N_("The pin is not in the chosen commune.")),
-    ("a location is required", N_("Place the pin on the map, or choose the commune and type an address.")),
-    ("without lat and long", N_("Place the pin on the map, or choose the commune and type an address.")),
+    (
+        "a location is required",
+        N_("Place the pin on the map, or choose the commune and type an address."),
+    ),
+    (
+        "without lat and long",
+        N_("Place the pin on the map, or choose the commune and type an address."),
+    ),
     ("not a readable JPEG", N_("The photo must be a JPEG, PNG or WebP image.")),
     ("must be a JPEG", N_("The photo must be a JPEG, PNG or WebP image.")),
     ("at most 5 MB", N_("The photo is larger than 5 MB.")),
@@ -301,4 +309,3 @@ _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
     ("phone must be", N_("The phone number is not valid.")),
     ("is required for service", N_("Please answer the questions marked with *.")),
 )
-

@@ -56,7 +56,9 @@ def upgrade() -> None:
         sa.Column("closed_at", UTCDateTime, nullable=True),
         sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
     )
-    op.create_index("ix_alerts_open", "alerts", ["kind", "subject", "attribute", "area_code", "closed_at"])
+    op.create_index(
+        "ix_alerts_open", "alerts", ["kind", "subject", "attribute", "area_code", "closed_at"]
+    )
     op.create_table(
         "alert_deliveries",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -71,5 +73,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("alert_deliveries", "alerts", "indicator_state", "indicator_inputs", "indicator_values"):
+    for table in (
+        "alert_deliveries",
+        "alerts",
+        "indicator_state",
+        "indicator_inputs",
+        "indicator_values",
+    ):
         op.drop_table(table)

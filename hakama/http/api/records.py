@@ -1,0 +1,106 @@
+"""`/api/records`: record types, the push API for the communes' systems, imports and their errors.
+
+`POST /api/records/{type}` takes a batch of records (a JSON array, or `{"area_code": …,
+"records": [...]}`) from an API key with the `write_data` scope, for the key's commune (or the
+one named, inside the key's area). Records are identified by their type's key fields, so a
+retried batch stores nothing twice. A batch with any invalid record stores nothing and answers
+400 with every error (`?partial=true` keeps the valid ones).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import FileResponse, JSONResponse
+
+from hakama.core.access import Action
+from hakama.core.errors import Invalid
+from hakama.http.auth import require
+from hakama.http.deps import ActorDep, CsrfDep, PlatformDep
+from hakama.services import records
+
+router = APIRouter(prefix="/api/records", tags=["records"])
+
+
+@router.get("/types", operation_id="record_types")
+def list_types(platform: PlatformDep) -> JSONResponse:
+    """Record types: fields (type, code list, personal), and the fields identifying a record."""
+    return JSONResponse(
+        [
+            {
+                "id": t.id,
+                "service": t.service,
+                "names": dict(t.names),
+                "key": list(t.key),
+                "fields": [
+                    {
+                        "name": f.name,
+                        "type": f.type.value,
+                        "required": f.required or f.name in t.key,
+                        "codes": list(f.codes),
+                        "personal": f.personal,
+                        "stored": f.stored,
+                        "labels": dict(f.labels),
+                    }
+                    for f in t.fields
+                ],
+            }
+            for t in records.types(platform)
+        ]
+    )
+
+
+@router.post("/{record_type}", operation_id="push_records")
+def push(
+    record_type: str,
+    platform: PlatformDep,
+    actor: ActorDep,
+    _: CsrfDep,
+    body: Annotated[Any, Body(description="An array of records, or {area_code, records}.")],
+    partial: Annotated[bool, Query(description="Keep the valid records of a batch.")] = False,
+) -> JSONResponse:
+    """Store a batch of records (idempotent by the type's key fields)."""
+    area_code = actor.area_code
+    rows = body
+    if isinstance(body, dict):
+        area_code = body.get("area_code") or area_code
+        rows = body.get("records")
+    if not isinstance(rows, list):
+        raise Invalid("send a JSON array of records, or an object with `records`")
+    if not isinstance(area_code, str) or not area_code:
+        raise Invalid("name the commune: `area_code` (the key is not tied to one)")
+    require(platform, actor, Action.WRITE_DATA, area_code)
+    report = records.ingest_rows(
+        platform, actor=actor, area_code=area_code, type_id=record_type, rows=rows,
+        channel="push", source_name="api", partial=partial,
+    )  # fmt: skip
+    body_out = report.as_dict()
+    body_out.pop("preview", None)
+    return JSONResponse(body_out)
+
+
+@router.get("/imports", operation_id="record_imports")
+def list_imports(
+    platform: PlatformDep,
+    actor: ActorDep,
+    area: Annotated[str | None, Query(description="Only this commune.")] = None,
+) -> JSONResponse:
+    """Imports the caller may see (its area's), newest first."""
+    require(platform, actor, Action.READ_INTERNAL, area or actor.area_code)
+    found = records.list_imports(platform, actor=actor, area_code=area)
+    return JSONResponse([r.as_dict() for r in found])
+
+
+@router.get("/imports/{import_id}", operation_id="record_import")
+def get_import(import_id: str, platform: PlatformDep, actor: ActorDep) -> JSONResponse:
+    require(platform, actor, Action.READ_INTERNAL, actor.area_code)
+    return JSONResponse(records.get_import(platform, actor=actor, import_id=import_id).as_dict())
+
+
+@router.get("/imports/{import_id}/errors.csv", operation_id="record_import_errors")
+def import_errors(import_id: str, platform: PlatformDep, actor: ActorDep) -> FileResponse:
+    """Every rejected row of an import: line, column, value, reason."""
+    require(platform, actor, Action.READ_INTERNAL, actor.area_code)
+    path = records.errors_csv(platform, actor=actor, import_id=import_id)
+    return FileResponse(path, media_type="text/csv", filename=f"errors-{import_id[:12]}.csv")

@@ -1,0 +1,1 @@
+"""What runs in the background of `hakama serve`, one module per job (DESIGN.md)."""
