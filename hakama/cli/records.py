@@ -13,7 +13,7 @@ from rich.table import Table
 from hakama.cli.context import console, state
 from hakama.core.access import system_actor
 from hakama.core.errors import Invalid
-from hakama.services import records
+from hakama.services import record_exchange, record_sources, records
 from hakama.services.records import ImportReport
 
 records_app = typer.Typer(
@@ -157,9 +157,13 @@ def list_imports(
     ctx: typer.Context,
     area: Annotated[str | None, typer.Option("--area", help="Only this commune.")] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
 ) -> None:
     """Past imports: who, when, which file, what came of it."""
     found = records.list_imports(state(ctx).platform(), actor=OPERATOR, area_code=area, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in found], ensure_ascii=False, indent=2))
+        return
     table = Table(
         "id", "when", "who", "type", "area", "file", "state", "rows", "rejected", "new", "updated"
     )
@@ -183,3 +187,131 @@ def sync(ctx: typer.Context) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(records_app, name="records")
+
+
+sources_app = typer.Typer(help="HTTP sources pulled on a schedule.", no_args_is_help=True)
+records_app.add_typer(sources_app, name="sources")
+
+
+@sources_app.command("add")
+def add_source(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A short name, e.g. urbanisme-berkane.")],
+    url: Annotated[str, typer.Option("--url", help="The endpoint (http or https).")],
+    area: Annotated[str, typer.Option("--area", help="Commune the records belong to.")],
+    record_type: Annotated[str, typer.Option("--type", help="Record type.")],
+    fmt: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+    cursor_field: Annotated[
+        str, typer.Option(help="Field of the records that grows: a date or an id.")
+    ] = "updated_at",
+    cursor_param: Annotated[
+        str, typer.Option(help="Query parameter the source reads the last value from.")
+    ] = "since",
+    header: Annotated[
+        str | None, typer.Option(help="Auth header as `Name: value` (e.g. `X-Api-Key: …`).")
+    ] = None,
+    basic: Annotated[str | None, typer.Option(help="Basic auth as `user:password`.")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML mapping of the source's fields.")
+    ] = None,
+    every: Annotated[int, typer.Option(help="Minutes between two pulls.")] = 60,
+) -> None:
+    """Declare a source hakama pulls records from."""
+    auth: dict[str, str] = {"kind": "none"}
+    if header and basic:
+        raise Invalid("give --header or --basic, not both")
+    if header:
+        hname, sep, value = header.partition(":")
+        if not sep:
+            raise Invalid("--header is `Name: value`")
+        auth = {"kind": "header", "name": hname.strip(), "value": value.strip()}
+    if basic:
+        user, _, password = basic.partition(":")
+        auth = {"kind": "basic", "username": user, "password": password}
+    mapping_text = mapping.read_text(encoding="utf-8") if mapping else ""
+    source = record_sources.add_source(
+        state(ctx).platform(), actor=OPERATOR, name=name, record_type=record_type,
+        area_code=area, url=url, format=fmt, auth=auth, cursor_field=cursor_field,
+        cursor_param=cursor_param, mapping_text=mapping_text, interval_minutes=every,
+    )  # fmt: skip
+    _print(f"source {source.name}: {source.record_type} for {source.area_code}, every {every} min")
+
+
+@sources_app.command("list")
+def list_sources(ctx: typer.Context) -> None:
+    """Sources, their cursor and how their last pull went."""
+    table = Table("name", "type", "area", "url", "cursor", "last run", "state")
+    for s in record_sources.list_sources(state(ctx).platform()):
+        table.add_row(
+            s.name, s.record_type, s.area_code, s.url, s.cursor_value or "",
+            s.last_run_at.strftime("%Y-%m-%d %H:%M") if s.last_run_at else "never",
+            "disabled" if not s.enabled else (f"failing: {s.last_error}" if s.failing else "ok"),
+        )  # fmt: skip
+    console.print(table)
+
+
+@sources_app.command("pull")
+def pull_source(ctx: typer.Context, name: str) -> None:
+    """Pull a source now (whatever its schedule)."""
+    platform = state(ctx).platform()
+    report = record_sources.pull(platform, name)
+    if report.error:
+        raise Invalid(f"{name}: {report.error} (cursor kept at {report.cursor})")
+    periods = records.recompute_indicators(platform) if report.inserted or report.updated else 0
+    _print(
+        f"{name}: {report.pages} pages, {report.rows} records ({report.inserted} new, "
+        f"{report.updated} updated); cursor {report.cursor}; {periods} indicator periods recomputed"
+    )
+
+
+exchange_app = typer.Typer(help="Requests for records between communes.", no_args_is_help=True)
+records_app.add_typer(exchange_app, name="exchange")
+
+
+@exchange_app.command("proof")
+def exchange_proof(
+    ctx: typer.Context,
+    exchange_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text.")] = False,
+) -> None:
+    """Who asked, why, with what consent, who answered: checked against the audit chain."""
+    proof = record_exchange.proof(state(ctx).platform(), actor=OPERATOR, exchange_id=exchange_id)
+    e = proof.exchange
+    if as_json:
+        shown = e.as_dict()
+        shown.pop("record", None)  # personal: shown to the agents, not printed here
+        out = {
+            "exchange": shown,
+            "steps": proof.steps,
+            "chain_ok": proof.chain_ok,
+            "record_matches": proof.record_matches,
+            "ok": proof.ok,
+        }
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+    else:
+        _print(f"exchange {e.id}: {e.record_type} from {e.holder_area} for {e.requester_area}")
+        for s in proof.steps:
+            _print(f"  #{s['seq']} {s['at']} {s['actor']} {s['action']} {s['hash'][:16]}…")
+        _print(f"  purpose: {e.purpose}")
+        _print(f"  consent: {e.consent.get('method')} ({e.consent.get('reference')})")
+        _print(
+            f"audit chain {'intact' if proof.chain_ok else 'BROKEN'}; record sent "
+            + {None: "none", True: "matches its hash", False: "DOES NOT match its hash"}[
+                proof.record_matches
+            ]
+        )
+    if not proof.ok:
+        raise typer.Exit(1)
+
+
+@exchange_app.command("list")
+def exchange_list(ctx: typer.Context) -> None:
+    """Every exchange (the operator sees all communes)."""
+    found = record_exchange.list_for(state(ctx).platform(), actor=OPERATOR)
+    table = Table("id", "asked", "type", "from", "to", "state", "answered by")
+    for e in found["incoming"]:
+        table.add_row(
+            e.id[:12], e.created_at.strftime("%Y-%m-%d %H:%M"), e.record_type, e.holder_area,
+            e.requester_area, e.state, e.answered_by or "",
+        )  # fmt: skip
+    console.print(table)

@@ -14,6 +14,7 @@ the caller (`duplicate_errors`), which sees the whole file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -216,8 +217,50 @@ def _format_reason(formats: Sequence[str]) -> str:
 def _parse_times(text: pa.Array, naive: Sequence[str], aware: Sequence[str]) -> pa.Array:
     out = pa.nulls(len(text), pa.timestamp("us"))
     for fmt in naive:
-        out = pc.coalesce(out, pc.strptime(text, format=fmt, unit="us", error_is_null=True))
+        out = pc.coalesce(out, _strptime(text, fmt))
     return out
+
+
+_TOKENS = {
+    "%Y": r"(?P<y>\d{4})",
+    "%m": r"(?P<mo>\d{1,2})",
+    "%d": r"(?P<d>\d{1,2})",
+    "%H": r"\d{1,2}",
+    "%M": r"\d{1,2}",
+    "%S": r"\d{1,2}",
+    "%z": r"[+-]\d{4}",
+}
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _format_regex(fmt: str) -> str:
+    out, i = "^", 0
+    while i < len(fmt):
+        token = fmt[i : i + 2]
+        if token in _TOKENS:
+            out, i = out + _TOKENS[token], i + 2
+        else:
+            out, i = out + re.escape(fmt[i]), i + 1
+    return out + "$"
+
+
+def _strptime(text: pa.Array, fmt: str) -> pa.Array:
+    """strptime that refuses days a month does not have (Arrow's rolls 31/02 over to March)."""
+    parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+    if not all(t in fmt for t in ("%Y", "%m", "%d")):
+        return parsed
+    parts = pc.extract_regex(text, _format_regex(fmt))
+
+    def number(name: str) -> np.ndarray:
+        field = pc.fill_null(pc.cast(pc.struct_field(parts, name), pa.int64()), 0)
+        return np.asarray(field.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    year, month, day = number("y"), number("mo"), number("d")
+    month_ok = (month >= 1) & (month <= 12)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    last = _MONTH_DAYS[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    real = month_ok & (day >= 1) & (day <= last)
+    return pc.if_else(pa.array(real), parsed, pa.scalar(None, parsed.type))
 
 
 def _to_utc(text: pa.Array, naive: Sequence[str], aware: Sequence[str], tz: str) -> pa.Array:
@@ -228,7 +271,7 @@ def _to_utc(text: pa.Array, naive: Sequence[str], aware: Sequence[str], tz: str)
     local = _parse_times(tidy, naive, ())
     result = pc.assume_timezone(local, tz, ambiguous="earliest", nonexistent="earliest")
     for fmt in aware:
-        parsed = pc.strptime(tidy, format=fmt, unit="us", error_is_null=True)
+        parsed = _strptime(tidy, fmt)
         result = pc.coalesce(pc.cast(result, TS), pc.cast(parsed, TS))
     return pc.cast(result, TS)
 

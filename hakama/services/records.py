@@ -256,7 +256,10 @@ def _validate_batches(
 def _sort_csv(path: Path) -> None:
     """Order the error report by line (checks write it batch by batch, check by check)."""
     table = pcsv.read_csv(
-        path, convert_options=pcsv.ConvertOptions(column_types=dict(zip(ERRORS_SCHEMA.names, ERRORS_SCHEMA.types, strict=True)))
+        path,
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict(zip(ERRORS_SCHEMA.names, ERRORS_SCHEMA.types, strict=True))
+        ),
     )
     if table.num_rows > 1:
         ordered = table.sort_by([("line", "ascending")])

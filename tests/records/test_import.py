@@ -61,7 +61,9 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], *, encoding:
 def stored(platform: Platform, area: str = EAST) -> list[sa.Row[tuple[object, ...]]]:
     with platform.db.connect() as conn:
         return conn.execute(
-            sa.select(admin_records).where(admin_records.c.area_code == area).order_by(admin_records.c.requested_at)
+            sa.select(admin_records)
+            .where(admin_records.c.area_code == area)
+            .order_by(admin_records.c.requested_at)
         ).all()
 
 
@@ -79,18 +81,29 @@ def test_windows_1256_arabic_file_with_arabic_columns_is_stored_in_db_lake_and_i
     territory_platform: Platform, tmp_path: Path
 ) -> None:
     p = territory_platform
-    path = write_csv(tmp_path / "etat-civil.csv", ARABIC_HEADER, ARABIC_ROWS, encoding="cp1256", delimiter=";")
+    path = write_csv(
+        tmp_path / "etat-civil.csv", ARABIC_HEADER, ARABIC_ROWS, encoding="cp1256", delimiter=";"
+    )
     report = records.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
                                  path=path, mapping_text=ARABIC_MAPPING)  # fmt: skip
-    assert (report.rows_total, report.rows_valid, report.inserted, report.state) == (3, 3, 3, "committed")
+    assert (report.rows_total, report.rows_valid, report.inserted, report.state) == (
+        3,
+        3,
+        3,
+        "committed",
+    )
     rows = stored(p)
     assert [r.data["register_number"] for r in rows] == ["101", "102", "103"]
     assert [r.data["act_kind"] for r in rows] == ["birth", "marriage", "death"]
     assert rows[0].personal == {"holder_name": "محمد العلوي"}  # kept: the record serves with it
-    assert all("requester_name" not in (r.personal or {}) and "requester_name" not in r.data for r in rows)
+    assert all(
+        "requester_name" not in (r.personal or {}) and "requester_name" not in r.data for r in rows
+    )
     # 09:30 in Casablanca (UTC+1) is 08:30 UTC; a delivered record keeps its delivery time
     assert rows[0].requested_at.isoformat() == "2025-02-03T08:30:00+00:00"
-    assert rows[1].delivered_at is None and rows[1].status == "pending" and rows[1].channel == "online"
+    assert (
+        rows[1].delivered_at is None and rows[1].status == "pending" and rows[1].channel == "online"
+    )
     lake = lake_rows(p)
     assert [r[2:] for r in lake] == [
         ("civil_status_certificate", "counter", "delivered"),
@@ -129,7 +142,9 @@ def test_same_file_twice_adds_nothing_and_a_corrected_file_updates(
     assert len(lake) == 3 and len({r[0] for r in lake}) == 3  # updated in place, never twice
     assert [r[4] for r in lake] == ["delivered", "delivered", "delivered"]
     with p.db.connect() as conn:
-        imports = conn.execute(sa.select(record_imports).order_by(record_imports.c.created_at)).all()
+        imports = conn.execute(
+            sa.select(record_imports).order_by(record_imports.c.created_at)
+        ).all()
         actions = [e.action for e in audit.entries(conn)]
         assert audit.verify(conn).ok
     assert [i.state for i in imports] == ["committed"] * 3
@@ -142,7 +157,15 @@ def test_rejected_rows_stop_the_whole_file_and_are_reported_by_line_column_value
     territory_platform: Platform, tmp_path: Path
 ) -> None:
     p = territory_platform
-    header = ["numero_dossier", "date_demande", "canal", "statut", "date_delivrance", "surface_m2", "nom_demandeur"]
+    header = [
+        "numero_dossier",
+        "date_demande",
+        "canal",
+        "statut",
+        "date_delivrance",
+        "surface_m2",
+        "nom_demandeur",
+    ]
     rows = [
         ["P-1", "2025-01-10 09:00", "counter", "delivered", "2025-02-01 10:00", "120,5", "Ali"],
         ["P-2", "2099-01-01 09:00", "counter", "pending", "", "80", "Samir"],  # future
@@ -152,7 +175,9 @@ def test_rejected_rows_stop_the_whole_file_and_are_reported_by_line_column_value
         ["", "2025-01-14", "online", "pending", "", "", "Ali"],  # no key
     ]
     path = write_csv(tmp_path / "permis.csv", header, rows, delimiter=";")
-    staged = records.stage(p, actor=agent(EAST), area_code=EAST, type_id="building_permit", path=path)
+    staged = records.stage(
+        p, actor=agent(EAST), area_code=EAST, type_id="building_permit", path=path
+    )
     assert (staged.rows_total, staged.rows_valid, staged.rows_rejected) == (6, 0, 6)
     found = {(e.line, e.column, e.value, e.reason) for e in staged.errors}
     assert (3, "date_demande", "2099-01-01 09:00", "in the future") in found
@@ -194,7 +219,9 @@ def test_partial_keeps_the_good_rows_and_personal_values_never_show_in_errors(
     ]
 
 
-def test_xlsx_file_is_read_with_its_row_numbers(territory_platform: Platform, tmp_path: Path) -> None:
+def test_xlsx_file_is_read_with_its_row_numbers(
+    territory_platform: Platform, tmp_path: Path
+) -> None:
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
@@ -222,7 +249,11 @@ def test_xlsx_file_is_read_with_its_row_numbers(territory_platform: Platform, tm
         (b"", "", "empty"),
         (b"file_number\nA\n", "", "only one column"),
         (b"file_number,file_number\nA,B\n", "", "appears twice"),
-        (b"file_number,requested_at,channel\nA,2025-01-01,online\n", "", "missing columns for status"),
+        (
+            b"file_number,requested_at,channel\nA,2025-01-01,online\n",
+            "",
+            "missing columns for status",
+        ),
         ("رقم الملف,date\n".encode("cp1256"), "encoding: utf-8\n", "line 1: the file is not UTF-8"),
         (b"a,b\n1,2\n", "encoding: klingon\n", "encoding must be one of"),
         (b"a,b\n1,2\n", "columns: [oops", "not readable YAML"),
@@ -237,11 +268,15 @@ def test_unreadable_files_fail_before_anything_is_kept(
         records.stage(sqlite_territory, actor=agent(EAST), area_code=EAST, type_id="building_permit",
                       path=path, mapping_text=mapping)  # fmt: skip
     with sqlite_territory.db.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(record_imports)).scalar_one() == 0
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(record_imports)).scalar_one() == 0
+        )
     assert not any(sqlite_territory.settings.records_dir.glob("*/*"))
 
 
-def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path, sqlite_territory: Platform) -> None:
+def test_a_file_over_the_size_limit_is_refused_unread(
+    tmp_path: Path, sqlite_territory: Platform
+) -> None:
     settings = sqlite_territory.settings.model_copy(update={"records_max_file_mb": 1})
     small = Platform(settings=settings, db=sqlite_territory.db, lake=sqlite_territory.lake)
     path = tmp_path / "big.csv"
@@ -249,10 +284,14 @@ def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path, sqlite_ter
         handle.write(b"file_number,requested_at,channel,status\n")
         handle.truncate(2 * 1024**3)
     with pytest.raises(Invalid, match=r"the file is 2,048 MB, above the 1 MB limit"):
-        records.stage(small, actor=agent(EAST), area_code=EAST, type_id="building_permit", path=path)
+        records.stage(
+            small, actor=agent(EAST), area_code=EAST, type_id="building_permit", path=path
+        )
 
 
-def test_irregular_rows_are_reported_on_their_own_lines(sqlite_territory: Platform, tmp_path: Path) -> None:
+def test_irregular_rows_are_reported_on_their_own_lines(
+    sqlite_territory: Platform, tmp_path: Path
+) -> None:
     text = (
         "file_number,requested_at,channel,status\n"
         "A,2025-01-01,online,pending\n"
@@ -274,14 +313,18 @@ def test_irregular_rows_are_reported_on_their_own_lines(sqlite_territory: Platfo
     assert staged.preview[1]["file_number"] == "C\nD"
 
 
-def test_an_agent_imports_only_into_their_own_commune(sqlite_territory: Platform, tmp_path: Path) -> None:
+def test_an_agent_imports_only_into_their_own_commune(
+    sqlite_territory: Platform, tmp_path: Path
+) -> None:
     path = write_csv(tmp_path / "a.csv", ARABIC_HEADER, ARABIC_ROWS)
     with pytest.raises(Forbidden):
         records.stage(sqlite_territory, actor=agent(WEST), area_code=EAST,
                       type_id="civil_status_certificate", path=path, mapping_text=ARABIC_MAPPING)  # fmt: skip
 
 
-def test_operator_record_types_load_from_the_data_folder(sqlite_territory: Platform, tmp_path: Path) -> None:
+def test_operator_record_types_load_from_the_data_folder(
+    sqlite_territory: Platform, tmp_path: Path
+) -> None:
     folder = sqlite_territory.settings.user_record_types_dir
     folder.mkdir(parents=True)
     (folder / "taxes.yaml").write_text(
@@ -292,7 +335,9 @@ def test_operator_record_types_load_from_the_data_folder(sqlite_territory: Platf
     )
     sqlite_territory.invalidate("record_types")
     path = tmp_path / "fees.csv"
-    path.write_text("receipt,amount_mad,requested_at,channel,status\nR1,12.5,2025-06-01,counter,delivered\n")
+    path.write_text(
+        "receipt,amount_mad,requested_at,channel,status\nR1,12.5,2025-06-01,counter,delivered\n"
+    )
     report = records.import_file(sqlite_territory, actor=agent(EAST), area_code=EAST,
                                  type_id="market_fee", path=path)  # fmt: skip
     assert report.inserted == 1
