@@ -29,6 +29,7 @@ ROUTER_MODULES = (
     "hakama.http.web.auth_pages",
     "hakama.http.web.portal",
     "hakama.http.web.backoffice",
+    "hakama.http.web.records_pages",
     "hakama.http.web.dashboards",
     "hakama.http.web.pages",
 )
