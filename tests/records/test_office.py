@@ -141,4 +141,4 @@ def test_an_exchange_through_the_pages(
     mine = amina.get(where)
     assert "سلمى" in mine.text and 'id="answer"' not in mine.text
     assert "records.exchange.request" in mine.text and "records.exchange.answer" in mine.text
-    assert "audit chain, which is intact" in mine.text
+    assert 'id="proof" class="rq-notice ok"' in mine.text

@@ -1,7 +1,7 @@
 """Administrative records, their imports, pull sources, lake days to rebuild, exchanges.
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0009
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from hakama.storage.types import UTCDateTime
 
 revision = "0014"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
