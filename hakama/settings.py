@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     min_cell_count: int = Field(
         5, ge=1, description="Published counts below this are suppressed (privacy)."
     )
+    open_data_licence: str = Field(
+        "odc-odbl", description="Licence of the open datasets an admin did not set one for (a CKAN licence id)."
+    )
+    open_data_h3_resolution: int = Field(
+        9, ge=5, le=12, description="Requests' positions in open data: centre of their H3 cell (9 ≈ 0.1 km²)."
+    )
+    open_data_interval_minutes: int = Field(
+        60, ge=0, description="How often `hakama serve` rebuilds the open datasets (0: never)."
+    )
     alert_webhooks: list[str] = Field(
         default_factory=list,
         description="URLs that receive every alert opened or closed (JSON list in the environment).",

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "hakama.cli.services",
     "hakama.cli.indicators",
     "hakama.cli.records",
+    "hakama.cli.catalog",
 )
 
 

@@ -22,6 +22,7 @@ BACKGROUND_MODULES = (
     "hakama.services.notifier",
     "hakama.analytics.scheduler",
     "hakama.jobs.record_pulls",
+    "hakama.jobs.open_data",
 )
 
 

@@ -26,11 +26,15 @@ ROUTER_MODULES = (
     "hakama.http.api.catalog",
     "hakama.http.api.indicators",
     "hakama.http.api.records",
+    "hakama.http.api.ckan",
+    "hakama.http.api.dcat",
+    "hakama.http.api.open_data",
     "hakama.http.web.auth_pages",
     "hakama.http.web.portal",
     "hakama.http.web.backoffice",
     "hakama.http.web.records_pages",
     "hakama.http.web.dashboards",
+    "hakama.http.web.data_pages",
     "hakama.http.web.pages",
 )
 

