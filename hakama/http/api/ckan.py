@@ -490,11 +490,12 @@ async def _action(request: Request, name: str) -> JSONResponse:
     return _envelope(help_url, 200, result=result)
 
 
-for prefix in ("/api/3/action", "/api/action"):
-    router.add_api_route(
-        f"{prefix}/{{name}}",
-        _action,
-        methods=["GET", "POST"],
-        operation_id=f"ckan_action{'_v3' if '3' in prefix else ''}",
-        summary="CKAN action (package_search, package_show, datastore_search, …)",
-    )
+for prefix, suffix in (("/api/3/action", "v3"), ("/api/action", "v0")):
+    for method in ("GET", "POST"):
+        router.add_api_route(
+            f"{prefix}/{{name}}",
+            _action,
+            methods=[method],
+            operation_id=f"ckan_action_{suffix}_{method.lower()}",
+            summary="CKAN action (package_search, package_show, datastore_search, …)",
+        )
