@@ -1,7 +1,7 @@
 """Open data: published datasets' state, approved public texts of requests, harvested datasets.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0014
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from hakama.storage.types import UTCDateTime
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
