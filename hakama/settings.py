@@ -90,6 +90,43 @@ class Settings(BaseSettings):
         ge=0,
         description="How often `hakama serve` looks for record sources due a pull (0: never).",
     )
+    public_url: str | None = Field(
+        None,
+        description="Address citizens reach this hakama at (e.g. `https://hakama.example.ma`), used "
+        "in the links notices carry; default `http://HOST:PORT`.",
+    )
+    smtp_host: str | None = Field(
+        None, description="SMTP server mail goes through (unset: mail is off)."
+    )
+    smtp_port: int = Field(25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: str | None = Field(None, description="SMTP password.")
+    smtp_from: str | None = Field(None, description="Sender address of the mail hakama sends.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    sms_gateway: Literal["json", "form", "twilio"] | None = Field(
+        None,
+        description="How SMS are sent (unset: SMS are off): `json` or `form` post "
+        "`{to, from, text}` to `sms_url`; `twilio` uses Twilio's Messages API.",
+    )
+    sms_url: str | None = Field(
+        None,
+        description="The gateway's address: the webhook URL (`json`/`form`), or the API base for "
+        "`twilio` (default `https://api.twilio.com`).",
+    )
+    sms_username: str | None = Field(
+        None, description="Gateway login: Twilio's Account SID; for webhooks, HTTP basic user."
+    )
+    sms_token: str | None = Field(
+        None,
+        description="Gateway secret: Twilio's auth token; for webhooks, sent as a bearer token "
+        "(or basic password with `sms_username`).",
+    )
+    sms_from: str | None = Field(None, description="Sender number or name SMS carry.")
+    phone_country_code: str = Field(
+        "212",
+        pattern=r"^[1-9][0-9]{0,2}$",
+        description="Country calling code of national phone numbers (06…, 07… in Morocco: 212).",
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:
@@ -113,6 +150,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hakama.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """Where citizens reach this hakama (links in notices), without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def user_indicators_dir(self) -> Path:

@@ -23,6 +23,7 @@ BACKGROUND_MODULES = (
     "hakama.analytics.scheduler",
     "hakama.jobs.record_pulls",
     "hakama.jobs.open_data",
+    "hakama.jobs.citizen_notices",
 )
 
 

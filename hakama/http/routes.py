@@ -31,6 +31,7 @@ ROUTER_MODULES = (
     "hakama.http.api.open_data",
     "hakama.http.web.auth_pages",
     "hakama.http.web.portal",
+    "hakama.http.web.notices",
     "hakama.http.web.backoffice",
     "hakama.http.web.records_pages",
     "hakama.http.web.dashboards",

@@ -22,7 +22,7 @@ from hakama.core.requests import (
     EventKind,
     ServiceRequest,
 )
-from hakama.services import audit, events
+from hakama.services import audit, citizen_notices, events
 from hakama.services.platform import Platform
 from hakama.storage.schema_requests import (
     request_events,
@@ -58,7 +58,8 @@ def record(
     details: Mapping[str, Any] | None = None,
     before: Mapping[str, Any] | None = None,
 ) -> None:
-    """Record one change: history row, lake staging row, audit entry (no personal data)."""
+    """Record one change: history row, lake staging row, audit entry (no personal data), the
+    notices to the people who asked to be told."""
     kind_of_actor = actor_kind(actor)
     conn.execute(
         request_events.insert().values(
@@ -86,6 +87,7 @@ def record(
         )
     )
     conn.execute(request_snapshots_staging.insert().values(**snapshot(request, at)))
+    citizen_notices.enqueue(conn, request, kind, at=at, note=note, public=public, details=details)
     audit.record(
         conn,
         actor=actor,

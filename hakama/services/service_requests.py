@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA
+from hakama.core.phones import to_e164
 from hakama.core.requests import (
     MAX_MEDIA,
     BusinessHours,
@@ -44,6 +45,7 @@ from hakama.core.requests import (
 from hakama.core.services_catalog import parse_answers
 from hakama.services import (
     audit,
+    citizen_notices,
     request_events,
     request_media,
     request_store,
@@ -441,6 +443,10 @@ def file_request(
         validate_draft(draft)
         if contact is not None:
             validate_contact(contact)
+            if contact.phone:
+                contact = replace(
+                    contact, phone=to_e164(contact.phone, platform.settings.phone_country_code)
+                )
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     if len(photos) + len(draft.media_urls) > MAX_MEDIA:
@@ -587,6 +593,9 @@ def _insert(
                             account_id=contact.account_id,
                             device_id=contact.device_id,
                         )
+                    )
+                    citizen_notices.subscribe_requester(
+                        conn, platform.settings, request, contact, now
                     )
                 request_events.record(
                     conn,

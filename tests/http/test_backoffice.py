@@ -44,7 +44,7 @@ SERVICES = [
     {"code": "waste", "area_code": "P", "category": "waste", "icon": "waste", "target_hours": 24,
      "names": {"ar": "جمع النفايات", "fr": "Collecte des déchets"}, "department": "Propreté"},
 ]
-SECRET_PHONE = "+212 600 111 222"
+SECRET_PHONE = "+212600111222"  # as stored: E.164
 
 
 @dataclass

@@ -21,8 +21,8 @@ from hakama.http.deps import ActorDep, csrf_token, verify_csrf
 from hakama.http.web.request_pages import (
     Page,
     leaf_areas,
-    page_links,
     page_url,
+    pager,
     services_by_code,
     translate_error,
 )
@@ -174,7 +174,7 @@ def queue(
         "overdue": "1" if overdue else "",
         "sort": sort_key,
     }
-    prev_url, next_url = page_links("/office", kept, page_no, result)
+    paging = pager("/office", kept, page_no, result)
     return page.render(
         "office/queue.html",
         **_common(page, actor, "queue"),
@@ -186,9 +186,7 @@ def queue(
         services=[page.service_view(s) for s in services],
         areas=[{"code": c, "name": page.area_name(c)} for c in areas],
         sorts=[(k, page._(label)) for k, label in SORTS],
-        page=page_no,
-        prev_url=prev_url,
-        next_url=next_url,
+        paging=paging,
         back=page_url("/office", kept, page_no),
         message=_message(page),
         errors=[],

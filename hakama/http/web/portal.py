@@ -20,17 +20,18 @@ from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.requests import REQUEST_ID, Contact, RequestDraft, Status, normalise_request_id
 from hakama.core.services_catalog import Datatype, Service
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
+from hakama.http.web import notices
 from hakama.http.web.request_pages import (
     Page,
     leaf_areas,
-    page_links,
+    pager,
     services_by_code,
     translate_error,
 )
 from hakama.http.web.request_pages import (
     page_number as read_page,
 )
-from hakama.services import request_media, service_catalog, service_requests
+from hakama.services import citizen_notices, request_media, service_catalog, service_requests
 from hakama.services.service_requests import RequestFilter
 from hakama.storage.types import utcnow
 
@@ -45,7 +46,7 @@ def _token_cookie(request_id: str) -> str:
     return TOKEN_COOKIE + request_id.replace("-", "")
 
 
-def _requester_token(request: Request, request_id: str) -> str | None:
+def requester_token(request: Request, request_id: str) -> str | None:
     """The requester's token: from a private link (`?key=`) if it is right, else the cookie."""
     asked = request.query_params.get("key")
     if asked and len(asked) <= 100:
@@ -319,6 +320,8 @@ def _track_page(
     filed: bool = False,
     message: str = "",
     errors: list[str] | None = None,
+    field_errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     req = service_requests.get_request(page.platform, request_id, actor=actor, token=token)
@@ -348,6 +351,91 @@ def _track_page(
         csrf_token=csrf_token(page.request),
         message=message,
         errors=errors or [],
+        field_errors=field_errors or {},
+        form=form or {},
+        notices=notices.follow_view(page, req.id, is_requester=is_requester),
+        private_qr=notices.qr_svg(private_link, page._("QR code of the private link"))
+        if private_link
+        else "",
+    )
+
+
+def track_with(
+    page: Page,
+    request_id: str,
+    actor: Any,
+    *,
+    message: str = "",
+    errors: list[str] | None = None,
+    field_errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The tracking page after an action on it (a message, or errors), or the error page."""
+    token = requester_token(page.request, request_id)
+    try:
+        return _track_page(
+            page,
+            request_id,
+            actor,
+            token=token,
+            message=message,
+            errors=errors,
+            field_errors=field_errors,
+            form=form,
+            status_code=status_code,
+        )
+    except HakamaError as exc:
+        return page.error(exc)
+
+
+@router.post("/track/{request_id}/follow", response_class=HTMLResponse)
+async def follow(request: Request, request_id: str, actor: ActorDep) -> Response:
+    """Someone who did not file the request asks to be told of its changes by e-mail."""
+    page = Page(request)
+    form = await request.form()
+    email = _text(form, "email", 320)
+    try:
+        verify_csrf(request, _text(form, "csrf_token", 600))
+        citizen_notices.follow(page.platform, request_id, email=email, language=page.lang)
+    except HakamaError as exc:
+        if exc.status == 404:
+            return page.error(exc)
+        problem = translate_error(page, exc.message)
+        return track_with(
+            page,
+            request_id,
+            actor,
+            errors=[problem],
+            field_errors={"follow-email": problem},
+            form={"follow_email": email},
+            status_code=exc.status,
+        )
+    return track_with(
+        page,
+        request_id,
+        actor,
+        message=page._(
+            "We sent a message to this address: open the link in it to confirm. "
+            "Nothing else is sent until you do."
+        ),
+    )
+
+
+@router.post("/track/{request_id}/notices/stop", response_class=HTMLResponse)
+async def stop_my_notices(request: Request, request_id: str, actor: ActorDep) -> Response:
+    """The requester, on their tracking page, stops the messages about their request."""
+    page = Page(request)
+    form = await request.form()
+    try:
+        verify_csrf(request, _text(form, "csrf_token", 600))
+        citizen_notices.stop_requester(
+            page.platform, request_id, token=requester_token(request, request_id)
+        )
+    except HakamaError as exc:
+        return page.error(exc)
+    return track_with(
+        page, request_id, actor, message=page._("You will get no more messages about this request.")
     )
 
 
@@ -365,7 +453,7 @@ def track(request: Request, request_id: str, actor: ActorDep, filed: bool = Fals
     canonical = normalise_request_id(request_id)
     if canonical != request_id and REQUEST_ID.fullmatch(canonical):
         return RedirectResponse(f"/track/{canonical}", status_code=307)
-    token = _requester_token(request, canonical)
+    token = requester_token(request, canonical)
     try:
         response = _track_page(page, canonical, actor, token=token, filed=filed)
     except HakamaError as exc:
@@ -379,7 +467,7 @@ def track(request: Request, request_id: str, actor: ActorDep, filed: bool = Fals
 async def _requester_action(request: Request, request_id: str, actor: Any, kind: str) -> Response:
     page = Page(request)
     form = await request.form()
-    token = _requester_token(request, request_id)
+    token = requester_token(request, request_id)
     try:
         verify_csrf(request, _text(form, "csrf_token", 600))
         note = _text(form, "note")
@@ -439,7 +527,7 @@ async def track_feedback(request: Request, request_id: str, actor: ActorDep) -> 
 def track_media(request: Request, request_id: str, name: str) -> Response:
     """A photo of the request, for its requester only (photos may show people or plates)."""
     page = Page(request)
-    token = _requester_token(request, request_id)
+    token = requester_token(request, request_id)
     try:
         if not token or not _holds(page, request_id, token):
             raise NotFound("no such media")
@@ -504,7 +592,7 @@ def public_requests(
         ],
     }
     kept = {"commune": commune, "service": service, "status": status}
-    prev_url, next_url = page_links("/requests", kept, page_no, result)
+    paging = pager("/requests", kept, page_no, result)
     return page.render(
         "portal/requests.html",
         rows=[{k: r[k] for k in _PUBLIC_FIELDS} for r in rows],
@@ -514,9 +602,7 @@ def public_requests(
         services=[page.service_view(s) for s in services],
         statuses=page.statuses(),
         filters=kept,
-        page=page_no,
-        prev_url=prev_url,
-        next_url=next_url,
+        paging=paging,
         communes_geojson=page.communes_geojson(),
     )
 

@@ -272,6 +272,41 @@ def page_links(
     )
 
 
+def page_numbers(current: int, last: int, *, around: int = 1) -> list[int | None]:
+    """The page numbers a pager shows: the first, the last, the current one and its neighbours;
+    None where pages are skipped (`1 … 5 6 7 … 710`)."""
+    shown = {1, last, *range(current - around, current + around + 1)}
+    numbers = sorted(n for n in shown if 1 <= n <= last)
+    out: list[int | None] = []
+    for n in numbers:
+        if out and n - (out[-1] or 0) == 2:
+            out.append(n - 1)  # one page skipped: show it rather than an ellipsis
+        elif out and n - (out[-1] or 0) > 2:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+def pager(
+    path: str, kept: Mapping[str, str], page_no: int, result: RequestPage
+) -> dict[str, Any]:
+    """What the pager of a paged list shows: numbered links, previous and next, the last page."""
+    last = max(1, -(-result.total // result.limit)) if result.total >= 0 else page_no
+    prev_url, next_url = page_links(path, kept, page_no, result)
+    return {
+        "page": page_no,
+        "last": last,
+        "prev_url": prev_url,
+        "next_url": next_url,
+        "links": [
+            {"number": n, "url": page_url(path, kept, n), "current": n == page_no}
+            if n is not None
+            else None
+            for n in page_numbers(page_no, last)
+        ],
+    }
+
+
 def services_by_code(services: Iterable[Service]) -> dict[str, Service]:
     """Services by code, for `Page.request_view` (icon and name in the page's language)."""
     return {s.code: s for s in services}
@@ -307,5 +342,8 @@ _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
     ("is not offered in", N_("This service is not offered in this commune.")),
     ("email is not a valid", N_("The e-mail address is not valid.")),
     ("phone must be", N_("The phone number is not valid.")),
+    ("is not a phone number", N_("The phone number is not valid: write it like 06 12 34 56 78.")),
+    ("following is not available", N_("This site does not send e-mail: following a request is not available.")),
+    ("this link is not valid", N_("This link is not valid, or no longer.")),
     ("is required for service", N_("Please answer the questions marked with *.")),
 )

@@ -157,7 +157,23 @@
     }).addTo(m.map);
   }
 
+  /* Receipt: a button copies the private link (shown only where the browser can copy). */
+  function copyButtons() {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), function (button) {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      var status = document.getElementById("copy-status");
+      if (!source || !navigator.clipboard || !window.isSecureContext) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.href || source.textContent).then(function () {
+          if (status) status.textContent = button.getAttribute("data-copied");
+        });
+      });
+    });
+  }
+
   fileNames();
+  copyButtons();
   pickMap();
   requestMap();
   requestsMap();
