@@ -1,7 +1,7 @@
 """Notices to citizens about their requests: recipients and the outbox.
 
 Revision ID: 0013
-Revises: 0014
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import op
 from hakama.storage.types import UTCDateTime
 
 revision = "0013"
-down_revision = "0014"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
