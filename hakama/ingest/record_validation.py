@@ -245,11 +245,18 @@ def _format_regex(fmt: str) -> str:
 
 
 def _strptime(text: pa.Array, fmt: str) -> pa.Array:
-    """strptime that refuses days a month does not have (Arrow's rolls 31/02 over to March)."""
+    """strptime that refuses days a month does not have (Arrow's rolls 31/02 over to March).
+
+    A rolled-over date lands on day 1 to 3 of the next month, so only those rows are checked
+    against the day and month the text says."""
     parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
     if not all(t in fmt for t in ("%Y", "%m", "%d")):
         return parsed
-    parts = pc.extract_regex(text, _format_regex(fmt))
+    suspect = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
+    if not pc.any(suspect).as_py():
+        return parsed
+    where = pc.indices_nonzero(suspect)
+    parts = pc.extract_regex(pc.take(text, where), _format_regex(fmt))
 
     def number(name: str) -> np.ndarray:
         field = pc.fill_null(pc.cast(pc.struct_field(parts, name), pa.int64()), 0)
@@ -259,15 +266,20 @@ def _strptime(text: pa.Array, fmt: str) -> pa.Array:
     month_ok = (month >= 1) & (month <= 12)
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     last = _MONTH_DAYS[np.where(month_ok, month, 0)] + ((month == 2) & leap)
-    real = month_ok & (day >= 1) & (day <= last)
-    return pc.if_else(pa.array(real), parsed, pa.scalar(None, parsed.type))
+    unreal = ~(month_ok & (day >= 1) & (day <= last))
+    if not unreal.any():
+        return parsed
+    bad = np.zeros(len(text), dtype=bool)
+    bad[where.to_numpy()[unreal]] = True
+    return pc.if_else(pa.array(bad), pa.scalar(None, parsed.type), parsed)
 
 
 def _to_utc(text: pa.Array, naive: Sequence[str], aware: Sequence[str], tz: str) -> pa.Array:
-    # Fractions of a second, "Z" and "+01:00" become what strptime's %z reads.
-    tidy = pc.replace_substring_regex(text, r"(\d\d:\d\d:\d\d)[.,]\d+", r"\1")
-    tidy = pc.replace_substring_regex(tidy, r"Z$", "+0000")
-    tidy = pc.replace_substring_regex(tidy, r"([+-]\d\d):(\d\d)$", r"\1\2")
+    tidy = text
+    if aware:  # ISO forms: fractions of a second, "Z" and "+01:00" as strptime's %z reads them
+        tidy = pc.replace_substring_regex(tidy, r"(\d\d:\d\d:\d\d)[.,]\d+", r"\1")
+        tidy = pc.replace_substring_regex(tidy, r"Z$", "+0000")
+        tidy = pc.replace_substring_regex(tidy, r"([+-]\d\d):(\d\d)$", r"\1\2")
     local = _parse_times(tidy, naive, ())
     result = pc.assume_timezone(local, tz, ambiguous="earliest", nonexistent="earliest")
     for fmt in aware:

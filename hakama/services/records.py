@@ -22,14 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import uuid
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,13 +57,15 @@ from hakama.ingest import record_files
 from hakama.ingest.record_validation import (
     ERRORS_SCHEMA,
     KEY_SEPARATOR,
+    Checked,
     check,
     duplicate_errors,
     normalised_schema,
 )
 from hakama.services import audit, territory
 from hakama.services.platform import Platform
-from hakama.storage.lake import fsync_dir, write_file
+from hakama.storage import db
+from hakama.storage.lake import Lake, fsync_dir, write_file
 from hakama.storage.schema_records import admin_records, record_imports, record_lake_days
 from hakama.storage.types import utcnow
 
@@ -68,6 +74,7 @@ DATASET = "admin_records"
 ID_PREFIX = "rec-"
 SHOWN_ERRORS = 200
 LOOKUP_CHUNK = 2000
+CHECK_THREADS = max(1, min(4, os.cpu_count() or 1))
 
 
 # Types ----------------------------------------------------------------------------------------
@@ -206,16 +213,35 @@ def _validate_batches(
                 shown.append(table.slice(0, SHOWN_ERRORS - shown_count))
                 shown_count += min(table.num_rows, SHOWN_ERRORS - shown_count)
 
-        for rb in batches:
-            checked = check(
-                rb.columns, rb.lines, record_type=rt, mapping=mapping, columns=columns, now=now
-            )
+        def take(checked: Checked) -> None:
+            nonlocal total, valid
             total += checked.rows
             valid += checked.valid.num_rows
             writer.write_batch(checked.valid)
             keys.append(checked.valid.column(1))
             key_lines.append(checked.valid.column(0))
             write_errors(checked.errors)
+
+        # Arrow's kernels release the GIL: batches are checked on every core while the next
+        # ones are read, a few at a time so memory stays bounded, written back in file order.
+        with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
+            pending: deque[Future[Checked]] = deque()
+            for rb in batches:
+                pending.append(
+                    pool.submit(
+                        check,
+                        rb.columns,
+                        rb.lines,
+                        record_type=rt,
+                        mapping=mapping,
+                        columns=columns,
+                        now=now,
+                    )
+                )
+                if len(pending) > CHECK_THREADS:
+                    take(pending.popleft().result())
+            while pending:
+                take(pending.popleft().result())
         if shape_problems:
             write_errors(
                 pa.table(
@@ -530,74 +556,144 @@ def write_records(
     import_id: str,
     batches: Iterable[pa.RecordBatch],
 ) -> dict[str, int]:
-    """Insert new records, update changed ones, count unchanged ones; mark touched lake days."""
-    data_fields = [f.name for f in rt.extra if not f.personal]
-    personal_fields = [f.name for f in rt.extra if f.personal]
+    """Insert new records, update changed ones, count unchanged ones; mark touched lake days.
+
+    Keys, JSON and hashes are computed by DuckDB over whole batches and new records go in
+    through the driver (`db.insert_many`): a million records is a bulk load, not a loop."""
     now = utcnow()
+    time_format = db.stored_time_format(conn)
+    stamp = now.astimezone(UTC).strftime(time_format)
     inserted = updated = unchanged = 0
     days: set[date] = set()
-    for batch in batches:
-        cols = batch.to_pydict()
-        prepared: dict[str, dict[str, Any]] = {}
-        for i in range(batch.num_rows):
-            data = {f: _jsonable(cols[f][i]) for f in data_fields if cols[f][i] is not None}
-            personal = {f: cols[f][i] for f in personal_fields if cols[f][i] is not None} or None
-            requested, delivered = cols["requested_at"][i], cols["delivered_at"][i]
-            h = key_hash(rt.id, area_code, cols["key"][i])
-            values = {
-                "requested_at": requested,
-                "channel": cols["channel"][i],
-                "status": cols["status"][i],
-                "delivered_at": delivered,
-                "data": data,
-                "personal": personal,
-            }
-            values["row_hash"] = hashlib.sha256(
-                json.dumps(values, sort_keys=True, default=str, ensure_ascii=False).encode()
-            ).hexdigest()
-            prepared[h] = values
-        existing = _existing(conn, rt.id, area_code, list(prepared))
-        new_rows: list[dict[str, Any]] = []
-        changed: list[dict[str, Any]] = []
-        for h, values in prepared.items():
-            old = existing.get(h)
-            if old is None:
-                new_rows.append(
-                    {
-                        **values,
-                        "record_type": rt.id,
-                        "area_code": area_code,
-                        "key_hash": h,
-                        "record_id": ID_PREFIX + h[:24],
-                        "service": rt.service,
-                        "import_id": import_id,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-                days.add(values["requested_at"].date())
-            elif old[0] != values["row_hash"]:
-                changed.append(
-                    {**values, "b_key_hash": h, "import_id": import_id, "updated_at": now}
-                )
-                days.add(values["requested_at"].date())
-                days.add(old[1].date())
-            else:
-                unchanged += 1
-        if new_rows:
-            conn.execute(admin_records.insert(), new_rows)
-        if changed:
-            conn.execute(
-                admin_records.update()
-                .where(admin_records.c.record_type == rt.id)
-                .where(admin_records.c.area_code == area_code)
-                .where(admin_records.c.key_hash == sa.bindparam("b_key_hash")),
-                changed,
-            )
-        inserted += len(new_rows)
-        updated += len(changed)
+    duck = duckdb.connect()
+    try:
+        for batch in batches:
+            prepared = _prepare(duck, batch, rt, area_code, time_format)
+            cols = {name: prepared.column(name).to_pylist() for name in prepared.column_names}
+            existing = _existing(conn, rt.id, area_code, cols["key_hash"])
+            new_rows: list[tuple[Any, ...]] = []
+            changed: list[int] = []
+            for i, h in enumerate(cols["key_hash"]):
+                old = existing.get(h)
+                if old is None:
+                    new_rows.append(
+                        (rt.id, area_code, h, cols["record_id"][i], rt.service,
+                         cols["requested_at"][i], cols["channel"][i], cols["status"][i],
+                         cols["delivered_at"][i], cols["data"][i], cols["personal"][i],
+                         cols["row_hash"][i], import_id, stamp, stamp)
+                    )  # fmt: skip
+                    days.add(cols["day"][i])
+                elif old[0] != cols["row_hash"][i]:
+                    changed.append(i)
+                    days.add(cols["day"][i])
+                    days.add(old[1].date())
+                else:
+                    unchanged += 1
+            db.insert_many(conn, admin_records, INSERT_COLUMNS, new_rows)
+            if changed:
+                _update(conn, rt, area_code, import_id, now, batch, cols, changed)
+            inserted += len(new_rows)
+            updated += len(changed)
+    finally:
+        duck.close()
     _mark_days(conn, days)
     return {"inserted": inserted, "updated": updated, "unchanged": unchanged}
+
+
+INSERT_COLUMNS = [
+    "record_type", "area_code", "key_hash", "record_id", "service", "requested_at", "channel",
+    "status", "delivered_at", "data", "personal", "row_hash", "import_id", "created_at",
+    "updated_at",
+]  # fmt: skip
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _prepare(
+    duck: duckdb.DuckDBPyConnection,
+    batch: pa.RecordBatch,
+    rt: RecordType,
+    area_code: str,
+    time_format: str,
+) -> pa.Table:
+    """Per row: key hash, lake id, times in storage form, JSON of the stored fields, row hash."""
+    data_fields = [f.name for f in rt.extra if not f.personal]
+    personal_fields = [f.name for f in rt.extra if f.personal]
+    naive = batch
+    for name in ("requested_at", "delivered_at"):  # UTC wall time, formatted as stored
+        i = naive.schema.get_field_index(name)
+        naive = naive.set_column(i, name, pc.cast(naive.column(i), pa.timestamp("us")))
+    duck.register("batch", naive)
+
+    def struct(names: list[str]) -> str:
+        return "{" + ", ".join(f"'{n}': \"{n}\"" for n in names) + "}"
+
+    data = f"to_json({struct(data_fields)})" if data_fields else "'{}'"
+    if personal_fields:
+        empty = " AND ".join(f'"{n}" IS NULL' for n in personal_fields)
+        personal = f"CASE WHEN {empty} THEN NULL ELSE to_json({struct(personal_fields)}) END"
+    else:
+        personal = "NULL"
+    prefix = _sql_text(f"{rt.id}\x1f{area_code}\x1f")
+    fmt = _sql_text(time_format)
+    query = f"""
+        WITH rows AS (
+            SELECT sha256({prefix} || key) AS key_hash,
+                   strftime(requested_at, {fmt}) AS requested_at,
+                   channel, status,
+                   strftime(delivered_at, {fmt}) AS delivered_at,
+                   CAST({data} AS VARCHAR) AS data,
+                   CAST({personal} AS VARCHAR) AS personal,
+                   CAST(requested_at AS DATE) AS day
+            FROM batch
+        )
+        SELECT key_hash, 'rec-' || substr(key_hash, 1, 24) AS record_id, requested_at, channel,
+               status, delivered_at, data, personal, day,
+               sha256(concat_ws(chr(31), requested_at, channel, status,
+                                coalesce(delivered_at, ''), data, coalesce(personal, ''))) AS row_hash
+        FROM rows
+    """
+    try:
+        return duck.sql(query).to_arrow_table()
+    finally:
+        duck.unregister("batch")
+
+
+def _update(
+    conn: sa.Connection,
+    rt: RecordType,
+    area_code: str,
+    import_id: str,
+    now: datetime,
+    batch: pa.RecordBatch,
+    cols: dict[str, list[Any]],
+    changed: list[int],
+) -> None:
+    rows = batch.take(pa.array(changed)).to_pylist()
+    values = [
+        {
+            "b_key_hash": cols["key_hash"][i],
+            "requested_at": row["requested_at"],
+            "channel": row["channel"],
+            "status": row["status"],
+            "delivered_at": row["delivered_at"],
+            "data": json.loads(cols["data"][i]),
+            "personal": json.loads(cols["personal"][i]) if cols["personal"][i] else None,
+            "row_hash": cols["row_hash"][i],
+            "import_id": import_id,
+            "updated_at": now,
+        }
+        for i, row in zip(changed, rows, strict=True)
+    ]
+    conn.execute(
+        admin_records.update()
+        .where(admin_records.c.record_type == rt.id)
+        .where(admin_records.c.area_code == area_code)
+        .where(admin_records.c.key_hash == sa.bindparam("b_key_hash")),
+        values,
+    )
 
 
 def _existing(
@@ -630,68 +726,100 @@ def _mark_days(conn: sa.Connection, days: set[date]) -> None:
 # The lake -------------------------------------------------------------------------------------
 
 
+SYNC_DAYS = 32  # days rebuilt per round: bounds the rows held in memory
+
+
 def sync_lake(platform: Platform, *, wait: float = 30.0) -> int:
     """Rebuild the lake files of every marked day from the database; returns the days done.
 
     Runs under the lake's exclusive lock (readers never see a day half rebuilt). A day keeps the
     rows of other origins (ids not starting with `rec-`); each mark is cleared only after its
-    day's new file is in place, so an interrupted sync is finished by the next one."""
+    day's new file is on disk and the old ones gone, so an interrupted sync is finished by the
+    next one (which also drops any row a cut-short rebuild left twice)."""
     with platform.db.connect() as conn:
-        days = [r.day for r in conn.execute(sa.select(record_lake_days.c.day))]
+        days = sorted(r.day for r in conn.execute(sa.select(record_lake_days.c.day)))
     if not days:
         return 0
     with platform.lake.lock(exclusive=True, wait=wait) as got:
         if not got:
             return 0
-        for day in sorted(days):
-            _rebuild_day(platform, day)
+        for start in range(0, len(days), SYNC_DAYS):
+            chunk = days[start : start + SYNC_DAYS]
+            _rebuild_days(platform, chunk)
             with platform.db.begin() as conn:
-                conn.execute(record_lake_days.delete().where(record_lake_days.c.day == day))
+                conn.execute(record_lake_days.delete().where(record_lake_days.c.day.in_(chunk)))
     return len(days)
 
 
-def _rebuild_day(platform: Platform, day: date) -> None:
-    start = datetime(day.year, day.month, day.day, tzinfo=utcnow().tzinfo)
+def _db_rows(platform: Platform, first: date, last: date) -> pa.Table:
+    """The stored records requested on days first..last, in the lake's columns, by time."""
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     with platform.db.connect() as conn:
-        rows = conn.execute(
-            sa.select(
-                admin_records.c.requested_at,
-                admin_records.c.record_id,
-                admin_records.c.area_code,
-                admin_records.c.service,
-                admin_records.c.channel,
-                admin_records.c.status,
-                admin_records.c.delivered_at,
-            )
-            .where(admin_records.c.requested_at >= start)
-            .where(admin_records.c.requested_at < start + timedelta(days=1))
-            .order_by(admin_records.c.requested_at, admin_records.c.record_id)
-        ).all()
-    names = ADMIN_RECORDS_SCHEMA.names
-    ours = pa.Table.from_pylist(
-        [dict(zip(names, r, strict=True)) for r in rows], schema=ADMIN_RECORDS_SCHEMA
+        fmt = db.stored_time_format(conn)
+        rows = db.select_rows(
+            conn,
+            "SELECT requested_at, record_id, area_code, service, channel, status, delivered_at "
+            "FROM admin_records WHERE requested_at >= ? AND requested_at < ? "
+            "ORDER BY requested_at, record_id",
+            (start.strftime(fmt), end.strftime(fmt))
+            if conn.dialect.name == "sqlite"
+            else (start, end),
+        )
+    columns: list[Sequence[Any]] = (
+        [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(7)]
     )
-    folder = platform.lake.dataset_dir(DATASET) / f"day={day.isoformat()}"
-    old_files = sorted(folder.glob("*.parquet")) if folder.exists() else []
-    kept: list[pa.Table] = []
-    seen: set[str] = set()
-    for path in old_files:
-        table = pq.read_table(path).select(names).cast(ADMIN_RECORDS_SCHEMA)
-        table = table.filter(pc.invert(pc.starts_with(table["record_id"], ID_PREFIX)))
-        ids = table["record_id"].to_pylist()
-        if seen.intersection(ids) or len(set(ids)) != len(ids):  # a rebuild cut short before
-            mask = [i not in seen and not seen.add(i) for i in ids]  # type: ignore[func-returns-value]
-            table = table.filter(pa.array(mask))
+    arrays = []
+    for field_, values in zip(ADMIN_RECORDS_SCHEMA, columns, strict=True):
+        if pa.types.is_timestamp(field_.type):
+            raw = pa.array(values)
+            if pa.types.is_string(raw.type) or pa.types.is_null(raw.type):
+                raw = pc.cast(pc.cast(raw, pa.string()), pa.timestamp("us"))
+                raw = pc.assume_timezone(raw, "UTC")
+            arrays.append(pc.cast(raw, field_.type))
         else:
-            seen.update(ids)
-        kept.append(table)
-    combined = pa.concat_tables([*kept, ours]).sort_by("time")
-    if combined.num_rows:
-        write_file(combined, folder / f"part-{uuid.uuid4().hex}.parquet")
-    for path in old_files:
+            arrays.append(pa.array(values, field_.type))
+    return pa.Table.from_arrays(arrays, schema=ADMIN_RECORDS_SCHEMA)
+
+
+def _rebuild_days(platform: Platform, days: list[date]) -> None:
+    ours = _db_rows(platform, days[0], days[-1])
+    day_of = pc.cast(ours["time"], pa.date32()).to_numpy()
+    lake: Lake = platform.lake
+    written: list[Path] = []
+    replaced: list[Path] = []
+    for day in days:
+        lo, hi = np.searchsorted(
+            day_of, [np.datetime64(day), np.datetime64(day + timedelta(days=1))]
+        )
+        folder = lake.dataset_dir(DATASET) / f"day={day.isoformat()}"
+        old_files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+        kept = [_foreign_rows(old_files)] if old_files else []
+        combined = pa.concat_tables([*kept, ours.slice(lo, hi - lo)])
+        if combined.num_rows:
+            combined = combined.sort_by("time")
+            path = folder / f"part-{uuid.uuid4().hex}.parquet"
+            write_file(combined, path, durable=False)
+            written.append(path)
+        replaced.extend(old_files)
+    Lake.sync(written)
+    for path in replaced:
         path.unlink(missing_ok=True)
-    if old_files:
+    for folder in {p.parent for p in replaced}:
         fsync_dir(folder)
+
+
+def _foreign_rows(files: list[Path]) -> pa.Table:
+    """The rows of other origins (the demo's…) in a day's files, each once."""
+    names = ADMIN_RECORDS_SCHEMA.names
+    tables = [pq.read_table(path).select(names).cast(ADMIN_RECORDS_SCHEMA) for path in files]
+    table = pa.concat_tables(tables)
+    table = table.filter(pc.invert(pc.starts_with(table["record_id"], ID_PREFIX)))
+    if len(files) > 1 and pc.count_distinct(table["record_id"]).as_py() < table.num_rows:
+        first = table.append_column("_i", pa.array(np.arange(table.num_rows)))
+        keep = first.group_by("record_id").aggregate([("_i", "min")])["_i_min"]
+        table = table.take(pa.array(np.sort(keep.to_numpy())))
+    return table
 
 
 def recompute_indicators(platform: Platform) -> int:

@@ -112,3 +112,35 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Bulk loads: values in storage form, through the driver ------------------------------------
+
+#: How each engine stores a UTC instant written as text (DuckDB/strftime format): SQLite keeps
+#: SQLAlchemy's naive UTC text, PostgreSQL reads an explicit offset into timestamptz.
+STORED_TIME_FORMAT = {"sqlite": "%Y-%m-%d %H:%M:%S.%f", "postgresql": "%Y-%m-%d %H:%M:%S.%f+00"}
+
+
+def stored_time_format(conn: sa.Connection) -> str:
+    return STORED_TIME_FORMAT[conn.dialect.name]
+
+
+def insert_many(
+    conn: sa.Connection, table: sa.Table, columns: list[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Insert rows whose values are already in storage form (times as `stored_time_format`
+    text, JSON as text) straight through the driver: a bulk load of a million rows spends its
+    time in the database, not in per-value conversions. PostgreSQL casts the text itself."""
+    if not rows:
+        return
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    names = ", ".join(table.c[c].name for c in columns)
+    marks = ", ".join([mark] * len(columns))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+
+def select_rows(conn: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows of a raw query with `?` placeholders, as the driver returns them (no conversions)."""
+    if conn.dialect.name != "sqlite":
+        sql = sql.replace("?", "%s")
+    return [tuple(r) for r in conn.exec_driver_sql(sql, params).fetchall()]
