@@ -23,15 +23,21 @@ PROVINCE_CODE = "02.113"
 REGION_CODE = "02"
 
 
+def _census(name: str) -> dict[str, dict[str, float]]:
+    """Census indicators per area code (communes and the province) from a file of this folder."""
+    with (DATA / name).open(encoding="utf-8") as handle:
+        return {
+            row.pop("code"): {k: float(v) for k, v in row.items() if v != ""}
+            for row in csv.DictReader(handle)
+        }
+
+
 def demo_areas() -> list[Area]:
     """The region (no outline), the province (union of its communes) and its communes."""
     with (DATA / "communes.csv").open(encoding="utf-8") as handle:
         rows = {row["code"]: row for row in csv.DictReader(handle)}
-    with (DATA / "census_2024.csv").open(encoding="utf-8") as handle:
-        census = {
-            row.pop("code"): {k: float(v) for k, v in row.items() if v != ""}
-            for row in csv.DictReader(handle)
-        }
+    census = _census("census_2024.csv")
+    census_2014 = _census("census_2014.csv")
     features = json.loads((DATA / "communes.geojson").read_text(encoding="utf-8"))["features"]
     communes: list[Area] = []
     for feature in features:
@@ -52,6 +58,7 @@ def demo_areas() -> list[Area]:
                     "area_km2_outline": feature["properties"]["area_km2_outline"],
                     "outline_approximate": True,
                     "census_2024": census.get(code, {}),
+                    "census_2014": census_2014.get(code, {}),
                 },
                 attribution=ATTRIBUTION,
             )
@@ -66,6 +73,8 @@ def demo_areas() -> list[Area]:
         attributes={
             "households_2024": sum(int(a.attributes["households_2024"]) for a in communes),
             "outline_approximate": True,
+            "census_2024": census.get(PROVINCE_CODE, {}),
+            "census_2014": census_2014.get(PROVINCE_CODE, {}),
         },
         attribution=ATTRIBUTION,
     )

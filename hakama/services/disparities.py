@@ -142,8 +142,13 @@ class CompositeStanding:
     score: float | None
     rank: int | None
     flagged: bool
-    inputs: dict[str, dict[str, float]]  # key → {"raw": …, "normalised": …}
+    inputs: dict[str, dict[str, float]]  # key → {"raw": …, "normalised": …, "contribution": …}
     coverage: int  # how many inputs the commune has
+
+    def reasons(self, limit: int = 3) -> list[str]:
+        """The inputs that weigh most in the score, largest contribution first."""
+        ranked = sorted(self.inputs.items(), key=lambda kv: -kv[1]["contribution"])
+        return [key for key, item in ranked[:limit] if item["contribution"] > 0]
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,54 @@ class Composite:
     window_days: int
     flag_share: float
     sources: list[str] = field(default_factory=list)
+    as_of: date | None = None  # the last period of live data in the window
+    province: dict[str, float] = field(default_factory=dict)  # input key → the province's raw value
+
+    def standing(self, area_code: str) -> CompositeStanding | None:
+        return next((c for c in self.communes if c.area_code == area_code), None)
+
+
+@dataclass(frozen=True)
+class Move:
+    """An input whose contribution to a commune's score changed since the previous period."""
+
+    key: str
+    before: float
+    after: float
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+
+#: A contribution that moved by less than this many score points did not move.
+MOVE_THRESHOLD = 0.5
+
+
+def moves(current: Composite, previous: Composite) -> dict[str, list[Move]]:
+    """Per commune, the inputs whose contribution moved by at least MOVE_THRESHOLD points."""
+    out: dict[str, list[Move]] = {}
+    for now in current.communes:
+        before = previous.standing(now.area_code)
+        if before is None:
+            continue
+        found = [
+            Move(key, before.inputs[key]["contribution"], item["contribution"])
+            for key, item in now.inputs.items()
+            if key in before.inputs
+            and abs(item["contribution"] - before.inputs[key]["contribution"]) >= MOVE_THRESHOLD
+        ]
+        out[now.area_code] = sorted(found, key=lambda m: -abs(m.delta))
+    return out
+
+
+def previous_as_of(platform: Platform, spec_path: Path = COMPOSITE_FILE) -> date | None:
+    """The end of the previous period's window: one month before the latest live data."""
+    latest = _latest_live(platform, load_composite_spec(spec_path))
+    if latest is None:
+        return None
+    index = latest.year * 12 + latest.month - 2
+    return date(index // 12, index % 12 + 1, 1)
 
 
 def load_composite_spec(path: Path = COMPOSITE_FILE) -> dict[str, Any]:
@@ -167,15 +220,39 @@ def load_composite_spec(path: Path = COMPOSITE_FILE) -> dict[str, Any]:
     return spec
 
 
-def composite(platform: Platform, *, actor: Actor, spec_path: Path = COMPOSITE_FILE) -> Composite:
-    """Score every commune across census and live inputs; the top share are flagged."""
+def _latest_live(platform: Platform, spec: dict[str, Any]) -> date | None:
+    known = {d.id for d in indicators.catalogue(platform)}
+    found = [
+        indicators.latest_period(platform, str(item["indicator"]))
+        for item in spec["live"]
+        if str(item["indicator"]) in known
+    ]
+    return max((d for d in found if d is not None), default=None)
+
+
+def composite(
+    platform: Platform,
+    *,
+    actor: Actor,
+    spec_path: Path = COMPOSITE_FILE,
+    as_of: date | None = None,
+) -> Composite:
+    """Score every commune across census and live inputs; the top share are flagged.
+
+    Live inputs are averaged over the `window_days` ending with the period starting `as_of`
+    (default: the latest period with data), so the composite of an earlier period can be
+    rebuilt and compared.
+    """
     spec = load_composite_spec(spec_path)
+    as_of = as_of or _latest_live(platform, spec)
     group = _single_group(platform)
     window = int(spec.get("window_days", 365))
     flag_share = float(spec.get("flag_share", 0.33))
     staff = allowed(actor, Action.READ_INTERNAL, territory.area_chain(platform, group.parent.code))
     inputs: list[CompositeInput] = []
     raw: dict[str, dict[str, float]] = {}
+    province_raw: dict[str, float] = {}
+    province_census = group.parent.attributes.get("census_2024")
     for item in spec["census"]:
         key = str(item["key"])
         values = {
@@ -191,6 +268,8 @@ def composite(platform: Platform, *, actor: Actor, spec_path: Path = COMPOSITE_F
                 )
             )
             raw[key] = values
+            if isinstance(province_census, dict) and province_census.get(key) is not None:
+                province_raw[key] = float(province_census[key])
     for item in spec["live"]:
         ident = str(item["indicator"])
         try:
@@ -199,7 +278,10 @@ def composite(platform: Platform, *, actor: Actor, spec_path: Path = COMPOSITE_F
             continue
         if not d.public and not staff:
             continue
-        values = _window_means(platform, ident, [a.code for a in group.children], window)
+        codes = [a.code for a in group.children]
+        values = _window_means(platform, ident, [*codes, group.parent.code], window, as_of)
+        if group.parent.code in values:
+            province_raw[ident] = values.pop(group.parent.code)
         if values:
             inputs.append(
                 CompositeInput(
@@ -214,6 +296,7 @@ def composite(platform: Platform, *, actor: Actor, spec_path: Path = COMPOSITE_F
     per_commune: list[CompositeStanding] = []
     for area in group.children:
         mine = {k: normalised[k][area.code] for k in normalised if area.code in normalised[k]}
+        total = sum(weights[k] for k in mine if weights[k] > 0)
         per_commune.append(
             CompositeStanding(
                 area_code=area.code,
@@ -221,7 +304,16 @@ def composite(platform: Platform, *, actor: Actor, spec_path: Path = COMPOSITE_F
                 score=calc.weighted_score(mine, weights),
                 rank=None,
                 flagged=False,
-                inputs={k: {"raw": raw[k][area.code], "normalised": mine[k]} for k in mine},
+                inputs={
+                    k: {
+                        "raw": raw[k][area.code],
+                        "normalised": mine[k],
+                        "weight": weights[k],
+                        # The points this input adds to the score: the contributions sum to it.
+                        "contribution": 100.0 * weights[k] * mine[k] / total if total else 0.0,
+                    }
+                    for k in mine
+                },
                 coverage=len(mine),
             )
         )
@@ -241,15 +333,23 @@ def composite(platform: Platform, *, actor: Actor, spec_path: Path = COMPOSITE_F
         if any(i.source == "census" for i in inputs)
         else []
     )
-    return Composite(dict(spec["method"]), inputs, ranked, window, flag_share, sources)
+    return Composite(
+        dict(spec["method"]), inputs, ranked, window, flag_share, sources, as_of, province_raw
+    )
 
 
 def _window_means(
-    platform: Platform, indicator_id: str, codes: list[str], window_days: int
+    platform: Platform,
+    indicator_id: str,
+    codes: list[str],
+    window_days: int,
+    as_of: date | None = None,
 ) -> dict[str, float]:
     latest = indicators.latest_period(platform, indicator_id)
     if latest is None:
         return {}
+    if as_of is not None and as_of < latest:
+        latest = as_of
     since = latest - timedelta(days=window_days)
     with platform.db.connect() as conn:
         rows = conn.execute(
@@ -258,6 +358,7 @@ def _window_means(
                 indicator_values.c.indicator_id == indicator_id,
                 indicator_values.c.area_code.in_(codes),
                 indicator_values.c.period_start > since,
+                indicator_values.c.period_start <= latest,
                 indicator_values.c.value.is_not(None),
                 indicator_values.c.quality.in_(USABLE),
             )

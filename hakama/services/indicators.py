@@ -218,6 +218,19 @@ def _coverage(platform: Platform, dataset: str) -> tuple[date, date] | None:
     return (days[0], days[-1]) if days else None
 
 
+def compute_periods(
+    platform: Platform, engine: Engine, d: IndicatorDefinition, starts: Sequence[date]
+) -> list[IndicatorValue]:
+    """Values of `d` for the periods starting on `starts`, computed now and not stored (a
+    quarter or a year of a monthly indicator, for reports and comparisons)."""
+    if not starts or not engine.has(d.source):
+        return []
+    with platform.lake.lock(exclusive=False):
+        return _compute_one(
+            platform, engine, d, groups(platform), sorted(set(starts)), _coverage(platform, d.source)
+        )
+
+
 def _compute_one(
     platform: Platform,
     engine: Engine,

