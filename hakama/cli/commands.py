@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "hakama.cli.indicators",
     "hakama.cli.records",
     "hakama.cli.catalog",
+    "hakama.cli.report",
 )
 
 

@@ -27,17 +27,94 @@ class CensusItem:
 
 
 ITEMS: tuple[CensusItem, ...] = (
-    CensusItem("population", "inhabitants", None, {"ar": "السكان", "fr": "Population", "en": "Population"}),
-    CensusItem("households", "households", None, {"ar": "الأسر", "fr": "Ménages", "en": "Households"}),
-    CensusItem("illiteracy_rate_10_plus", "%", True, {"ar": "نسبة الأمية (10 سنوات فأكثر)", "fr": "Taux d'analphabétisme (10 ans et plus)", "en": "Illiteracy rate (aged 10+)"}),
-    CensusItem("labour_unemployment_rate", "%", True, {"ar": "معدل البطالة", "fr": "Taux de chômage", "en": "Unemployment rate"}),
-    CensusItem("disability_prevalence", "%", True, {"ar": "انتشار الإعاقة", "fr": "Prévalence du handicap", "en": "Disability prevalence"}),
-    CensusItem("schooling_rate_6_to_11", "%", False, {"ar": "نسبة تمدرس الأطفال 6-11 سنة", "fr": "Taux de scolarisation des 6–11 ans", "en": "Schooling rate (aged 6–11)"}),
-    CensusItem("amenities_running_water", "%", False, {"ar": "الأسر المرتبطة بالماء الصالح للشرب", "fr": "Ménages raccordés à l'eau courante", "en": "Households with running water"}),
-    CensusItem("amenities_electricity", "%", False, {"ar": "الأسر المرتبطة بالكهرباء", "fr": "Ménages raccordés à l'électricité", "en": "Households with electricity"}),
-    CensusItem("wastewater_public_sewer", "%", False, {"ar": "الأسر المرتبطة بشبكة التطهير", "fr": "Ménages raccordés à l'égout", "en": "Households on the public sewer"}),
-    CensusItem("household_waste_in_the_open", "%", True, {"ar": "النفايات الملقاة في العراء", "fr": "Déchets jetés à l'air libre", "en": "Waste dumped in the open"}),
-    CensusItem("households_distance_to_paved_road_km", "km", True, {"ar": "المسافة إلى طريق معبدة", "fr": "Distance à une route goudronnée", "en": "Distance to a paved road"}),
+    CensusItem(
+        "population", "inhabitants", None, {"ar": "السكان", "fr": "Population", "en": "Population"}
+    ),
+    CensusItem(
+        "households", "households", None, {"ar": "الأسر", "fr": "Ménages", "en": "Households"}
+    ),
+    CensusItem(
+        "illiteracy_rate_10_plus",
+        "%",
+        True,
+        {
+            "ar": "نسبة الأمية (10 سنوات فأكثر)",
+            "fr": "Taux d'analphabétisme (10 ans et plus)",
+            "en": "Illiteracy rate (aged 10+)",
+        },
+    ),
+    CensusItem(
+        "labour_unemployment_rate",
+        "%",
+        True,
+        {"ar": "معدل البطالة", "fr": "Taux de chômage", "en": "Unemployment rate"},
+    ),
+    CensusItem(
+        "disability_prevalence",
+        "%",
+        True,
+        {"ar": "انتشار الإعاقة", "fr": "Prévalence du handicap", "en": "Disability prevalence"},
+    ),
+    CensusItem(
+        "schooling_rate_6_to_11",
+        "%",
+        False,
+        {
+            "ar": "نسبة تمدرس الأطفال 6-11 سنة",
+            "fr": "Taux de scolarisation des 6–11 ans",
+            "en": "Schooling rate (aged 6–11)",
+        },
+    ),
+    CensusItem(
+        "amenities_running_water",
+        "%",
+        False,
+        {
+            "ar": "الأسر المرتبطة بالماء الصالح للشرب",
+            "fr": "Ménages raccordés à l'eau courante",
+            "en": "Households with running water",
+        },
+    ),
+    CensusItem(
+        "amenities_electricity",
+        "%",
+        False,
+        {
+            "ar": "الأسر المرتبطة بالكهرباء",
+            "fr": "Ménages raccordés à l'électricité",
+            "en": "Households with electricity",
+        },
+    ),
+    CensusItem(
+        "wastewater_public_sewer",
+        "%",
+        False,
+        {
+            "ar": "الأسر المرتبطة بشبكة التطهير",
+            "fr": "Ménages raccordés à l'égout",
+            "en": "Households on the public sewer",
+        },
+    ),
+    CensusItem(
+        "household_waste_in_the_open",
+        "%",
+        True,
+        {
+            "ar": "النفايات الملقاة في العراء",
+            "fr": "Déchets jetés à l'air libre",
+            "en": "Waste dumped in the open",
+        },
+    ),
+    CensusItem(
+        "households_distance_to_paved_road_km",
+        "km",
+        True,
+        {
+            "ar": "المسافة إلى طريق معبدة",
+            "fr": "Distance à une route goudronnée",
+            "en": "Distance to a paved road",
+        },
+    ),
 )
 
 
@@ -83,6 +160,11 @@ def _value(area: Area | None, key: str, year: int) -> float | None:
 def figures(area: Area, province: Area | None) -> list[CensusFigure]:
     """The census figures of `area` (2014, 2024) with the province's 2024 value beside them."""
     return [
-        CensusFigure(item, _value(area, item.key, 2014), _value(area, item.key, 2024), _value(province, item.key, 2024))
+        CensusFigure(
+            item,
+            _value(area, item.key, 2014),
+            _value(area, item.key, 2024),
+            _value(province, item.key, 2024),
+        )
         for item in ITEMS
     ]

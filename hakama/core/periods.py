@@ -33,8 +33,7 @@ def month_names(lang: str) -> list[str]:
 
 def month_short_names(lang: str) -> list[str]:
     """Short month names for chart axes (Arabic keeps the full names: they are short)."""
-    width = "wide" if lang == "ar" else "abbreviated"
-    names = get_month_names(width, locale=DATE_LOCALES.get(lang, "en"))
+    names = get_month_names("wide" if lang == "ar" else "abbreviated", locale=DATE_LOCALES.get(lang, "en"))
     return [str(names[m]) for m in range(1, 13)]
 
 
@@ -99,7 +98,9 @@ def parse_period(text: str) -> Period:
     """`2026-09`, `2026-Q3` or `2026` as a Period; Invalid names the accepted forms."""
     found = PATTERN.fullmatch(text.strip())
     if not found or not 1900 <= int(found["year"]) <= 2999:
-        raise Invalid(f"period {text!r} is not a month (2026-09), a quarter (2026-Q3) or a year (2026)")
+        raise Invalid(
+            f"period {text!r} is not a month (2026-09), a quarter (2026-Q3) or a year (2026)"
+        )
     year = int(found["year"])
     if found["quarter"]:
         return Period(date(year, (int(found["quarter"]) - 1) * 3 + 1, 1), Grain.QUARTER)

@@ -10,10 +10,15 @@ from collections.abc import Sequence
 
 from hakama.core.indicators import Grain, MeasureKind
 
-SUMMED = frozenset({
-    MeasureKind.COUNT, MeasureKind.SUM, MeasureKind.RATE_PER_10K, MeasureKind.PER_INHABITANT,
-    MeasureKind.DAYS_ABOVE,
-})
+SUMMED = frozenset(
+    {
+        MeasureKind.COUNT,
+        MeasureKind.SUM,
+        MeasureKind.RATE_PER_10K,
+        MeasureKind.PER_INHABITANT,
+        MeasureKind.DAYS_ABOVE,
+    }
+)
 WEIGHTED = frozenset({MeasureKind.SHARE, MeasureKind.MEAN})
 EXTREMES = frozenset({MeasureKind.MIN, MeasureKind.MAX})
 COMBINABLE = SUMMED | WEIGHTED | EXTREMES
@@ -30,7 +35,9 @@ def can_combine(kind: MeasureKind, fine: Grain, coarse: Grain) -> bool:
     return kind in COMBINABLE and coarse in NESTS.get(fine, frozenset())
 
 
-def combine(kind: MeasureKind, parts: Sequence[tuple[float | None, int]]) -> tuple[float | None, int]:
+def combine(
+    kind: MeasureKind, parts: Sequence[tuple[float | None, int]]
+) -> tuple[float | None, int]:
     """(value, sample) of the longer period from its parts' (value, sample)."""
     valued = [(v, n) for v, n in parts if v is not None]
     sample = sum(n for _, n in parts)

@@ -36,6 +36,8 @@ ROUTER_MODULES = (
     "hakama.http.web.records_pages",
     "hakama.http.web.dashboards",
     "hakama.http.web.data_pages",
+    "hakama.http.web.communes",
+    "hakama.http.web.reports",
     "hakama.http.web.pages",
 )
 

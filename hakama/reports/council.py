@@ -63,8 +63,10 @@ class CouncilReport:
 
     @property
     def has_live_data(self) -> bool:
-        return any(k.compared and k.compared.current and k.compared.current.value is not None
-                   for k in self.key_figures)
+        return any(
+            k.compared and k.compared.current and k.compared.current.value is not None
+            for k in self.key_figures
+        )
 
     def name(self, code: str | None, lang: str) -> str:
         if code is None:
@@ -112,7 +114,9 @@ def build(platform: Platform, *, area_code: str, period: Period, actor: Actor) -
     except NotFound:
         raise NotFound(f"no area {area_code!r}: give a province or commune code") from None
     if area.level not in (Level.PROVINCE, Level.COMMUNE):
-        raise Invalid(f"{area_code} is a {area.level.value}: a report is for a province or a commune")
+        raise Invalid(
+            f"{area_code} is a {area.level.value}: a report is for a province or a commune"
+        )
     province, communes = profiles.province_of(platform, area)
     if province is None:
         raise NotFound(f"{area_code} has no province with communes to compare it with")
@@ -126,8 +130,13 @@ def build(platform: Platform, *, area_code: str, period: Period, actor: Actor) -
             c = comparisons.compare(platform, d.id, period, actor=actor, engine=engine)
             ranks = c.ranks(codes)
             figures.append(
-                KeyFigure(d, c.rows.get(area.code), ranks.get(area.code), len(ranks),
-                          {code: c.value(code) for code in codes})
+                KeyFigure(
+                    d,
+                    c.rows.get(area.code),
+                    ranks.get(area.code),
+                    len(ranks),
+                    {code: c.value(code) for code in codes},
+                )
             )
     composite: disparities.Composite | None
     try:

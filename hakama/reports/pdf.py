@@ -85,32 +85,37 @@ def html(report: CouncilReport, lang: str) -> str:
     )
     province_name = report.name(report.province.code, lang)
     when = report.generated_at.date().isoformat()
-    return _environment().get_template("council.html").render(
-        report=report,
-        lang=lang,
-        dir="rtl" if lang in labels.RTL else "ltr",
-        t=lambda key: labels.text(key, lang),
-        n=lambda v: labels.number(v, lang),
-        signed=lambda v: labels.signed(v, lang),
-        unit=lambda u: labels.unit(u, lang),
-        value=value,
-        css=_css_string,
-        top_left=province_name if lang not in labels.RTL else when,
-        top_right=when if lang not in labels.RTL else province_name,
-        generated=when,
-        ranked=ranked,
-        map_svg=svg.choropleth(
-            report.communes, fills,
-            highlight=None if report.is_province else report.area.code,
-            labels={c.area_code: str(i) for i, c in enumerate(ranked, start=1)},
-        ),
-        legend=legend,
-        live_inputs=bool(live_keys),
-        census_part=lambda c: part(c, False),
-        live_part=lambda c: part(c, True),
-        level_rows=level_rows,
-        max_filed=max((lv.filed for _, lv in level_rows), default=0),
-        sources=sources(report, lang),
+    return (
+        _environment()
+        .get_template("council.html")
+        .render(
+            report=report,
+            lang=lang,
+            dir="rtl" if lang in labels.RTL else "ltr",
+            t=lambda key: labels.text(key, lang),
+            n=lambda v: labels.number(v, lang),
+            signed=lambda v: labels.signed(v, lang),
+            unit=lambda u: labels.unit(u, lang),
+            value=value,
+            css=_css_string,
+            top_left=province_name if lang not in labels.RTL else when,
+            top_right=when if lang not in labels.RTL else province_name,
+            generated=when,
+            ranked=ranked,
+            map_svg=svg.choropleth(
+                report.communes,
+                fills,
+                highlight=None if report.is_province else report.area.code,
+                labels={c.area_code: str(i) for i, c in enumerate(ranked, start=1)},
+            ),
+            legend=legend,
+            live_inputs=bool(live_keys),
+            census_part=lambda c: part(c, False),
+            live_part=lambda c: part(c, True),
+            level_rows=level_rows,
+            max_filed=max((lv.filed for _, lv in level_rows), default=0),
+            sources=sources(report, lang),
+        )
     )
 
 

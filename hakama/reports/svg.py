@@ -28,7 +28,9 @@ class Legend:
     classes: list[tuple[str, float, float]]
 
 
-def classes(values: Mapping[str, float | None], *, higher_is_worse: bool = True) -> tuple[dict[str, str], Legend]:
+def classes(
+    values: Mapping[str, float | None], *, higher_is_worse: bool = True
+) -> tuple[dict[str, str], Legend]:
     """A fill per area (equal intervals between the lowest and highest value) and the legend."""
     valued = [v for v in values.values() if v is not None]
     if not valued:
@@ -89,8 +91,14 @@ def choropleth(
     ]
     order = sorted(shapes, key=lambda c: c == highlight)  # the highlighted one drawn last
     for code in order:
-        d = " ".join("M" + " L".join(point(x, y) for x, y in ring) + " Z" for ring in _rings(shapes[code]))
-        stroke = ' stroke="#111" stroke-width="2.5"' if code == highlight else ' stroke="#fff" stroke-width="0.8"'
+        d = " ".join(
+            "M" + " L".join(point(x, y) for x, y in ring) + " Z" for ring in _rings(shapes[code])
+        )
+        stroke = (
+            ' stroke="#111" stroke-width="2.5"'
+            if code == highlight
+            else ' stroke="#fff" stroke-width="0.8"'
+        )
         parts.append(
             f'<path d="{d}" fill="{escape(fills.get(code, NO_VALUE))}" fill-rule="evenodd"{stroke}>'
             f"<title>{escape(code)}</title></path>"

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from hakama.analytics.engines import Engine, open_engine
-from hakama.core.access import Action, Actor, allowed
-from hakama.core.errors import Forbidden
 import sqlalchemy as sa
 
+from hakama.analytics.engines import Engine, open_engine
 from hakama.core import disparities, rollup
+from hakama.core.access import Action, Actor, allowed
+from hakama.core.errors import Forbidden
 from hakama.core.indicators import IndicatorDefinition, IndicatorValue, Quality, quality_of
 from hakama.core.periods import Period
 from hakama.services import indicators, territory
@@ -72,7 +72,9 @@ class Comparison:
 
     @property
     def has_data(self) -> bool:
-        return any(r.current is not None and r.current.value is not None for r in self.rows.values())
+        return any(
+            r.current is not None and r.current.value is not None for r in self.rows.values()
+        )
 
 
 def values_for(
@@ -114,7 +116,9 @@ def values_for(
     return found
 
 
-def _combined(platform: Platform, d: IndicatorDefinition, periods: list[Period]) -> list[IndicatorValue]:
+def _combined(
+    platform: Platform, d: IndicatorDefinition, periods: list[Period]
+) -> list[IndicatorValue]:
     """Values of longer periods added up (or weighted) from the stored shorter ones."""
     days = platform.lake.days(d.source)
     coverage = (days[0], days[-1]) if days else None
@@ -122,8 +126,11 @@ def _combined(platform: Platform, d: IndicatorDefinition, periods: list[Period])
     with platform.db.connect() as conn:
         for p in periods:
             rows = conn.execute(
-                sa.select(indicator_values.c.area_code, indicator_values.c.value, indicator_values.c.sample)
-                .where(
+                sa.select(
+                    indicator_values.c.area_code,
+                    indicator_values.c.value,
+                    indicator_values.c.sample,
+                ).where(
                     indicator_values.c.indicator_id == d.id,
                     indicator_values.c.period_start >= p.start,
                     indicator_values.c.period_start < p.end,
@@ -135,8 +142,11 @@ def _combined(platform: Platform, d: IndicatorDefinition, periods: list[Period])
             for code, found in parts.items():
                 value, sample = rollup.combine(d.measure.kind, found)
                 quality = quality_of(
-                    sample=sample, min_sample=d.min_sample, period_start=p.start,
-                    period_end=p.end, coverage=coverage,
+                    sample=sample,
+                    min_sample=d.min_sample,
+                    period_start=p.start,
+                    period_end=p.end,
+                    coverage=coverage,
                 )
                 out.append(IndicatorValue(d.id, code, p.grain, p.start, value, sample, quality))
     return out

@@ -5,7 +5,7 @@ and the health of its sensors. Every figure says its period, source and sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from hakama.analytics.engines import Engine, open_engine
@@ -58,6 +58,7 @@ class Profile:
     composite_size: int
     alerts: list[alerts.AlertView] | None  # None: not staff
     sensors: list[Sensor] | None  # None: not staff
+    composite_scores: dict[str, float | None] = field(default_factory=dict)  # commune → score
 
 
 def default_period(platform: Platform) -> Period:
@@ -105,11 +106,15 @@ def indicator_lines(
         c = comparisons.compare(platform, d.id, own, actor=actor, engine=engine)
         ranks = c.ranks(codes)
         province = c.value(province_code) if province_code else None
-        lines.append(IndicatorLine(d, c.rows.get(area.code), province, ranks.get(area.code), len(ranks)))
+        lines.append(
+            IndicatorLine(d, c.rows.get(area.code), province, ranks.get(area.code), len(ranks))
+        )
     return lines
 
 
-def profile(platform: Platform, code: str, *, actor: Actor, period: Period | None = None) -> Profile:
+def profile(
+    platform: Platform, code: str, *, actor: Actor, period: Period | None = None
+) -> Profile:
     """The profile of the commune (or province) `code` for `period` (default: the latest month)."""
     area = territory.get_area(platform, code)
     if area.level not in (Level.COMMUNE, Level.PROVINCE):
@@ -120,17 +125,24 @@ def profile(platform: Platform, code: str, *, actor: Actor, period: Period | Non
     staff = allowed(actor, Action.READ_INTERNAL, chain)
     with open_engine("duckdb", platform.lake) as engine:
         lines = indicator_lines(
-            platform, area, communes, period, actor=actor, engine=engine,
+            platform,
+            area,
+            communes,
+            period,
+            actor=actor,
+            engine=engine,
             province_code=province.code if province else None,
         )
     members = [a.code for a in communes] if area.level is Level.PROVINCE else [area.code]
     standing = None
     size = 0
-    if area.level is Level.COMMUNE and communes:
+    scores: dict[str, float | None] = {}
+    if communes:
         try:
             result = disparities.composite(platform, actor=actor)
             standing = result.standing(area.code)
             size = sum(1 for c in result.communes if c.rank is not None)
+            scores = {c.area_code: c.score for c in result.communes}
         except NotFound:
             pass
     return Profile(
@@ -143,8 +155,11 @@ def profile(platform: Platform, code: str, *, actor: Actor, period: Period | Non
         requests=levels(platform, members, period),
         composite=standing,
         composite_size=size,
-        alerts=alerts.list_alerts(platform, actor=actor, state="open", area=code) if staff else None,
+        alerts=alerts.list_alerts(platform, actor=actor, state="open", area=code)
+        if staff
+        else None,
         sensors=_sensors(platform, code, actor) if staff else None,
+        composite_scores=scores,
     )
 
 
@@ -156,7 +171,10 @@ def _sensors(platform: Platform, code: str, actor: Actor) -> list[Sensor]:
             by_subject.setdefault(a.subject, []).append(a.message)
     return [
         Sensor(
-            d.device_id, d.entity_type, d.last_seen_at, d.disabled,
+            d.device_id,
+            d.entity_type,
+            d.last_seen_at,
+            d.disabled,
             by_subject.get(d.entity_id, []) + by_subject.get(d.device_id, []),
         )
         for d in devices.list_devices(platform, actor=actor, area_code=code)

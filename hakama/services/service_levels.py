@@ -12,6 +12,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -52,7 +53,13 @@ def _at(day: object) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)  # type: ignore[attr-defined]
 
 
-def _levels(key: str, names: dict[str, str], rows: Sequence[sa.Row[tuple[object, ...]]], start: datetime, end: datetime) -> Levels:
+def _levels(
+    key: str,
+    names: dict[str, str],
+    rows: Sequence[Any],
+    start: datetime,
+    end: datetime,
+) -> Levels:
     filed = [r for r in rows if start <= r.requested_at < end]
     resolved = [r for r in rows if r.resolved_at is not None and start <= r.resolved_at < end]
     backlog = [
@@ -65,11 +72,18 @@ def _levels(key: str, names: dict[str, str], rows: Sequence[sa.Row[tuple[object,
     hours = [(r.resolved_at - r.requested_at).total_seconds() / 3600 for r in resolved]
     timed = [r for r in resolved if r.expected_at is not None]
     within = (
-        100.0 * sum(1 for r in timed if r.resolved_at <= r.expected_at) / len(timed) if timed else None
+        100.0 * sum(1 for r in timed if r.resolved_at <= r.expected_at) / len(timed)
+        if timed
+        else None
     )
     return Levels(
-        key, names, len(filed), len(resolved), len(backlog),
-        statistics.median(hours) if hours else None, within,
+        key,
+        names,
+        len(filed),
+        len(resolved),
+        len(backlog),
+        statistics.median(hours) if hours else None,
+        within,
     )
 
 
@@ -97,10 +111,11 @@ def levels(platform: Platform, area_codes: Sequence[str], period: Period) -> Ser
             )
         ).all()
         catalogue = {
-            r.code: dict(r.names) for r in conn.execute(sa.select(services.c.code, services.c.names))
+            r.code: dict(r.names)
+            for r in conn.execute(sa.select(services.c.code, services.c.names))
         }
-    by_code: dict[str, list[sa.Row[tuple[object, ...]]]] = {}
-    by_area: dict[str, list[sa.Row[tuple[object, ...]]]] = {}
+    by_code: dict[str, list[Any]] = {}
+    by_area: dict[str, list[Any]] = {}
     fallback: dict[str, str] = {}
     for r in rows:
         by_code.setdefault(r.service_code, []).append(r)
