@@ -22,12 +22,14 @@ from fastapi.responses import HTMLResponse
 
 from hakama.core.access import Actor
 from hakama.core.errors import Forbidden, NotFound
-from hakama.core.indicators import Direction, IndicatorDefinition, IndicatorValue, Quality
+from hakama.core.indicators import Direction, Grain, IndicatorDefinition, IndicatorValue, Quality
+from hakama.core.periods import Period
 from hakama.core.territory import Area
 from hakama.http.api.indicators import is_staff, visible_definition
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.web import numbers, overview
 from hakama.http.web.render import page_language, render
+from hakama.reports import labels
 from hakama.services import indicators, territory
 from hakama.services.platform import Platform
 
@@ -174,6 +176,12 @@ def composite(request: Request, platform: PlatformDep, actor: ActorDep) -> HTMLR
     lang = page_language(request)
     result = disparities.composite(platform, actor=actor)
     ranked = sorted(result.communes, key=lambda c: (c.rank is None, c.rank or 0))
+    before = disparities.previous_as_of(platform)
+    moves = (
+        disparities.moves(result, disparities.composite(platform, actor=actor, as_of=before))
+        if before
+        else {}
+    )
     return render(
         request,
         "dashboards/composite.html",
@@ -181,6 +189,10 @@ def composite(request: Request, platform: PlatformDep, actor: ActorDep) -> HTMLR
         communes=ranked,
         score=lambda v: decimal(v, lang),
         names={a.code: a.name(lang) for a in territory.list_areas(platform)},
+        moves=moves,
+        inputs={i.key: i for i in result.inputs},
+        t=lambda k: labels.text(k, lang),
+        previous=Period(before, Grain.MONTH).label(lang) if before else None,
     )
 
 

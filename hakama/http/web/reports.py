@@ -31,6 +31,8 @@ def require_staff(platform: Platform, actor: Actor, area: str | None = None) -> 
     """Reports are for the staff of the area (or of somewhere, for the form)."""
     if actor.kind == "anonymous":
         raise Unauthorized("sign in to make council reports")
+    if area:
+        territory.get_area(platform, area)  # an unknown area is a 404, whoever asks
     chain = (
         territory.area_chain(platform, area or actor.area_code) if (area or actor.area_code) else ()
     )

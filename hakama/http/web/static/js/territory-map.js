@@ -37,6 +37,11 @@
     row(list, labels.previous, facts.previous);
     row(list, labels.change, facts.change);
     box.appendChild(list);
+    if (labels.profile) {
+      var more = text("a", labels.profile, "map-card-link");
+      more.href = "/communes/" + encodeURIComponent(code);
+      box.appendChild(more);
+    }
     return box;
   }
 

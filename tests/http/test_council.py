@@ -1,0 +1,273 @@
+"""Commune profiles, the composite's breakdown, and the council report (PDF, XLSX) from the web
+and the CLI, on the small demo: same figures as the pages, Arabic text in logical order, bad
+input refused, a period without data said so per section."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from hakama.analytics.engines import open_engine
+from hakama.cli.main import main
+from hakama.core.access import ANONYMOUS, system_actor
+from hakama.core.indicators import Grain
+from hakama.core.periods import parse_period
+from hakama.reports import council, pdf, xlsx
+from hakama.services import comparisons, disparities, indicators, keys, profiles
+from hakama.services.platform import Platform
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ibis")
+HTML = {"accept": "text/html"}
+PROVINCE = "02.113"
+RISLANE = "02.113.05.13"
+SYSTEM = system_actor("test")
+
+
+def _staff(
+    platform: Platform, name: str, role: str = "analyst", area: str = PROVINCE
+) -> dict[str, str]:
+    made = keys.create_key(
+        platform, name=name, role=role, area_code=area, scopes=None, actor=SYSTEM
+    )
+    return {**HTML, "Authorization": f"Bearer {made.token}"}
+
+
+def test_a_quarter_added_up_from_months_equals_the_quarter_computed_from_the_lake(
+    indicators_platform: Platform,
+) -> None:
+    q3 = parse_period("2026-Q3")
+    for ident in ("requests_per_10k", "admin_online_share"):
+        d = indicators.definition(indicators_platform, ident)
+        rolled = comparisons.values_for(indicators_platform, d, [q3], actor=SYSTEM)
+        with open_engine("duckdb", indicators_platform.lake) as engine:
+            direct = indicators.compute_periods(
+                indicators_platform, engine, replace(d, grain=Grain.QUARTER), [q3.start]
+            )
+        assert direct and len(rolled) == len(direct)
+        for v in direct:
+            got = rolled[(v.area_code, q3.start)]
+            assert got.sample == v.sample and got.value == pytest.approx(v.value), (
+                ident,
+                v.area_code,
+            )
+
+
+def test_composite_contributions_add_up_to_the_score(indicators_platform: Platform) -> None:
+    result = disparities.composite(indicators_platform, actor=SYSTEM)
+    scored = [c for c in result.communes if c.score is not None]
+    assert len(scored) == 16
+    for c in scored:
+        assert sum(i["contribution"] for i in c.inputs.values()) == pytest.approx(c.score)
+    assert result.province["illiteracy_rate_10_plus"] == 27.2  # HCP RGPH 2024, the province row
+
+
+def test_profile_public_and_staff(
+    indicators_client: TestClient, indicators_platform: Platform
+) -> None:
+    page = indicators_client.get(f"/communes/{RISLANE}", params={"lang": "fr"}, headers=HTML)
+    assert page.status_code == 200
+    html = page.text
+    assert "<h1>Rislane</h1>" in html
+    # RGPH 2014 and 2024 population of Rislane (HCP) and the change between them.
+    assert "4 265" in html.replace("\u202f", " ") and "3 783" in html.replace("\u202f", " ")
+    assert "-11,3 %" in html.replace("\u202f", " ").replace("\xa0", " ")
+    assert "sensors-table" not in html and "Alertes ouvertes" not in html
+    berkane = indicators_client.get(
+        "/communes/02.113.01.09", params={"lang": "fr", "period": "2026-09"}, headers=HTML
+    ).text
+    assert 'data-indicator="requests_per_10k"' in berkane
+    assert 'data-indicator="open_backlog"' not in berkane  # internal indicator
+    staff = indicators_client.get(
+        "/communes/02.113.01.09",
+        params={"lang": "ar", "period": "2026-09"},
+        headers=_staff(indicators_platform, "prof"),
+    )
+    assert staff.status_code == 200 and 'dir="rtl"' in staff.text and "شتنبر 2026" in staff.text
+    assert 'data-indicator="open_backlog"' in staff.text and "أجهزة الاستشعار" in staff.text
+    assert "<h1>بركان</h1>" in staff.text
+    assert indicators_client.get("/communes/99.999", headers=HTML).status_code == 404
+    assert (
+        indicators_client.get(
+            f"/communes/{RISLANE}", params={"period": "2026-Q9"}, headers=HTML
+        ).status_code
+        == 400
+    )
+
+
+def test_profiles_are_linked_and_searchable(indicators_client: TestClient) -> None:
+    found = indicators_client.get(
+        "/communes", params={"q": "ركان", "lang": "fr"}, headers=HTML
+    ).text
+    assert 'href="/communes/02.113.01.09"' in found and 'href="/communes/02.113.05.13"' not in found
+    assert (
+        'href="/communes/02.113.01.05"'
+        in indicators_client.get("/communes", params={"q": "ain erreg"}, headers=HTML).text
+    )
+    composite = indicators_client.get(
+        "/dashboards/composite", params={"lang": "fr"}, headers=HTML
+    ).text
+    assert f'href="/communes/{RISLANE}"' in composite
+    ranking = indicators_client.get(
+        "/dashboards/requests_per_10k", params={"lang": "fr"}, headers=HTML
+    ).text
+    assert 'href="/communes/' in ranking
+    assert (
+        'href="/communes/' in indicators_client.get("/", params={"lang": "fr"}, headers=HTML).text
+    )
+
+
+def test_profile_download_reopens_with_names_and_numbers(indicators_client: TestClient) -> None:
+    answer = indicators_client.get(
+        f"/communes/{RISLANE}/download",
+        params={"format": "xlsx", "lang": "fr", "period": "2026-09"},
+    )
+    assert answer.status_code == 200 and "spreadsheetml" in answer.headers["content-type"]
+    book = load_workbook(io.BytesIO(answer.content))
+    census = book.worksheets[0]
+    rows = list(census.iter_rows(values_only=True))
+    population = next(r for r in rows if r[1] == "Population")
+    assert population[0] == "Rislane" and population[3] == 4265 and population[4] == 3783
+    csv_answer = indicators_client.get(
+        f"/communes/{RISLANE}/download", params={"format": "csv", "lang": "ar"}
+    )
+    assert csv_answer.status_code == 200 and "رسلان" in csv_answer.content.decode("utf-8-sig")
+    bad = indicators_client.get(f"/communes/{RISLANE}/download", params={"format": "ods"})
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith(
+        "application/problem+json"
+    )
+
+
+def test_pdf_report_arabic_in_logical_order_on_a4(indicators_platform: Platform) -> None:
+    report = council.build(
+        indicators_platform, area_code=PROVINCE, period=parse_period("2026-Q3"), actor=SYSTEM
+    )
+    reader = PdfReader(io.BytesIO(pdf.pdf(report, "ar")))
+    assert len(reader.pages) >= 3
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (595, 842)  # A4 in points
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for name in ("بركان", "رسلان", "عين الركادة", "سيدي بوهرية"):
+        assert name in text
+    assert "إقليم بركان" in reader.pages[-1].extract_text()  # the province's name on every page
+    assert "المنهجية والمصادر" in text and "الجماعات المتأخرة ولماذا" in text
+    flagged = [c for c in report.composite.communes if c.flagged] if report.composite else []
+    assert flagged and all(c.names["ar"] in text for c in flagged)
+
+
+def test_xlsx_report_same_figures_as_the_pages(
+    indicators_client: TestClient, indicators_platform: Platform
+) -> None:
+    report = council.build(
+        indicators_platform, area_code=PROVINCE, period=parse_period("2026-09"), actor=SYSTEM
+    )
+    book = load_workbook(io.BytesIO(xlsx.workbook(report, "ar")))
+    assert book.sheetnames[0] == "الأرقام الرئيسية" and book.sheetnames[-1] == "المصادر"
+    for sheet in book.worksheets:
+        assert sheet.sheet_view.rightToLeft and sheet.freeze_panes in ("A2", "B2")
+    key = book["الأرقام الرئيسية"]
+    rows = {r[0]: r for r in key.iter_rows(min_row=2, values_only=True)}
+    name = indicators.definition(indicators_platform, "requests_per_10k").name("ar")
+    api = indicators_client.get(
+        "/api/indicators/requests_per_10k/series",
+        params={"area": PROVINCE, "from": "2026-09-01", "to": "2026-09-01"},
+    ).json()
+    values = api["values"] if isinstance(api, dict) else api
+    assert rows[name][2] == pytest.approx(round(values[0]["value"]), abs=0.51)
+    assert isinstance(rows[name][2], float | int)
+    # The composite sheet: names, not codes; the same scores as the composite page.
+    composite = book.worksheets[1]
+    names = [r[1] for r in composite.iter_rows(min_row=2, values_only=True)]
+    assert "رسلان" in names and not any(str(n).startswith("02.") for n in names)
+    # Service levels: the commune report's totals are the profile page's.
+    commune = council.build(
+        indicators_platform, area_code=RISLANE, period=parse_period("2026-09"), actor=SYSTEM
+    )
+    page = profiles.profile(
+        indicators_platform, RISLANE, actor=ANONYMOUS, period=parse_period("2026-09")
+    )
+    assert commune.service_levels.total == page.requests.total
+
+
+def test_a_period_without_data_says_so_per_section(indicators_platform: Platform) -> None:
+    report = council.build(
+        indicators_platform, area_code=PROVINCE, period=parse_period("2020-Q1"), actor=SYSTEM
+    )
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.pdf(report, "fr"))).pages)
+    assert "Aucune valeur d'indicateur pour cette période" in text
+    assert "Aucune demande déposée ni traitée" in text
+    assert "Aucune alerte pendant cette période" in text
+    book = load_workbook(io.BytesIO(xlsx.workbook(report, "fr")))
+    assert book["Chiffres clés"]["A2"].value == "Aucune valeur d'indicateur pour cette période."
+
+
+def test_report_from_the_web_is_for_staff_and_refuses_bad_input(
+    indicators_client: TestClient, indicators_platform: Platform
+) -> None:
+    params = {"area": PROVINCE, "period": "2026-Q3", "lang": "fr", "format": "xlsx"}
+    assert indicators_client.get("/reports/council", params=params).status_code == 401
+    agent = _staff(indicators_platform, "rep-agent", role="agent", area="02.113.01.01")
+    assert (
+        indicators_client.get("/reports/council", params=params, headers=agent).status_code == 403
+    )
+    staff = _staff(indicators_platform, "rep-analyst")
+    made = indicators_client.get("/reports/council", params=params, headers=staff)
+    assert made.status_code == 200 and made.content[:2] == b"PK"
+    assert 'filename="hakama-report-02.113-2026-Q3-fr.xlsx"' in made.headers["content-disposition"]
+    for bad, status in (
+        (("period", "2026-Q7"), 400),
+        (("lang", "de"), 400),
+        (("format", "doc"), 400),
+        (("area", "99.9"), 404),
+    ):
+        machine = {"Authorization": staff["Authorization"]}
+        answer = indicators_client.get(
+            "/reports/council", params={**params, bad[0]: bad[1]}, headers=machine
+        )
+        assert answer.status_code == status, bad
+        assert answer.headers["content-type"].startswith("application/problem+json")
+    form = indicators_client.get("/reports", params={"lang": "fr"}, headers=staff)
+    assert form.status_code == 200 and "Établir le rapport au conseil" in form.text
+
+
+def test_cli_report_and_its_errors(
+    indicators_platform: Platform,
+    tmp_path: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = str(indicators_platform.settings.data_dir)
+    out = tmp_path / "r.xlsx"  # type: ignore[operator]
+    main(
+        [
+            "--data-dir",
+            data,
+            "report",
+            "--area",
+            RISLANE,
+            "--period",
+            "2026-Q3",
+            "--lang",
+            "en",
+            "--format",
+            "xlsx",
+            "-o",
+            str(out),
+        ]
+    )
+    book = load_workbook(out)
+    assert "Census 2014 and 2024" in book.sheetnames
+    for args, message in (
+        (["--area", "99", "--period", "2026-Q3"], "no area '99'"),
+        (["--area", PROVINCE, "--period", "Q3"], "is not a month"),
+        (["--area", PROVINCE, "--period", "2026-Q3", "--lang", "de"], "choose ar, fr or en"),
+        (["--area", PROVINCE, "--period", "2026-Q3", "--format", "docx"], "choose pdf or xlsx"),
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            main(["--data-dir", data, "report", *args])
+        assert stopped.value.code == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err
