@@ -111,15 +111,14 @@ def demo(
         console.print(f"  {line}")
     if no_serve:
         return
-    import uvicorn
-
     from hakama.http.app import create_app
+    from hakama.http.server import serve_app
 
     app = create_app(settings)
     console.print(
         f"hakama serving {settings.data_dir.resolve()} at http://{settings.host}:{settings.port}"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+    serve_app(app, settings)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,16 +17,15 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
 ) -> None:
     """Serve hakama over HTTP (API, pages, and the MQTT subscriber when configured)."""
-    import uvicorn
-
     from hakama.http.app import create_app
+    from hakama.http.server import serve_app
 
     settings = state(ctx).settings(host=host, port=port)
     app = create_app(settings)
     console.print(
         f"hakama serving {settings.data_dir.resolve()} at http://{settings.host}:{settings.port}"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+    serve_app(app, settings)
 
 
 def register(app: typer.Typer) -> None:
