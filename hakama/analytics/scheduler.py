@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from hakama.services import indicators
 from hakama.services.platform import Platform
+from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.indicators.schedule")
 
@@ -61,6 +62,7 @@ async def run(
     while not stop.is_set():
         done = await safe_round(platform)
         if done.error is None:
+            platform.ops.succeeded("indicators", utcnow())
             log.info(
                 "indicators: %d recomputed (%d values); alerts %d opened, %d closed, %d webhooks sent",
                 done.computed,

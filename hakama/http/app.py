@@ -45,4 +45,10 @@ def create_app(
     for router in routes.routers():
         app.include_router(router)
     routes.mount_static(app)
+    from hakama.http.logs import RequestLog
+    from hakama.http.metrics import Metrics, RequestMetrics
+
+    app.state.metrics = Metrics(platform)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    app.add_middleware(RequestLog)  # outermost: every request gets its id and its log line
     return app

@@ -15,6 +15,7 @@ STATIC = Path(__file__).parent / "web" / "static"
 #: Modules exposing `router` (an APIRouter), or `routers` (a list of them).
 ROUTER_MODULES = (
     "hakama.http.api.health",
+    "hakama.http.api.metrics",
     "hakama.http.api.territory",
     "hakama.http.api.admin",
     "hakama.http.api.ngsi_ld",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from hakama.services import observations, request_events
 from hakama.services.platform import Platform
+from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.lake")
 
@@ -64,6 +65,7 @@ async def run(
         due = clock.monotonic() - last_compaction >= config.compact_every
         try:
             await asyncio.to_thread(tick, platform, config, compact=due)
+            platform.ops.succeeded("lake_flush", utcnow())
         except Exception:
             log.exception("lake flush failed; staged rows stay in the database until the next try")
         if due:

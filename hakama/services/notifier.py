@@ -257,6 +257,7 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
                         batches = await asyncio.to_thread(
                             claim, platform, now=utcnow(), busy=frozenset(inflight)
                         )
+                        platform.ops.succeeded("notifier", utcnow())
                     except Exception:
                         log.exception("notifier: claiming the outbox failed")
                         batches = []

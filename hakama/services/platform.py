@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hakama.core.operations import Operations
 from hakama.settings import Settings
 from hakama.storage.db import Database
 from hakama.storage.lake import Lake
@@ -18,6 +19,7 @@ class Platform:
     db: Database
     lake: Lake
     cache: dict[str, Any] = field(default_factory=dict)  # derived, rebuildable (area index…)
+    ops: Operations = field(default_factory=Operations)  # broker losses, jobs' last successes
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Platform:
