@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "hakama.cli.records",
     "hakama.cli.catalog",
     "hakama.cli.report",
+    "hakama.cli.mqtt",
+    "hakama.cli.backup",
 )
 
 

@@ -24,6 +24,8 @@ BACKGROUND_MODULES = (
     "hakama.jobs.record_pulls",
     "hakama.jobs.open_data",
     "hakama.jobs.citizen_notices",
+    "hakama.jobs.broker_watch",
+    "hakama.jobs.storage_check",
 )
 
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from hakama.core.access import Action, Actor, allowed, system_actor
 from hakama.core.errors import Invalid
 from hakama.core.indicators import Quality
+from hakama.core.operations import BrokerLoad
 from hakama.services import audit, indicators, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_indicators import alert_deliveries, alerts, indicator_values
@@ -219,6 +220,11 @@ def sensor_conditions(platform: Platform) -> tuple[list[Condition], datetime | N
     return found, clock
 
 
+#: Alerts about hakama's own operation, raised by jobs as they watch (not by `evaluate`).
+BROKER_DROPS = "broker_drops"
+OPERATIONAL_KINDS = (BROKER_DROPS,)
+
+
 def evaluate(platform: Platform) -> EvaluationReport:
     """Open the alerts whose condition holds and close those whose condition is gone."""
     report = EvaluationReport()
@@ -226,11 +232,41 @@ def evaluate(platform: Platform) -> EvaluationReport:
     sensors, clock = sensor_conditions(platform)
     conditions += sensors
     report.data_clock = clock
+    return _reconcile(platform, conditions, alerts.c.kind.not_in(OPERATIONAL_KINDS), report)
+
+
+def broker_losses(platform: Platform, broker: BrokerLoad) -> EvaluationReport:
+    """Keep one alert open (province-wide) while the MQTT broker drops messages."""
+    conditions = []
+    if broker.dropping:
+        rate = max(broker.dropped_1min or 0.0, broker.dropped_5min or 0.0)
+        conditions.append(
+            Condition(
+                kind=BROKER_DROPS,
+                subject="mqtt-broker",
+                attribute="dropped",
+                area_code=None,
+                message=f"the MQTT broker drops about {rate:.0f} messages a minute after "
+                "acknowledging them to devices: raise its queue limits (hakama mqtt broker-config)",
+                value=rate,
+                threshold=0.0,
+            )
+        )
+    return _reconcile(platform, conditions, alerts.c.kind == BROKER_DROPS, EvaluationReport())
+
+
+def _reconcile(
+    platform: Platform,
+    conditions: list[Condition],
+    kinds: sa.ColumnElement[bool],
+    report: EvaluationReport,
+) -> EvaluationReport:
+    """Open alerts for `conditions` not yet open; close the open ones (of `kinds`) not held."""
     holding = {c.key: c for c in conditions}
     now = utcnow()
     webhooks = list(platform.settings.alert_webhooks)
     with platform.db.begin() as conn:
-        open_rows = conn.execute(sa.select(alerts).where(alerts.c.closed_at.is_(None))).all()
+        open_rows = conn.execute(sa.select(alerts).where(alerts.c.closed_at.is_(None), kinds)).all()
         open_keys = {(r.kind, r.subject, r.attribute, r.area_code): r for r in open_rows}
         for key, row in open_keys.items():
             if key not in holding:

@@ -140,12 +140,15 @@ def create_device(body: DeviceIn, platform: PlatformDep, actor: ActorDep) -> Dev
 
 @router.get("/_ingest", operation_id="devices_ingest_stats")
 def ingest_stats(platform: PlatformDep, actor: ActorDep) -> dict[str, Any]:
-    """Counters of the MQTT subscriber of this process and of the observation staging area."""
+    """Counters of the MQTT subscriber of this process, the broker's own loss figures and the
+    observation staging area."""
     require(platform, actor, Action.READ_INTERNAL, None)
     stats = platform.cache.get("mqtt_stats")
     staging = observations.staging_stats(platform)
     return {
         "mqtt": stats.public() if stats is not None else None,
+        # what the broker itself lost (its $SYS figures): hakama's counters cannot see it
+        "broker": platform.ops.broker.public() if platform.settings.mqtt_url else None,
         "staging": {
             "pending": staging.pending,
             "claimed": staging.claimed,
