@@ -127,6 +127,19 @@ class Settings(BaseSettings):
         pattern=r"^[1-9][0-9]{0,2}$",
         description="Country calling code of national phone numbers (06…, 07… in Morocco: 212).",
     )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Lowest level of the server's log lines (stderr, one line per event)."
+    )
+    log_json: bool = Field(
+        False, description="Log one JSON object per line instead of text (for log collectors)."
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Also serve `/metrics` without sign-in on this port of `host` (for "
+        "Prometheus); on the main port `/metrics` is staff-only.",
+    )
 
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:

@@ -16,7 +16,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", operation_id="health")
 def health(platform: PlatformDep) -> JSONResponse:
-    """The state of the database and the lake; 503 when either is not usable."""
+    """The state of the database and the lake; 503 ("degraded") when either is not usable or
+    the last storage check (database integrity, audit chain, lake files) failed."""
     database: dict[str, Any] = {"engine": platform.db.dialect}
     try:
         with platform.db.connect() as conn:
@@ -35,7 +36,22 @@ def health(platform: PlatformDep) -> JSONResponse:
     except OSError as exc:
         lake.update(ok=False, error=type(exc).__name__)
     ok = bool(database.get("ok") and database.get("schema_current") and lake.get("ok"))
-    body = {"status": "ok" if ok else "degraded", "database": database, "lake": lake}
+    check = platform.ops.check  # the background storage check (hakama.jobs.storage_check)
+    if check is not None and not check["ok"]:
+        ok = False
+    body: dict[str, Any] = {
+        "status": "ok" if ok else "degraded",
+        "database": database,
+        "lake": lake,
+    }
     if database.get("schema_current"):  # a failing record source degrades its data, not hakama
         body["record_sources"] = record_sources.health(platform)
+    if check is not None:
+        body["check"] = {k: check[k] for k in ("ok", "at", "problems")}
+    if platform.settings.mqtt_url:
+        stats = platform.cache.get("mqtt_stats")
+        body["mqtt"] = {
+            "subscriber": stats.public() if stats is not None else None,
+            "broker": platform.ops.broker.public(),  # what the broker itself dropped
+        }
     return JSONResponse(body, status_code=200 if ok else 503)
