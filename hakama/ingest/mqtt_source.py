@@ -158,6 +158,7 @@ class IngestStats:
     failures: int = 0
     connected: bool = False
     last_error: str | None = None
+    lag_seconds: float = 0.0  # from reception of a batch's first message to its commit
 
     def public(self) -> dict[str, Any]:
         return {
@@ -170,6 +171,7 @@ class IngestStats:
             "failures": self.failures,
             "connected": self.connected,
             "last_error": self.last_error,
+            "lag_seconds": round(self.lag_seconds, 3),
         }
 
 
@@ -606,6 +608,9 @@ class Subscriber:
         self.stats.stored += len(items)
         self.stats.observations += staged
         self.stats.batches += 1
+        now = utcnow()
+        self.stats.lag_seconds = (now - batch[0][1]).total_seconds()
+        self.platform.ops.succeeded("mqtt", now)
         # Only now is what the messages carry durable: acknowledge, in arrival order.
         for generation, _received, message in batch:
             if generation == self.generation and message.qos > 0:
