@@ -34,7 +34,7 @@ from shapely.geometry.base import BaseGeometry
 
 from hakama.core.errors import Invalid
 from hakama.core.jsonld import Context
-from hakama.core.ngsi_query import GEOMETRY_TYPES, check_geometry
+from hakama.core.ngsi_query import GEOMETRY_TYPES, SCOPE, check_geometry
 from hakama.core.observations import Observation
 
 ATTRIBUTE_TYPES = (
@@ -92,7 +92,20 @@ def is_uri(text: Any) -> bool:
         and len(text) <= MAX_ID_LENGTH
         and _URI.fullmatch(text) is not None
         and text_ok(text)
+        and (text.isascii() or _INVISIBLE.search(text) is None)
     )
+
+
+#: Characters an IRI admits (RFC 3987 ucschar) but that make an id invisible or misleading
+#: where people read it: bidi and other format controls (RTL override, zero-width space, BOM),
+#: separators other than the ASCII space, variation selectors, noncharacters, the Hangul
+#: fillers and the blank Braille pattern (clause 4.5.1: an id identifies one entity).
+_INVISIBLE = re.compile(
+    "[\u0080-\u00a0\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+    "\u2000-\u200f\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164\ufdd0-\ufdef"
+    "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\uffff\U0001fffe\U0001ffff\U000e0000-\U000e0fff"
+    "\U000ffffe-\U0010ffff]"
+)
 
 
 def text_ok(text: str) -> bool:
@@ -135,13 +148,13 @@ def parse_time(text: Any, *, where: str) -> datetime:
 def check_name(name: Any, where: str) -> str:
     """`name` if it can name a type or an attribute (no spaces, quotes, brackets, control
     characters; at most 256 characters), else Invalid."""
-    if not isinstance(name, str) or not _valid_name(name):
+    if not isinstance(name, str) or not valid_name(name):
         raise Invalid(f"{where}: invalid name {str(name)[:80]!r}")
     return name
 
 
 @lru_cache(maxsize=4096)
-def _valid_name(name: str) -> bool:
+def valid_name(name: str) -> bool:
     return (
         bool(name) and len(name) <= MAX_NAME_LENGTH and not _BAD_NAME.search(name) and text_ok(name)
     )
@@ -198,7 +211,13 @@ def parse_entity(body: Any, context: Context) -> dict[str, Any]:
         "id": entity_id,
         "type": _parse_types(body.get("type", body.get("@type")), context),
     }
-    entity.update(_parse_members(body, context))
+    if body.get("scope") is not None:
+        entity["scope"] = parse_scope(body["scope"])
+    for name, attribute in _parse_members(body, context).items():
+        # NGSI-LD Null in a whole entity (create, replace, upsert) means "no such instance".
+        kept = [i for i in instances(attribute) if not is_null(i)]
+        if kept:
+            entity[name] = kept[0] if len(kept) == 1 else kept
     return entity
 
 
@@ -219,8 +238,24 @@ def parse_fragment(body: Any, context: Context, *, entity_id: str | None = None)
         out["id"] = body["id"]
     if "type" in body:
         out["type"] = _parse_types(body["type"], context)
+    if "scope" in body:
+        out["scope"] = parse_scope(body["scope"], allow_null=True)
     out.update(_parse_members(body, context))
     return out
+
+
+def parse_scope(value: Any, *, allow_null: bool = False) -> str | list[str]:
+    """An entity's `scope` (clause 4.18): one scope or an array of them, each `/a/b/...`."""
+    if allow_null and value == NULL_URI:
+        return NULL_URI
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(
+        isinstance(s, str) and len(s) <= MAX_ID_LENGTH and SCOPE.fullmatch(s) and text_ok(s)
+        for s in items
+    ):
+        raise Invalid("scope: must be a scope like /Madrid/Gardens or an array of them")
+    unique = list(dict.fromkeys(items))
+    return unique[0] if len(unique) == 1 else unique
 
 
 def _long_enough(canonical: str, name: str) -> str:
@@ -236,6 +271,10 @@ def _parse_types(value: Any, context: Context) -> str | list[str]:
         raise Invalid("type: must name at least one type")
     out: list[str] = []
     for name in names:
+        if isinstance(name, str) and (
+            name.startswith("@") or context.terms.get(name, "").startswith("@")
+        ):
+            raise Invalid(f"type: {name!r} is a JSON-LD keyword, not a type")
         canonical = _long_enough(context.to_canonical(check_name(name, "type")), name)
         if canonical not in out:
             out.append(canonical)
@@ -396,6 +435,8 @@ def _parse_instance(name: str, raw: Any, context: Context, depth: int) -> dict[s
 
 def _parse_value(name: str, kind: str, value: Any, context: Context) -> Any:
     where = f"{name}.{VALUE_MEMBER[kind]}"
+    if value == NULL_URI or (isinstance(value, Mapping) and value == {"@none": NULL_URI}):
+        return value  # NGSI-LD Null: deletes the instance where a write allows it
     _check_json(value, where)
     if kind == "GeoProperty":
         check_geometry(value, where=where)
@@ -537,18 +578,27 @@ def apply_fragment(
             if kind not in merged:
                 merged.append(kind)
         result["type"] = merged[0] if len(merged) == 1 else merged
+    if "scope" in fragment:
+        _apply_scope(result, fragment["scope"], mode, updated, not_updated)
     for name, attribute in fragment.items():
         if name in ENTITY_MEMBERS:
             continue
         old = instances(result.get(name))
         new = instances(attribute)
-        if mode != "append_no_overwrite" and any(
-            i.get(VALUE_MEMBER.get(i.get("type", ""), "value")) == NULL_URI for i in new
-        ):
-            if name in result:
-                del result[name]
+        if mode != "append_no_overwrite" and any(is_null(i) for i in new):
+            # NGSI-LD Null deletes the instance of its datasetId (none: the default instance).
+            gone = {i.get("datasetId") for i in new if is_null(i)}
+            kept = [i for i in old if i.get("datasetId") not in gone]
+            if len(kept) != len(old):
                 updated.append(name)
-            continue
+            if kept:
+                result[name] = kept[0] if len(kept) == 1 else kept
+            else:
+                result.pop(name, None)
+            new = [i for i in new if not is_null(i)]
+            if not new:
+                continue
+            old = kept
         by_dataset = {i.get("datasetId"): i for i in old}
         changed = False
         for instance in new:
@@ -583,6 +633,40 @@ def apply_fragment(
     return MergeResult(result, tuple(updated), tuple(not_updated))
 
 
+def _apply_scope(
+    result: dict[str, Any],
+    scope: Any,
+    mode: str,
+    updated: list[str],
+    not_updated: list[tuple[str, str]],
+) -> None:
+    """`scope` in a fragment (clause 4.18): replaces the entity's (append, merge, and update
+    when it has one), is added to it with noOverwrite; NGSI-LD Null removes it."""
+    if scope == NULL_URI:
+        if mode != "append_no_overwrite" and result.pop("scope", None) is not None:
+            updated.append("scope")
+        return
+    had = result.get("scope")
+    if mode == "update" and had is None:
+        not_updated.append(("scope", "the entity has no scope to update"))
+        return
+    if mode == "append_no_overwrite" and had is not None:
+        old = [had] if isinstance(had, str) else list(had)
+        new = [scope] if isinstance(scope, str) else list(scope)
+        scope = list(dict.fromkeys([*old, *new]))
+        scope = scope[0] if len(scope) == 1 else scope
+    result["scope"] = scope
+    updated.append("scope")
+
+
+def is_null(instance: Mapping[str, Any]) -> bool:
+    """Does this attribute instance carry NGSI-LD Null (clause 4.5.5), which deletes it?"""
+    value = instance.get(VALUE_MEMBER.get(instance.get("type", ""), "value"))
+    if value == NULL_URI or value == [NULL_URI]:
+        return True
+    return isinstance(value, Mapping) and len(value) == 1 and value.get("@none") == NULL_URI
+
+
 def _merge_instance(previous: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """Merge-patch one attribute instance: members replaced, sub-attributes merged one level."""
     merged = dict(previous)
@@ -612,7 +696,7 @@ def stamp_new(
     out: dict[str, Any] = {}
     for name, value in entity.items():
         if name in ENTITY_MEMBERS:
-            if name in ("id", "type"):
+            if name in ("id", "type", "scope"):
                 out[name] = value
             continue
         stamped = [{**i, "createdAt": stamp, "modifiedAt": stamp} for i in instances(value)]
@@ -638,6 +722,8 @@ def changed_attributes(
         return dict(written)
     kept: dict[str, Any] = {}
     for name, attribute in written.items():
+        if name in ENTITY_MEMBERS:
+            continue
         old = {_stripped(i) for i in instances(before.get(name))}
         fresh = [
             i
@@ -722,6 +808,8 @@ def render(
     names = context.from_canonical
     types = [names(t) for t in types_of(entity)]
     out: dict[str, Any] = {"id": entity["id"], "type": types[0] if len(types) == 1 else types}
+    if "scope" in entity:
+        out["scope"] = entity["scope"]
     wanted = set(attrs) if attrs else None
     for name, attribute in entity.items():
         if name in ENTITY_MEMBERS or (wanted is not None and name not in wanted):

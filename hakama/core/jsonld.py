@@ -66,6 +66,8 @@ class Context:
     terms: Mapping[str, str]
     vocab: str | None
     references: tuple[str | Mapping[str, Any], ...] = ()
+    #: the core context was named explicitly beside the user contexts (echoed back then)
+    core_given: bool = False
     _reverse: dict[str, str] = field(default_factory=dict, repr=False)
     _to_canonical: dict[str, str] = field(default_factory=dict, repr=False)
     _from_canonical: dict[str, str] = field(default_factory=dict, repr=False)
@@ -92,8 +94,9 @@ class Context:
             return term  # already an absolute IRI (or a URN)
         return (self.vocab or DEFAULT_VOCAB) + term
 
-    def compact(self, iri: str) -> str:
-        """The shortest name this context gives an IRI (the IRI itself if none)."""
+    def compact(self, iri: str, *, prefixes: bool = False) -> str:
+        """The shortest name this context gives an IRI (the IRI itself if none); with
+        `prefixes`, a compact IRI `prefix:suffix` when a term names a namespace of it."""
         term = self._reverse.get(iri)
         if term is not None:
             return term
@@ -102,7 +105,26 @@ class Context:
             rest = iri[len(vocab) :]
             if rest and ":" not in rest and rest not in self.terms:
                 return rest
+        if prefixes:
+            best = ""
+            for namespace, prefix in self._prefixes():
+                if iri.startswith(namespace) and len(namespace) > len(best) and iri != namespace:
+                    best, found = namespace, f"{prefix}:{iri[len(namespace) :]}"
+            if best:
+                return found
         return iri
+
+    def _prefixes(self) -> list[tuple[str, str]]:
+        """(namespace IRI, term) for the terms usable as prefixes (JSON-LD 1.1, 4.4)."""
+        cached: list[tuple[str, str]] | None = self.__dict__.get("_prefix_list")
+        if cached is None:
+            cached = sorted(
+                (iri, term)
+                for iri, term in self._reverse.items()
+                if ":" not in term and iri[-1:] in ":/?#[]@"
+            )
+            object.__setattr__(self, "_prefix_list", cached)
+        return cached
 
     def to_canonical(self, term: str) -> str:
         """The stored (canonical) name of `term` as written by a client using this context."""
@@ -116,15 +138,18 @@ class Context:
         """The name a client using this context reads for a stored (canonical) name."""
         found = self._from_canonical.get(name)
         if found is None:
-            found = self.compact(core().expand(name))
+            found = self.compact(core().expand(name), prefixes=True)
             self._from_canonical[name] = found
         return found
 
     def body_context(self) -> str | list[Any]:
-        """The `@context` member for an `application/ld+json` body: user contexts, then core."""
+        """The `@context` member for an `application/ld+json` body: the user contexts as the
+        client gave them (the core context is implied, clause 5.5.7), or the core context alone."""
         if not self.references:
             return DEFAULT_CORE_URL
-        return [*self.references, DEFAULT_CORE_URL]
+        if self.core_given:
+            return [*self.references, DEFAULT_CORE_URL]
+        return list(self.references)
 
 
 @cache
@@ -143,9 +168,11 @@ def build(value: ContextValue, resolve: Resolver | None = None) -> Context:
     """
     references: list[str | Mapping[str, Any]] = []
     raw: dict[str, Any] = {}
+    core_given = False
     for item in _flatten(value):
         if isinstance(item, str):
             if item in CORE_URLS:
+                core_given = True
                 continue
             references.append(item)
             if resolve is None:
@@ -161,7 +188,7 @@ def build(value: ContextValue, resolve: Resolver | None = None) -> Context:
     if user_vocab:
         raw["@vocab"] = user_vocab  # a user's default vocabulary overrides the core's
     terms, vocab = _definitions(raw, {})
-    return Context(terms=terms, vocab=vocab, references=tuple(references))
+    return Context(terms=terms, vocab=vocab, references=tuple(references), core_given=core_given)
 
 
 def _flatten(value: ContextValue) -> list[str | Mapping[str, Any]]:

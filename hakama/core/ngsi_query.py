@@ -605,3 +605,55 @@ def types_match(types: Collection[str], query: TypeQuery) -> bool:
     """Does an entity with these types satisfy the type query?"""
     have = set(types)
     return any(required <= have for required in query)
+
+
+# --------------------------------------------------------------------------- scopes (clause 4.18/4.19)
+
+#: A scope: `/` then one or more segments separated by `/`, no wildcards, no spaces.
+SCOPE = re.compile(r"/[^/\s#+;,|()]+(?:/[^/\s#+;,|()]+)*")
+_SCOPE_PATTERN = re.compile(r"/(?:#|[^/\s#+;,|()]+|\+)(?:/(?:[^/\s#+;,|()]+|\+))*(?:/#)?")
+#: A scope query: alternatives (`,` or `|`) of conjunctions (`;`) of scope patterns.
+ScopeQuery = tuple[tuple[tuple[str, ...], ...], ...]
+
+
+def parse_scope_q(text: str) -> ScopeQuery:
+    """`scopeQ` (clause 4.19): `/A/B` that scope exactly, `/A/+` one level below `/A`,
+    `/A/#` `/A` and everything below it (`/#` any scope); `;` and, `,` (or `|`) or."""
+    if not text or len(text) > MAX_Q_LENGTH:
+        raise Invalid("scopeQ: must be a non-empty scope query")
+    out: list[tuple[tuple[str, ...], ...]] = []
+    for alternative in re.split(r"[,|]", text.replace("(", "").replace(")", "")):
+        terms: list[tuple[str, ...]] = []
+        for atom in alternative.split(";"):
+            atom = atom.strip()
+            if not _SCOPE_PATTERN.fullmatch(atom):
+                raise Invalid(f"scopeQ: {atom[:80]!r} is not a scope (/a/b, /a/+, /a/#)")
+            terms.append(tuple(atom[1:].split("/")))
+        out.append(tuple(terms))
+    return tuple(out)
+
+
+def scopes_of(entity: Mapping[str, Any]) -> list[str]:
+    value = entity.get("scope")
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _scope_matches(scope: str, pattern: tuple[str, ...]) -> bool:
+    segments = scope[1:].split("/")
+    for index, want in enumerate(pattern):
+        if want == "#":
+            return True
+        if index >= len(segments) or (want != "+" and want != segments[index]):
+            return False
+    return len(segments) == len(pattern)
+
+
+def scope_q_matches(entity: Mapping[str, Any], query: ScopeQuery) -> bool:
+    """Does one of the entity's scopes satisfy the scope query?"""
+    scopes = scopes_of(entity)
+    return any(
+        all(any(_scope_matches(s, pattern) for s in scopes) for pattern in conjunction)
+        for conjunction in query
+    )

@@ -20,7 +20,16 @@ from urllib.parse import urlsplit
 from hakama.core import jsonld
 from hakama.core.entities import render as render_entity
 from hakama.core.errors import Invalid
-from hakama.core.ngsi_query import GeoQuery, Query, geo_matches, matches, parse_geoq, parse_q
+from hakama.core.ngsi_query import (
+    GeoQuery,
+    Query,
+    geo_matches,
+    matches,
+    parse_geoq,
+    parse_q,
+    parse_scope_q,
+    scope_q_matches,
+)
 from hakama.core.temporal import format_time, parse_time
 
 
@@ -121,6 +130,8 @@ class Subscription:
     expires_at: datetime | None
     throttling: float | None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: periodic subscriptions (`timeInterval`, seconds) notify on a clock, not on changes
+    time_interval: float | None = None
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -142,6 +153,9 @@ class Subscription:
     def filters_pass(self, entity: Mapping[str, Any]) -> bool:
         """Does the entity (canonical names) satisfy `q` and `geoQ`?"""
         if self.query is not None and not matches(entity, self.query):
+            return False
+        scope_q = self.body.get("scopeQ")
+        if isinstance(scope_q, str) and not scope_q_matches(entity, parse_scope_q(scope_q)):
             return False
         return self.geoquery is None or geo_matches(entity, self.geoquery)
 
@@ -170,7 +184,7 @@ def parse(
     written, with the context's references under `@context`, so it reads back the same.
 
     Raises `Invalid` (BadRequestData) for anything malformed and `Unsupported` for features
-    hakama does not offer (periodic `timeInterval`, non-HTTP endpoints, `csf`, `temporalQ`).
+    hakama does not offer (non-HTTP endpoints, `csf`, `temporalQ`).
     """
     if not isinstance(body, Mapping):
         raise Invalid("a subscription is a JSON object")
@@ -182,7 +196,7 @@ def parse(
     sid = sub_id or body.get("id") or new_id()
     if not _is_uri(sid):
         raise Invalid(f"subscription id {sid!r} is not a URI")
-    for feature in ("timeInterval", "csf", "temporalQ", "scopeQ"):
+    for feature in ("csf", "temporalQ"):
         if body.get(feature) is not None:
             raise Unsupported(f"{feature} subscriptions are not supported")
     ctx = context or jsonld.core()
@@ -248,6 +262,26 @@ def parse(
         ):
             raise Invalid("throttling must be a positive number of seconds")
         throttling = float(throttling)
+    time_interval = body.get("timeInterval")
+    if time_interval is not None:
+        if (
+            isinstance(time_interval, bool)
+            or not isinstance(time_interval, int | float)
+            or time_interval <= 0
+        ):
+            raise Invalid("timeInterval must be a positive number of seconds")
+        if "watchedAttributes" in body:
+            raise Invalid("timeInterval and watchedAttributes exclude each other (clause 5.2.12)")
+        if throttling is not None:
+            raise Invalid("timeInterval and throttling exclude each other (clause 5.2.12)")
+        if not entities:
+            raise Invalid("a periodic subscription (timeInterval) needs entities")
+        time_interval = float(time_interval)
+    scope_q = body.get("scopeQ")
+    if scope_q is not None:
+        if not isinstance(scope_q, str):
+            raise Invalid("scopeQ must be a string")
+        parse_scope_q(scope_q)
     for text_member in ("subscriptionName", "description"):
         if text_member in body and not isinstance(body[text_member], str):
             raise Invalid(f"{text_member} must be a string")
@@ -283,6 +317,7 @@ def parse(
         is_active=is_active,
         expires_at=expires_at,
         throttling=throttling,
+        time_interval=time_interval,
     )
 
 

@@ -33,9 +33,9 @@ MAX_BYTES = 1_000_000
 
 class ContextUnavailable(HakamaError):
     """A remote @context could not be fetched or is not a JSON-LD context (NGSI-LD
-    LdContextNotAvailable, 503)."""
+    LdContextNotAvailable, 504: clause 6.3.2 since v1.6.1)."""
 
-    status = 503
+    status = 504
     title = "LD context not available"
 
 

@@ -28,7 +28,7 @@ is in stored form (canonical names); render with `core.entities.render`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +194,7 @@ def query(
     geoq: GeoQuery | None = None,
     selectors: Sequence[Selector] = (),
     area_code: str | None = None,
+    scope_q: ngsi_query.ScopeQuery | None = None,
     limit: int = 20,
     offset: int = 0,
     count: bool = False,
@@ -252,6 +253,7 @@ def query(
         or q is not None
         or geoq is not None
         or bool(compiled)
+        or scope_q is not None
     )
 
     def selected(doc: dict[str, Any]) -> bool:
@@ -275,6 +277,8 @@ def query(
         if attr_set and not attr_set & set(doc):
             return False
         if q is not None and not ngsi_query.matches(doc, q):
+            return False
+        if scope_q is not None and not ngsi_query.scope_q_matches(doc, scope_q):
             return False
         return geoq is None or ngsi_query.geo_matches(doc, geoq)
 
@@ -462,9 +466,36 @@ def _apply_attr(
     """Write one existing attribute of an entity; NotFound if it has no such attribute."""
     check_id(entity_id)
     core_entities.check_name(attr, "attribute")
+    if attr in core_entities.ENTITY_MEMBERS:
+        raise Invalid(f"{attr!r} is not an attribute (write it with the entity)")
     if isinstance(value, Mapping) and ("id" in value or "@context" in value):
         value = {k: v for k, v in value.items() if k not in ("id", "@context")}
+    if mode == "merge" and isinstance(value, Mapping) and not _ATTRIBUTE_KEYS & set(value):
+        # Only members to change (e.g. a sub-attribute): they complete the instance there.
+        value = {**_instance_core(get(platform, entity_id), attr, value.get("datasetId")), **value}
     parsed = core_entities.parse_attribute(attr, value, context_or_core(context))
+
+    def check(doc: Mapping[str, Any]) -> None:
+        """A partial update (clause 5.6.4) changes an instance that exists, keeping its type."""
+        if mode != "merge":
+            return
+        have = {i.get("datasetId"): i for i in core_entities.instances(doc.get(attr))}
+        for instance in core_entities.instances(parsed):
+            dataset = instance.get("datasetId")
+            if dataset not in have:
+                raise NotFound(
+                    f"attribute {attr!r} has no instance with datasetId {dataset!r}",
+                    id=entity_id,
+                    attribute=attr,
+                )
+            if not core_entities.is_null(instance) and have[dataset].get("type") != instance.get(
+                "type"
+            ):
+                raise Invalid(
+                    f"{attr}: a partial update cannot change a {have[dataset].get('type')} "
+                    f"into a {instance.get('type')}"
+                )
+
     result = _apply_parsed(
         platform,
         entity_id,
@@ -473,9 +504,23 @@ def _apply_attr(
         mode=mode,
         source=source,
         must_exist=(attr,),
+        check=check,
     )
     if not result.updated:
         raise _no_attribute(entity_id, attr)
+
+
+_ATTRIBUTE_KEYS = frozenset({"type", *core_entities.VALUE_MEMBER.values()})
+
+
+def _instance_core(doc: Mapping[str, Any], attr: str, dataset_id: Any) -> dict[str, Any]:
+    """The type and value of one instance of an attribute (empty when there is none)."""
+    for instance in core_entities.instances(doc.get(attr)):
+        if instance.get("datasetId") == dataset_id:
+            kind = instance.get("type", "Property")
+            member = core_entities.VALUE_MEMBER.get(kind, "value")
+            return {"type": kind, member: instance.get(member)}
+    return {}
 
 
 def _apply(
@@ -491,9 +536,7 @@ def _apply(
     check_id(entity_id)
     parsed = core_entities.parse_fragment(fragment, context_or_core(context), entity_id=entity_id)
     parsed.pop("id", None)
-    if mode != "merge" and "type" in parsed:
-        parsed.pop("type")  # attribute operations do not change types
-    if not core_entities.attributes_of(parsed) and "type" not in parsed:
+    if not core_entities.attributes_of(parsed) and "type" not in parsed and "scope" not in parsed:
         raise Invalid("no attributes given")
     return _apply_parsed(platform, entity_id, parsed, actor=actor, mode=mode, source=source)
 
@@ -507,6 +550,7 @@ def _apply_parsed(
     mode: Mode,
     source: Source,
     must_exist: Sequence[str] = (),
+    check: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> UpdateResult:
     outcome: list[core_entities.MergeResult] = []
 
@@ -515,11 +559,17 @@ def _apply_parsed(
         for name in must_exist:
             if name not in old.doc:
                 raise _no_attribute(entity_id, name)
+        if check is not None:
+            check(old.doc)
         merged = core_entities.apply_fragment(old.doc, fragment, mode=mode, now=utcnow())
         outcome.append(merged)
         if not merged.updated and merged.entity.get("type") == old.doc.get("type"):
             return [], []
-        written = {n: merged.entity[n] for n in merged.updated if n in merged.entity}
+        written = {
+            n: merged.entity[n]
+            for n in merged.updated
+            if n in merged.entity and n not in core_entities.ENTITY_MEMBERS
+        }
         return [
             changed(platform, actor, old, merged.entity, written, frozenset(merged.updated))
         ], []
@@ -543,10 +593,10 @@ def delete_attr(
 
     def plan(current: dict[str, Row]) -> tuple[list[Change], list[BatchError]]:
         old = existing(current, entity_id)
-        if attr not in old.doc or attr in core_entities.ENTITY_MEMBERS:
+        if attr not in old.doc or (attr in core_entities.ENTITY_MEMBERS and attr != "scope"):
             raise _no_attribute(entity_id, attr)
         doc = dict(old.doc)
-        if delete_all:
+        if delete_all or attr == "scope":
             del doc[attr]
         else:
             kept = [

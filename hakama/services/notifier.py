@@ -235,6 +235,7 @@ async def send(platform: Platform, client: httpx.AsyncClient, batch: Batch) -> D
 
 async def deliver_once(platform: Platform, client: httpx.AsyncClient) -> list[Delivery]:
     """One round: claim what is due and send it, waiting for every send (tests, CLI)."""
+    await asyncio.to_thread(subs.enqueue_periodic, platform)
     batches = await asyncio.to_thread(claim, platform, now=utcnow())
     return list(await asyncio.gather(*(send(platform, client, b) for b in batches)))
 
@@ -253,6 +254,10 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
                 for sub_id in [k for k, task in inflight.items() if task.done()]:
                     del inflight[sub_id]
                 if len(inflight) < CONCURRENCY:
+                    try:
+                        await asyncio.to_thread(subs.enqueue_periodic, platform)
+                    except Exception:
+                        log.exception("notifier: queuing periodic notifications failed")
                     try:
                         batches = await asyncio.to_thread(
                             claim, platform, now=utcnow(), busy=frozenset(inflight)

@@ -30,6 +30,7 @@ from hakama.core.access import Action, Actor, allowed
 from hakama.core.entities import types_of
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.services import audit, contexts, events
+from hakama.services import entities as entity_service
 from hakama.services.platform import Platform
 from hakama.services.territory import area_chain
 from hakama.storage.schema_subscriptions import notification_outbox, subscriptions
@@ -42,6 +43,9 @@ CACHE_SECONDS = 2.0
 _CACHE_KEY = "subscriptions"
 #: Cache key of the callback the notifier leaves so new outbox rows wake it at once.
 WAKEUP_KEY = "notifier_wakeup"
+_PERIODIC_KEY = "periodic_subscriptions_last_round"
+#: Entities one periodic notification carries at most.
+PERIODIC_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -292,6 +296,8 @@ def matching(platform: Platform, event: events.EntityChanged) -> list[Stored]:
     found: list[Stored] = []
     for stored in candidates:
         sub = stored.sub
+        if sub.time_interval is not None:
+            continue  # periodic: notified on its clock (`enqueue_periodic`), not on changes
         if sub.expired(now) or not sub.selects(event.entity_id, types):
             continue
         if not sub.fired_by(triggers):
@@ -344,6 +350,77 @@ def enqueue(platform: Platform, event: events.EntityChanged) -> int:
     wake = platform.cache.get(WAKEUP_KEY)
     if callable(wake):
         wake()
+    return len(rows)
+
+
+def enqueue_periodic(platform: Platform, *, now: datetime | None = None) -> int:
+    """Queue the notification of every periodic subscription (`timeInterval`) that is due:
+    never notified, or notified `timeInterval` seconds ago or more, and with nothing of it
+    still waiting in the outbox. Its data is the current state of every entity it selects
+    (at most `PERIODIC_LIMIT`). Due-ness is computed from the stored `lastNotification`, so
+    the schedule survives a restart. Returns how many notifications were queued."""
+    now = now or utcnow()
+    periodic = [s for s in active(platform) if s.sub.time_interval is not None]
+    if not periodic:
+        return 0
+    ids = [s.sub.id for s in periodic]
+    with platform.db.connect() as conn:
+        last = dict(
+            conn.execute(
+                sa.select(subscriptions.c.id, subscriptions.c.last_notification).where(
+                    subscriptions.c.id.in_(ids), subscriptions.c.is_active == sa.true()
+                )
+            ).all()
+        )
+        waiting = set(
+            conn.execute(
+                sa.select(notification_outbox.c.subscription_id)
+                .where(notification_outbox.c.subscription_id.in_(ids))
+                .where(notification_outbox.c.state == "pending")
+            ).scalars()
+        )
+    held: dict[str, datetime] = platform.cache.setdefault(_PERIODIC_KEY, {})
+    rows: list[dict[str, Any]] = []
+    for stored in periodic:
+        sub = stored.sub
+        assert sub.time_interval is not None
+        if sub.id not in last or sub.id in waiting or sub.expired(now):
+            continue
+        previous = max((t for t in (last[sub.id], held.get(sub.id)) if t is not None), default=None)
+        if previous is not None and (now - previous).total_seconds() < sub.time_interval:
+            continue
+        held[sub.id] = now  # an empty round waits a whole interval too
+        try:
+            found = entity_service.query(
+                platform,
+                selectors=[
+                    entity_service.Selector(type=e.type, id=e.id, id_pattern=e.id_pattern)
+                    for e in sub.entities
+                ],
+                q=sub.query,
+                geoq=sub.geoquery,
+                area_code=stored.area_code,
+                limit=PERIODIC_LIMIT,
+            ).entities
+        except Exception:
+            log.exception("subscription %s: its periodic query failed", sub.id)
+            continue
+        data = [payload_entity(platform, stored, e) for e in found if sub.filters_pass(e)]
+        if not data:
+            continue
+        rows.append(
+            {
+                "subscription_id": sub.id,
+                "payload": {"data": data},
+                "state": "pending",
+                "attempts": 0,
+                "due_at": now,
+                "created_at": now,
+            }
+        )
+    if rows:
+        with platform.db.begin() as conn:
+            conn.execute(notification_outbox.insert(), rows)
     return len(rows)
 
 

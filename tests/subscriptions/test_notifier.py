@@ -8,10 +8,12 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from hakama.core.access import system_actor
-from hakama.services import events, notifier
+from hakama.core.errors import Invalid
+from hakama.services import entities, events, notifier
 from hakama.services import subscriptions as subs
 from hakama.services.platform import Platform
 from hakama.storage.schema_subscriptions import notification_outbox
@@ -200,8 +202,6 @@ def test_background_run_delivers_promptly_and_a_hanging_endpoint_blocks_no_one(
 def test_a_hanging_endpoint_does_not_slow_down_writers(
     sqlite_platform: Platform, make_receiver: Any
 ) -> None:
-    from hakama.services import entities
-
     platform = sqlite_platform
     subs.install(platform)
     hanging = make_receiver()
@@ -242,3 +242,41 @@ def test_claimed_rows_are_leased_once_and_come_back_after_a_crash(platform: Plat
     later = utcnow() + notifier.LEASE + timedelta(seconds=1)
     again = notifier.claim(platform, now=later)
     assert [b.row_ids for b in again] == [first[0].row_ids]
+
+
+def test_a_periodic_subscription_notifies_the_current_state_on_its_clock(
+    sqlite_platform: Platform, receiver: Any
+) -> None:
+    """timeInterval (clause 5.8.6 / suite 046_02): every interval, the selected entities as
+    they are now, whether or not they changed; the schedule comes from lastNotification."""
+    platform = sqlite_platform
+    subs.install(platform)
+    entities.create(
+        platform,
+        {"id": "urn:ngsi-ld:Sensor:p", "type": "Sensor", "pm25": 12},
+        actor=ADMIN,
+    )
+    sid = subscribe(platform, receiver.url(), timeInterval=2)
+    events.publish(platform, reading(40.0, "urn:ngsi-ld:Sensor:p"))  # not change-driven
+    assert pending(platform) == []
+    assert [d.ok for d in deliver(platform)] == [True]
+    first = receiver.wait_for(1)[0]["body"]
+    assert first["subscriptionId"] == sid
+    assert [(e["id"], e["pm25"]["value"]) for e in first["data"]] == [("urn:ngsi-ld:Sensor:p", 12)]
+    assert deliver(platform) == []  # not due again before the interval
+    time.sleep(2.1)
+    assert [d.ok for d in deliver(platform)] == [True]
+    assert len(receiver.wait_for(2)) == 2
+    status = subs.get(platform, sid, actor=ADMIN).render()
+    assert status["timeInterval"] == 2 and status["notification"]["timesSent"] == 2
+
+
+def test_periodic_subscriptions_refuse_what_contradicts_them(sqlite_platform: Platform) -> None:
+    for extra in (
+        {"timeInterval": 0},
+        {"timeInterval": -5},
+        {"timeInterval": 5, "watchedAttributes": ["pm25"]},
+        {"timeInterval": 5, "throttling": 2},
+    ):
+        with pytest.raises(Invalid):
+            subscribe(sqlite_platform, "http://127.0.0.1:9/n", **extra)

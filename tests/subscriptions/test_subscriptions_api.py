@@ -80,7 +80,7 @@ def test_create_read_list_update_delete(client: TestClient) -> None:
     ("body", "status", "kind"),
     [
         ({"notification": {"endpoint": {"uri": "http://h/n"}}}, 400, "BadRequestData"),
-        (subscription(timeInterval=60), 422, "OperationNotSupported"),
+        (subscription(temporalQ={"timerel": "after"}), 422, "OperationNotSupported"),
         (subscription(q="pm25>>"), 400, "BadRequestData"),
         (
             subscription(

@@ -146,7 +146,7 @@ def test_unsupported_features_say_so(sqlite_platform: Platform) -> None:
     from hakama.core.subscriptions import Unsupported
 
     with pytest.raises(Unsupported):
-        subs.create(sqlite_platform, body(timeInterval=60), actor=ADMIN)
+        subs.create(sqlite_platform, body(temporalQ={"timerel": "after"}), actor=ADMIN)
     with pytest.raises(Unsupported):
         subs.create(
             sqlite_platform,

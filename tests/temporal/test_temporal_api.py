@@ -165,7 +165,7 @@ def test_append_and_delete_instances(client: TestClient) -> None:
             "OperationNotSupported",
         ),
         ("get", BASE, {"params": {"limit": 5000}}, 403, "TooManyResults"),
-        ("get", BASE, {"params": {"options": "fancy"}}, 400, "BadRequestData"),
+        ("get", BASE, {"params": {"options": "fancy"}}, 400, "InvalidRequest"),
         (
             "post",
             BASE,

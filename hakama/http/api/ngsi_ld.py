@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -25,12 +27,17 @@ from hakama.http.api.ngsi_errors import ErrorKind, NgsiError, kind_of, problem_b
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.services import contexts
 from hakama.services import entities as service
+from hakama.services.platform import Platform
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
+router = APIRouter(
+    prefix="/ngsi-ld/v1", tags=["ngsi-ld"], dependencies=[Depends(media.known_parameters)]
+)
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 2**31 - 1
 DEFAULT_LIMIT = 20
+#: characters left as they are in a Location (the others, non-ASCII among them, percent-encoded)
+_URI_SAFE = ":/?#[]@!$&'()*+,;=~"
 T = TypeVar("T")
 
 OptionsQ = Annotated[
@@ -47,19 +54,200 @@ PickQ = Annotated[
     str | None, Query(description="members to keep (attributes, id, type), comma-separated")
 ]
 OmitQ = Annotated[str | None, Query(description="members to leave out, comma-separated")]
+JoinQ = Annotated[
+    str | None, Query(description="linked entities: flat | inline | @none (clause 4.5.23)")
+]
+JoinLevelQ = Annotated[int, Query(ge=1, le=5, description="hops followed by join")]
+DatasetQ = Annotated[
+    str | None, Query(description="datasetIds of the instances to keep (@none: default)")
+]
 
 
-def _projection(pick: str | None, omit: str | None) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """`pick`/`omit` (clause 4.21), applied to what the client reads, in its own names."""
-    if pick and omit:
+Projection = dict[str, "Projection | None"]
+
+
+def parse_projection(text: str, where: str) -> Projection:
+    """A `pick`/`omit` expression (clause 4.21): names separated by `,`, a name may be
+    followed by `{...}` naming members of the entity it links to (used with `join`)."""
+    position = 0
+
+    def names() -> Projection:
+        nonlocal position
+        out: Projection = {}
+        while True:
+            start = position
+            while position < len(text) and text[position] not in ",{}":
+                position += 1
+            name = text[start:position].strip()
+            if not name or not core_entities.valid_name(name):
+                raise NgsiError(
+                    ErrorKind.BAD_REQUEST_DATA, f"{where}: invalid expression {text[:120]!r}"
+                )
+            nested: Projection | None = None
+            if position < len(text) and text[position] == "{":
+                position += 1
+                nested = names()
+                if position >= len(text) or text[position] != "}":
+                    raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: unclosed brace")
+                position += 1
+            out[name] = nested
+            if position < len(text) and text[position] == ",":
+                position += 1
+                continue
+            return out
+
+    found = names()
+    if position != len(text):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: invalid expression {text[:120]!r}")
+    return found
+
+
+Spec = tuple[str, Projection]  # ("pick" | "omit", members)
+
+
+def _spec(pick: str | None, omit: str | None, attrs: str | None = None) -> Spec | None:
+    """The `pick`/`omit` of a request (clause 4.21), checked; None when neither is given."""
+    if (pick or omit) and attrs:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "attrs cannot be combined with pick or omit")
+    picked = parse_projection(pick, "pick") if pick else {}
+    omitted = parse_projection(omit, "omit") if omit else {}
+    if picked and omitted:
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "pick and omit exclude each other")
-    picked = set(media.split(pick))
-    omitted = set(media.split(omit))
     if picked:
-        return lambda body: {k: v for k, v in body.items() if k in picked}
+        return ("pick", picked)
     if omitted:
-        return lambda body: {k: v for k, v in body.items() if k not in omitted}
-    return lambda body: body
+        return ("omit", omitted)
+    return None
+
+
+def _apply_spec(body: dict[str, Any], spec: Spec | None) -> dict[str, Any]:
+    """Keep the picked members, or drop the omitted ones (a member followed by `{...}` is
+    kept: the braces apply to the entity it links to)."""
+    if spec is None:
+        return body
+    kind, members = spec
+    if kind == "pick":
+        return {k: v for k, v in body.items() if k in members}
+    return {k: v for k, v in body.items() if k not in members or members[k] is not None}
+
+
+def _nested(spec: Spec | None, name: str) -> Spec | None:
+    if spec is None:
+        return None
+    child = spec[1].get(name)
+    return (spec[0], child) if child else None
+
+
+def _projection(
+    pick: str | None, omit: str | None, attrs: str | None = None
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`pick`/`omit` (clause 4.21), applied to what the client reads, in its own names."""
+    spec = _spec(pick, omit, attrs)
+    return lambda body: _apply_spec(body, spec)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How entities are rendered for one request: names, representation, projection, join."""
+
+    context: jsonld.Context
+    fmt: core_entities.Format
+    sys_attrs: bool
+    attrs: list[str]
+    lang: str | None
+    spec: Spec | None = None
+    join: str | None = None
+    level: int = 1
+    datasets: tuple[str | None, ...] | None = None
+
+    def one(self, doc: Mapping[str, Any], spec: Spec | None) -> dict[str, Any]:
+        if self.datasets is not None:
+            doc = _only_datasets(doc, self.datasets)
+        rendered = core_entities.render(
+            doc,
+            self.context,
+            fmt=self.fmt,
+            sys_attrs=self.sys_attrs,
+            attrs=self.attrs or None,
+            lang=self.lang,
+        )
+        return _apply_spec(rendered, spec)
+
+
+def _only_datasets(doc: Mapping[str, Any], datasets: tuple[str | None, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, attribute in doc.items():
+        if name in core_entities.ENTITY_MEMBERS:
+            out[name] = attribute
+            continue
+        kept = [i for i in core_entities.instances(attribute) if i.get("datasetId") in datasets]
+        if kept:
+            out[name] = kept[0] if len(kept) == 1 else kept
+    return out
+
+
+def _links(doc: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The entities each relationship of an entity points to (canonical attribute names)."""
+    out: dict[str, list[str]] = {}
+    for name, attribute in doc.items():
+        if name in core_entities.ENTITY_MEMBERS:
+            continue
+        for instance in core_entities.instances(attribute):
+            kind = instance.get("type")
+            found = instance.get("object") if kind == "Relationship" else None
+            if kind == "ListRelationship":
+                found = instance.get("objectList")
+            for target in found if isinstance(found, list) else [found]:
+                if isinstance(target, str) and target not in out.setdefault(name, []):
+                    out[name].append(target)
+    return out
+
+
+def render_all(
+    platform: Platform, docs: list[dict[str, Any]], shape: Shape
+) -> list[dict[str, Any]]:
+    """Render entities; with `join` (clause 4.5.23), the entities their relationships point
+    to, up to `joinLevel` hops: inside the relationship (`inline`: an `entity` member, or the
+    value itself in keyValues) or after the entities (`flat`, each once). Only relationships
+    the projection keeps are followed; `rel{...}` projects the linked entity."""
+    roots = [shape.one(d, shape.spec) for d in docs]
+    if shape.join not in ("inline", "flat"):
+        return roots
+    flat: list[dict[str, Any]] = []
+    seen = {d["id"] for d in docs}
+    level = [(d, r, shape.spec) for d, r in zip(docs, roots, strict=True)]
+    for _ in range(shape.level):
+        wanted = {
+            target for doc, _, _ in level for targets in _links(doc).values() for target in targets
+        }
+        if not wanted:
+            break
+        linked = service.get_many(platform, sorted(wanted))
+        following: list[tuple[dict[str, Any], dict[str, Any], Spec | None]] = []
+        for doc, rendered, spec in level:
+            for name, targets in _links(doc).items():
+                public = shape.context.from_canonical(name)
+                if public not in rendered:
+                    continue
+                child = _nested(spec, public)
+                found = [(linked[t], shape.one(linked[t], child)) for t in targets if t in linked]
+                if not found:
+                    continue
+                following.extend((d, r, child) for d, r in found)
+                if shape.join == "flat":
+                    for d, r in found:
+                        if d["id"] not in seen:
+                            seen.add(d["id"])
+                            flat.append(r)
+                    continue
+                entities = [r for _, r in found]
+                value = entities[0] if len(entities) == 1 else entities
+                if shape.fmt == "keyValues" or not isinstance(rendered[public], dict):
+                    rendered[public] = value
+                else:
+                    rendered[public]["entity"] = value
+        level = following
+    return roots + flat
 
 
 async def _call(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -84,7 +272,7 @@ def _representation(
         }  # fmt: skip
         if fmt not in aliases:
             raise NgsiError(
-                ErrorKind.BAD_REQUEST_DATA,
+                ErrorKind.INVALID_REQUEST,
                 f"format: unknown {fmt!r} (normalized, keyValues, concise)",
             )
         representation = aliases[fmt]
@@ -102,7 +290,7 @@ def _feature(entity: dict[str, Any], rendered: dict[str, Any], geoproperty: str)
 
 
 def _created(entity_id: str) -> dict[str, str]:
-    return {"Location": f"/ngsi-ld/v1/entities/{entity_id}"}
+    return {"Location": "/ngsi-ld/v1/entities/" + quote(entity_id, safe=_URI_SAFE)}
 
 
 def _update_result(result: service.UpdateResult, context: jsonld.Context) -> Response:
@@ -147,14 +335,13 @@ def _status(exc: Exception) -> int | None:
 def _array(body: Any, what: str) -> list[Any]:
     if not isinstance(body, list):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{what}: the body must be a JSON array")
+    if not body:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{what}: the array is empty")
     if len(body) > service.MAX_BATCH:
         raise NgsiError(
             ErrorKind.BAD_REQUEST_DATA, f"{what}: at most {service.MAX_BATCH} entities per request"
         )
-    return [
-        {k: v for k, v in item.items() if k != "@context"} if isinstance(item, Mapping) else item
-        for item in body
-    ]
+    return body
 
 
 def _strip_context(body: Any) -> Any:
@@ -170,7 +357,7 @@ def _strip_context(body: Any) -> Any:
 @router.post("/entities/", include_in_schema=False, status_code=201)
 async def create_entity(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
     """Create an entity (clause 5.6.1). 201 with its Location; 409 AlreadyExists if present."""
-    body, context = await media.read_body(request, platform)
+    body, context = await media.read_body(request, platform, expect=dict)
     entity_id = await _call(
         service.create, platform, _strip_context(body), actor=actor, context=context
     )
@@ -205,19 +392,34 @@ async def query_entities(
     ] = None,
     pick: PickQ = None,
     omit: OmitQ = None,
+    scopeQ: Annotated[str | None, Query(description="scope query (clause 4.19)")] = None,
+    join: JoinQ = None,
+    joinLevel: JoinLevelQ = 1,
+    datasetId: DatasetQ = None,
+    csf: Annotated[str | None, Query(description="context source filter (no sources here)")] = None,
 ) -> Response:
     """Query entities (clause 5.7.2): type, id, idPattern, attrs, q, geo-query, pagination."""
     context = await media.request_context(request, platform)
     accept = media.negotiate(request, geojson=True)
     representation, sys_attrs, _ = _representation(options, format)
-    if not any((id, type, idPattern, attrs, q, georel, local, area)):
+    if not any((id, type, idPattern, attrs, q, georel, local, area, scopeQ)):
         raise NgsiError(
             ErrorKind.BAD_REQUEST_DATA,
             "give at least one of type, id, idPattern, attrs, q, georel (or local=true)",
         )
     size = _limit(limit, count)
-    project = _projection(pick, omit)
     attr_names = media.split_names(attrs, context)
+    shape = Shape(
+        context,
+        representation,
+        sys_attrs,
+        attr_names,
+        lang,
+        _spec(pick, omit, attrs),
+        _join(join),
+        joinLevel,
+        _datasets(datasetId),
+    )
     query = ngsi_query.parse_q(q, expand=context.to_canonical) if q else None
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, context.to_canonical(geoproperty) if geoproperty else None
@@ -232,21 +434,12 @@ async def query_entities(
         q=query,
         geoq=geoq,
         area_code=area,
+        scope_q=ngsi_query.parse_scope_q(scopeQ) if scopeQ is not None else None,
         limit=size,
         offset=offset,
         count=count,
     )
-    return _entities_response(
-        result,
-        context,
-        accept,
-        representation,
-        sys_attrs,
-        attr_names,
-        lang,
-        geoproperty,
-        project,
-    )
+    return await _entities_response(platform, result, shape, accept, geoproperty)
 
 
 def _limit(limit: int | None, count: bool) -> int:
@@ -261,34 +454,19 @@ def _limit(limit: int | None, count: bool) -> int:
     return limit
 
 
-def _entities_response(
+async def _entities_response(
+    platform: Platform,
     result: service.QueryResult,
-    context: jsonld.Context,
+    shape: Shape,
     accept: str,
-    representation: core_entities.Format,
-    sys_attrs: bool,
-    attr_names: list[str],
-    lang: str | None,
     geoproperty: str | None,
-    project: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body,
 ) -> Response:
     headers = {media.COUNT_HEADER: str(result.count)} if result.count is not None else {}
-    rendered = [
-        project(
-            core_entities.render(
-                e,
-                context,
-                fmt=representation,
-                sys_attrs=sys_attrs,
-                attrs=attr_names or None,
-                lang=lang,
-            )
-        )
-        for e in result.entities
-    ]
+    rendered = await _call(render_all, platform, result.entities, shape)
+    context = shape.context
     if accept == media.GEOJSON:
         prop = context.to_canonical(geoproperty) if geoproperty else "location"
-        features = [_feature(e, r, prop) for e, r in zip(result.entities, rendered, strict=True)]
+        features = [_feature(e, r, prop) for e, r in zip(result.entities, rendered, strict=False)]
         collection = {"type": "FeatureCollection", "features": features}
         return media.respond(collection, context, media.GEOJSON, headers=headers)
     return media.respond(rendered, context, accept, headers=headers)
@@ -306,28 +484,61 @@ async def get_entity(
     geometryProperty: Annotated[str | None, Query()] = None,
     pick: PickQ = None,
     omit: OmitQ = None,
+    join: JoinQ = None,
+    joinLevel: JoinLevelQ = 1,
+    datasetId: DatasetQ = None,
+    local: Annotated[bool, Query()] = False,
 ) -> Response:
     """Retrieve an entity (clause 5.7.1)."""
     context = await media.request_context(request, platform)
     accept = media.negotiate(request, geojson=True)
     representation, sys_attrs, _ = _representation(options, format)
     _check_id(entity_id)
-    entity = await _call(service.get, platform, entity_id)
     attr_names = media.split_names(attrs, context)
-    rendered = _projection(pick, omit)(
-        core_entities.render(
-            entity,
-            context,
-            fmt=representation,
-            sys_attrs=sys_attrs,
-            attrs=attr_names or None,
-            lang=lang,
-        )
+    shape = Shape(
+        context,
+        representation,
+        sys_attrs,
+        attr_names,
+        lang,
+        _spec(pick, omit, attrs),
+        _join(join),
+        joinLevel,
+        _datasets(datasetId),
     )
+    entity = await _call(service.get, platform, entity_id, attrs=attr_names or None)
+    rendered = await _call(render_all, platform, [entity], shape)
+    if not rendered[0]:
+        raise NgsiError(
+            ErrorKind.RESOURCE_NOT_FOUND, "pick/omit leave nothing of the entity (clause 4.21)"
+        )
     if accept == media.GEOJSON:
         prop = context.to_canonical(geometryProperty) if geometryProperty else "location"
-        return media.respond(_feature(entity, rendered, prop), context, media.GEOJSON)
-    return media.respond(rendered, context, accept)
+        return media.respond(_feature(entity, rendered[0], prop), context, media.GEOJSON)
+    return media.respond(rendered if shape.join == "flat" else rendered[0], context, accept)
+
+
+def _join(join: str | None) -> str | None:
+    if join is None or join == "@none":
+        return None
+    if join not in ("inline", "flat"):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "join: one of flat, inline, @none")
+    return join
+
+
+def _datasets(value: str | None) -> tuple[str | None, ...] | None:
+    """`datasetId` (clause 4.5.5): the instances to keep; `@none` is the default instance."""
+    if value is None:
+        return None
+    out: list[str | None] = []
+    for item in media.split(value):
+        if item == "@none":
+            out.append(None)
+        elif core_entities.is_uri(item):
+            out.append(item)
+        else:
+            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"datasetId: {item[:80]!r} is not a URI")
+    return tuple(out)
 
 
 def _check_id(entity_id: str) -> None:
@@ -415,7 +626,11 @@ async def update_attrs(
         actor=actor,
         context=context,
     )
-    if not result.updated and result.not_updated:
+    if (
+        not result.updated
+        and result.not_updated
+        and all(n != "scope" for n, _ in result.not_updated)
+    ):
         raise NgsiError(
             ErrorKind.RESOURCE_NOT_FOUND, "; ".join(f"{n}: {r}" for n, r in result.not_updated)
         )
@@ -427,7 +642,9 @@ async def patch_attr(
     request: Request, platform: PlatformDep, actor: ActorDep, entity_id: str, attr: str
 ) -> Response:
     """Partially update one attribute (clause 5.6.4)."""
-    return await _write_attr(request, platform, actor, entity_id, attr, service.patch_attr)
+    return await _write_attr(
+        request, platform, actor, entity_id, attr, service.patch_attr, merge_patch=True
+    )
 
 
 @router.put("/entities/{entity_id}/attrs/{attr}", operation_id="ngsi_replace_attr", status_code=204)
@@ -445,10 +662,12 @@ async def _write_attr(
     entity_id: str,
     attr: str,
     write: Callable[..., None],
+    *,
+    merge_patch: bool = False,
 ) -> Response:
     """Write one attribute from the request body with `write` (patch or replace); 204."""
     _check_id(entity_id)
-    body, context = await media.read_body(request, platform)
+    body, context = await media.read_body(request, platform, merge_patch=merge_patch)
     await _call(
         write,
         platform,
@@ -491,12 +710,36 @@ async def delete_attr(
 # --------------------------------------------------------------------------- batch operations
 
 
+async def _batch(
+    request: Request,
+    platform: PlatformDep,
+    what: str,
+    run: Callable[[list[Any], jsonld.Context], service.BatchResult],
+) -> service.BatchResult:
+    """Run a batch operation on each group of entities sharing an @context; the entities
+    refused for their @context member are reported among the errors."""
+    body, _ = await media.read_body(request, platform, names=False)
+    groups, refused = await media.batch_groups(request, platform, _array(body, what))
+    results = [await _call(run, items, context) for context, items in groups]
+    errors = [
+        service.BatchError(entity_id if isinstance(entity_id, str) else None, error)
+        for entity_id, error in refused
+    ]
+    return service.BatchResult(
+        success=[i for r in results for i in r.success],
+        errors=[*errors, *(e for r in results for e in r.errors)],
+        created=[i for r in results for i in r.created],
+    )
+
+
 @router.post("/entityOperations/create", operation_id="ngsi_batch_create")
 async def batch_create(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
     """Create many entities (clause 5.6.7): 201 with their ids, or 207 with the errors."""
-    body, context = await media.read_body(request, platform)
-    result = await _call(
-        service.batch_create, platform, _array(body, "create"), actor=actor, context=context
+    result = await _batch(
+        request,
+        platform,
+        "create",
+        lambda items, context: service.batch_create(platform, items, actor=actor, context=context),
     )
     return _batch_result(result, ok_status=201, ok_body=result.success)
 
@@ -512,14 +755,13 @@ async def batch_upsert(
         raise NgsiError(
             ErrorKind.BAD_REQUEST_DATA, "options: replace and update exclude each other"
         )
-    body, context = await media.read_body(request, platform)
-    result = await _call(
-        service.batch_upsert,
+    result = await _batch(
+        request,
         platform,
-        _array(body, "upsert"),
-        actor=actor,
-        context=context,
-        update="update" in chosen,
+        "upsert",
+        lambda items, context: service.batch_upsert(
+            platform, items, actor=actor, context=context, update="update" in chosen
+        ),
     )
     if not result.errors and result.created:
         return _batch_result(result, ok_status=201, ok_body=result.created)
@@ -532,14 +774,13 @@ async def batch_update(
 ) -> Response:
     """Append attributes to many entities (clause 5.6.9): 204, or 207 with the errors."""
     chosen = media.options(options, ("noOverwrite",))
-    body, context = await media.read_body(request, platform)
-    result = await _call(
-        service.batch_update,
+    result = await _batch(
+        request,
         platform,
-        _array(body, "update"),
-        actor=actor,
-        context=context,
-        no_overwrite="noOverwrite" in chosen,
+        "update",
+        lambda items, context: service.batch_update(
+            platform, items, actor=actor, context=context, no_overwrite="noOverwrite" in chosen
+        ),
     )
     return _batch_result(result, ok_status=204)
 
@@ -547,9 +788,11 @@ async def batch_update(
 @router.post("/entityOperations/merge", operation_id="ngsi_batch_merge")
 async def batch_merge(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
     """Merge fragments into many entities (clause 5.6.20): 204, or 207 with the errors."""
-    body, context = await media.read_body(request, platform)
-    result = await _call(
-        service.batch_merge, platform, _array(body, "merge"), actor=actor, context=context
+    result = await _batch(
+        request,
+        platform,
+        "merge",
+        lambda items, context: service.batch_merge(platform, items, actor=actor, context=context),
     )
     return _batch_result(result, ok_status=204)
 
@@ -557,7 +800,7 @@ async def batch_merge(request: Request, platform: PlatformDep, actor: ActorDep) 
 @router.post("/entityOperations/delete", operation_id="ngsi_batch_delete")
 async def batch_delete(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
     """Delete many entities by id (clause 5.6.10): 204, or 207 with the errors."""
-    body, _context = await media.read_body(request, platform)
+    body, _context = await media.read_body(request, platform, names=False)
     result = await _call(service.batch_delete, platform, _array(body, "delete"), actor=actor)
     return _batch_result(result, ok_status=204)
 
@@ -599,7 +842,8 @@ async def batch_query(
             geo.get("coordinates"),
             context.to_canonical(_text(prop, "geoQ.geoproperty")) if prop else None,
         )
-    if not (selectors or attr_names or query or geoq):
+    scope_q = body.get("scopeQ")
+    if not (selectors or attr_names or query or geoq or scope_q):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "the Query needs entities, attrs, q or geoQ")
     result = await _call(
         service.query,
@@ -608,14 +852,14 @@ async def batch_query(
         attrs=attr_names,
         q=query,
         geoq=geoq,
+        scope_q=ngsi_query.parse_scope_q(_text(scope_q, "scopeQ")) if scope_q else None,
         limit=_limit(limit, count),
         offset=offset,
         count=count,
     )
     language = lang or (body.get("lang") if isinstance(body.get("lang"), str) else None)
-    return _entities_response(
-        result, context, accept, representation, sys_attrs, attr_names, language, None
-    )
+    shape = Shape(context, representation, sys_attrs, attr_names, language)
+    return await _entities_response(platform, result, shape, accept, None)
 
 
 def _list(body: Mapping[str, Any], name: str) -> list[Any]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -24,7 +24,11 @@ from hakama.http.deps import ActorDep, PlatformDep
 from hakama.services import contexts, subscriptions
 from hakama.services.platform import Platform
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["NGSI-LD subscriptions"])
+router = APIRouter(
+    prefix="/ngsi-ld/v1",
+    tags=["NGSI-LD subscriptions"],
+    dependencies=[Depends(media.known_parameters)],
+)
 
 MAX_LIMIT = 1000
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +25,11 @@ from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.services import temporal
 
-router = APIRouter(prefix="/ngsi-ld/v1/temporal", tags=["NGSI-LD temporal"])
+router = APIRouter(
+    prefix="/ngsi-ld/v1/temporal",
+    tags=["NGSI-LD temporal"],
+    dependencies=[Depends(media.known_parameters)],
+)
 
 MAX_LIMIT = 1000
 _OPTIONS = ("temporalValues", "aggregatedValues", "sysAttrs", "keyValues", "concise", "normalized")

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hakama.core import jsonld
+from hakama.core.errors import HakamaError, Invalid
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.services import contexts
 from hakama.services.platform import Platform
@@ -36,6 +37,35 @@ def check_tenant(request: Request) -> None:
         )
 
 
+_KNOWN_PARAMETERS: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> frozenset[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+async def known_parameters(request: Request) -> None:
+    """Refuse a query parameter the operation does not define (clause 6.3.20, since v1.7.1):
+    400 InvalidRequest, rather than silently answering as if it had not been sent."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = _KNOWN_PARAMETERS.get(id(route))
+    if known is None:
+        known = _KNOWN_PARAMETERS[id(route)] = _query_names(dependant)
+    unknown = sorted({k for k in request.query_params if k not in known})
+    if unknown:
+        raise NgsiError(
+            ErrorKind.INVALID_REQUEST,
+            f"unknown query parameter {', '.join(repr(u[:40]) for u in unknown[:5])} "
+            f"(this operation takes: {', '.join(sorted(known)) or 'none'})",
+        )
+
+
 def _media_type(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
@@ -50,7 +80,12 @@ async def request_context(request: Request, platform: Platform) -> jsonld.Contex
 
 
 async def read_body(
-    request: Request, platform: Platform, *, merge_patch: bool = False
+    request: Request,
+    platform: Platform,
+    *,
+    merge_patch: bool = False,
+    names: bool = True,
+    expect: type | None = None,
 ) -> tuple[Any, jsonld.Context]:
     """The JSON body and its @context, with the checks of clause 6.3.4.
 
@@ -83,7 +118,19 @@ async def read_body(
         raise NgsiError(ErrorKind.INVALID_REQUEST, f"the body is not valid JSON ({exc})") from None
     except RecursionError:
         raise NgsiError(ErrorKind.INVALID_REQUEST, "the body is nested too deeply") from None
+    if expect is not None and not isinstance(body, expect):
+        raise NgsiError(
+            ErrorKind.INVALID_REQUEST,
+            f"the body must be a JSON {'array' if expect is list else 'object'}",
+        )
     link = jsonld.parse_link_header(request.headers.get("link"))
+    if link is not None and media == JSONLD:
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA,
+            "a Link header @context cannot come with an application/ld+json body (clause 6.3.5)",
+        )
+    if not names:
+        return body, jsonld.core()  # the caller reads the names (or there are none)
     inline = _inline_context(body)
     if media == JSONLD:
         if inline is None:
@@ -100,6 +147,46 @@ async def read_body(
         value = link
     context = await run_in_threadpool(contexts.build, platform, value)
     return body, context
+
+
+async def batch_groups(
+    request: Request, platform: Platform, body: Any
+) -> tuple[list[tuple[jsonld.Context, list[Any]]], list[tuple[Any, HakamaError]]]:
+    """The entities of a batch body grouped by the @context they are written under, and
+    those refused one by one (clause 6.3.5 applied per entity, answered in a 207): an
+    `@context` member in an application/json entity, none in an application/ld+json one."""
+    media = _media_type(request.headers.get("content-type"))
+    link = jsonld.parse_link_header(request.headers.get("link"))
+    groups: dict[str, tuple[jsonld.ContextValue, list[Any]]] = {}
+    refused: list[tuple[Any, HakamaError]] = []
+    for item in body:
+        value: jsonld.ContextValue = link
+        if isinstance(item, Mapping):
+            inline = item.get("@context")
+            if media == JSONLD and inline is None:
+                refused.append(
+                    (item.get("id"), Invalid("an application/ld+json entity needs @context"))
+                )
+                continue
+            if media != JSONLD and inline is not None:
+                refused.append(
+                    (item.get("id"), Invalid("an application/json entity must not carry @context"))
+                )
+                continue
+            if media == JSONLD:
+                value = inline
+            item = {k: v for k, v in item.items() if k != "@context"}
+        key = json.dumps(value, sort_keys=True, default=str)
+        groups.setdefault(key, (value, []))[1].append(item)
+    resolved: list[tuple[jsonld.Context, list[Any]]] = []
+    for value, items in groups.values():
+        try:
+            resolved.append((await run_in_threadpool(contexts.build, platform, value), items))
+        except HakamaError as exc:  # e.g. LdContextNotAvailable: those entities fail alone
+            refused.extend(
+                (item.get("id") if isinstance(item, Mapping) else None, exc) for item in items
+            )
+    return resolved, refused
 
 
 def _refuse_constant(name: str) -> Any:
@@ -202,12 +289,12 @@ def split(value: str | None) -> list[str]:
 
 
 def options(value: str | None, allowed: Sequence[str]) -> set[str]:
-    """The `options` parameter as a set; an unknown option is BadRequestData."""
+    """The `options` parameter as a set; an unknown option is InvalidRequest (clause 6.3.20)."""
     chosen = set(split(value))
     unknown = chosen - set(allowed)
     if unknown:
         raise NgsiError(
-            ErrorKind.BAD_REQUEST_DATA,
+            ErrorKind.INVALID_REQUEST,
             f"options: unknown {', '.join(sorted(unknown))} (allowed: {', '.join(allowed)})",
         )
     return chosen

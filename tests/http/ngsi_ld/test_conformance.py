@@ -130,8 +130,8 @@ def test_content_types(sqlite_api: Api) -> None:
         ({"type": "T", "limit": "-1"}, "BadRequestData", 400),
         ({"type": "T", "limit": "abc"}, "BadRequestData", 400),
         ({"type": "T", "offset": "-1"}, "BadRequestData", 400),
-        ({"type": "T", "options": "fancy"}, "BadRequestData", 400),
-        ({"type": "T", "format": "fancy"}, "BadRequestData", 400),
+        ({"type": "T", "options": "fancy"}, "InvalidRequest", 400),
+        ({"type": "T", "format": "fancy"}, "InvalidRequest", 400),
         ({"idPattern": "("}, "BadRequestData", 400),
         ({"type": "T", "count": "maybe"}, "BadRequestData", 400),
     ],
@@ -212,7 +212,7 @@ def test_unreachable_context(sqlite_api: Api, context_server: ContextServer) -> 
     problem(
         c.get(f"{BASE}/entities", params={"type": "T"}, headers={"Link": link}),
         "LdContextNotAvailable",
-        503,
+        504,
     )
     link = '<file:///etc/passwd>; rel="http://www.w3.org/ns/json-ld#context"'
     problem(
