@@ -849,12 +849,7 @@ def _render_instance(
             else context.from_canonical(str(value))
         )
     chosen: str | None = None
-    if (
-        kind == "LanguageProperty"
-        and lang is not None
-        and lang != "*"
-        and isinstance(value, Mapping)
-    ):
+    if kind == "LanguageProperty" and lang is not None and isinstance(value, Mapping):
         chosen, value = _pick_language(value, lang)
         kind, member = "Property", "value"
     if fmt == "keyValues":

@@ -193,7 +193,9 @@ def parse(
         raise Invalid(f"unknown subscription members: {', '.join(unknown)}")
     if body.get("type", "Subscription") != "Subscription":
         raise Invalid("type must be Subscription")
-    sid = sub_id or body.get("id") or new_id()
+    sid = sub_id or body.get("id", None)
+    if sid is None:
+        sid = new_id()
     if not _is_uri(sid):
         raise Invalid(f"subscription id {sid!r} is not a URI")
     for feature in ("csf", "temporalQ"):
@@ -240,6 +242,31 @@ def parse(
         raise Invalid(f"notification.endpoint.uri {uri!r} is not a URI")
     if not parts.netloc:
         raise Invalid(f"notification.endpoint.uri {uri!r} has no host")
+    receiver_info = endpoint.get("receiverInfo")
+    if receiver_info is not None and (
+        not isinstance(receiver_info, list)
+        or not all(
+            isinstance(kv, Mapping)
+            and isinstance(kv.get("key"), str)
+            and isinstance(kv.get("value"), str)
+            and re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", kv["key"])
+            and "\n" not in kv["value"]
+            and "\r" not in kv["value"]
+            for kv in receiver_info
+        )
+    ):
+        raise Invalid("notification.endpoint.receiverInfo: a list of {key, value} header strings")
+    picked = _names(notification, "pick")
+    omitted = _names(notification, "omit")
+    if (picked or omitted) and notification.get("attributes"):
+        raise Invalid("notification: pick/omit cannot be combined with attributes")
+    if set(picked) & set(omitted):
+        raise Invalid("notification: a member cannot be both picked and omitted")
+    json_ld_context = body.get("jsonldContext")
+    if json_ld_context is not None and not (
+        isinstance(json_ld_context, str) and urlsplit(json_ld_context).scheme in ("http", "https")
+    ):
+        raise Invalid("jsonldContext must be the URL of a JSON-LD context")
     accept = endpoint.get("accept", "application/json")
     if accept not in ACCEPTS:
         raise Invalid(f"notification.endpoint.accept must be one of {', '.join(ACCEPTS)}")
@@ -298,7 +325,7 @@ def parse(
     kept["notification"] = {
         k: v
         for k, v in notification.items()
-        if k in ("attributes", "format", "endpoint", "sysAttrs", "showChanges")
+        if k in ("attributes", "format", "endpoint", "sysAttrs", "showChanges", "pick", "omit")
     }
     if expires_at is not None:
         kept["expiresAt"] = format_time(expires_at)
@@ -438,6 +465,7 @@ def render(sub: Subscription, status: Mapping[str, Any], *, now: datetime) -> di
             continue
         note[key] = format_time(value) if isinstance(value, datetime) else value
     out["notification"] = note
-    out["isActive"] = sub.is_active
+    if "isActive" in sub.body or not sub.is_active:
+        out["isActive"] = sub.is_active
     out["status"] = sub.state(now)
     return out

@@ -190,10 +190,15 @@ def request_of(
     ctx_refs = sub.body.get("@context")
     context_url: Any = ctx_refs if ctx_refs else jsonld.DEFAULT_CORE_URL
     headers = {"Content-Type": sub.accept}
+    for info in sub.body.get("notification", {}).get("endpoint", {}).get("receiverInfo") or ():
+        headers[info["key"]] = info["value"]  # receiverInfo (clause 5.2.15), checked on create
     if sub.accept == "application/ld+json":
         if isinstance(context_url, list):
             context_url = [*context_url, jsonld.DEFAULT_CORE_URL]
         body["@context"] = context_url
+        body["data"] = [
+            {**e, "@context": context_url} if isinstance(e, dict) else e for e in body["data"]
+        ]
     else:
         link = (
             ctx_refs[0]

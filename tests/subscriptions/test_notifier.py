@@ -280,3 +280,21 @@ def test_periodic_subscriptions_refuse_what_contradicts_them(sqlite_platform: Pl
     ):
         with pytest.raises(Invalid):
             subscribe(sqlite_platform, "http://127.0.0.1:9/n", **extra)
+
+
+def test_receiver_info_headers_and_json_ld_entities(
+    sqlite_platform: Platform, receiver: Any
+) -> None:
+    """SubscriptionNotificationBehaviour 046_09 (receiverInfo) and 046_14 (JSON-LD data)."""
+    subs.install(sqlite_platform)
+    endpoint = {
+        "uri": receiver.url(),
+        "accept": "application/ld+json",
+        "receiverInfo": [{"key": "X-Additional-Key", "value": "secret-1"}],
+    }
+    subscribe(sqlite_platform, receiver.url(), notification={"endpoint": endpoint})
+    events.publish(sqlite_platform, reading(3.0))
+    deliver(sqlite_platform)
+    got = receiver.wait_for(1)[0]
+    assert got["headers"]["x-additional-key"] == "secret-1"
+    assert all("@context" in e for e in got["body"]["data"])

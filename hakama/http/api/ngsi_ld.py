@@ -435,11 +435,13 @@ async def query_entities(
         geoq=geoq,
         area_code=area,
         scope_q=ngsi_query.parse_scope_q(scopeQ) if scopeQ is not None else None,
-        limit=size,
+        limit=size + 1 if size else 0,  # one more tells whether a next page exists
         offset=offset,
         count=count,
     )
-    return await _entities_response(platform, result, shape, accept, geoproperty)
+    return await _entities_response(
+        platform, result, shape, accept, geoproperty, request, (offset, size)
+    )
 
 
 def _limit(limit: int | None, count: bool) -> int:
@@ -460,8 +462,17 @@ async def _entities_response(
     shape: Shape,
     accept: str,
     geoproperty: str | None,
+    request: Request | None = None,
+    page: tuple[int, int] | None = None,
 ) -> Response:
     headers = {media.COUNT_HEADER: str(result.count)} if result.count is not None else {}
+    if page is not None and request is not None:
+        offset, limit = page
+        more = len(result.entities) > limit
+        result = service.QueryResult(result.entities[:limit], result.count)
+        links = media.page_links(request, offset=offset, limit=limit, more=more, media=accept)
+        if links:
+            headers["Link"] = links
     rendered = await _call(render_all, platform, result.entities, shape)
     context = shape.context
     if accept == media.GEOJSON:
@@ -515,7 +526,7 @@ async def get_entity(
     if accept == media.GEOJSON:
         prop = context.to_canonical(geometryProperty) if geometryProperty else "location"
         return media.respond(_feature(entity, rendered[0], prop), context, media.GEOJSON)
-    return media.respond(rendered if shape.join == "flat" else rendered[0], context, accept)
+    return media.respond(rendered if len(rendered) > 1 else rendered[0], context, accept)
 
 
 def _join(join: str | None) -> str | None:

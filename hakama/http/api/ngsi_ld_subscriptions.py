@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.subscriptions import Unsupported
 from hakama.http.api import ngsi_media as media
@@ -47,6 +48,11 @@ def _own_context(platform: Platform, stored: subscriptions.Stored) -> jsonld.Con
     return contexts.build(platform, refs) if refs else jsonld.core()
 
 
+def _check_sub_id(sub_id: str) -> None:
+    if not core_entities.is_uri(sub_id):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{sub_id[:80]!r} is not a subscription id")
+
+
 def _payload(stored: subscriptions.Stored) -> dict[str, Any]:
     return {k: v for k, v in stored.render().items() if k != "@context"}
 
@@ -59,6 +65,9 @@ async def create_subscription(request: Request, platform: PlatformDep, actor: Ac
     if not isinstance(body, dict):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "a subscription is a JSON object")
     body = {k: v for k, v in body.items() if k != "@context"}
+    if isinstance(body.get("jsonldContext"), str):
+        # clause 5.2.12: the context notifications are compacted with must be reachable
+        await run_in_threadpool(contexts.build, platform, body["jsonldContext"])
     stored = await _call(lambda: subscriptions.create(platform, body, actor=actor, context=ctx))
     location = f"/ngsi-ld/v1/subscriptions/{quote(stored.sub.id, safe=':')}"
     return Response(status_code=201, headers={"Location": location})
@@ -81,7 +90,12 @@ async def list_subscriptions(
         raise NgsiError(ErrorKind.TOO_MANY_RESULTS, f"limit must be at most {MAX_LIMIT}")
     found = await _call(lambda: subscriptions.list_(platform, actor=actor, limit=10**9))
     page = found[offset : offset + limit]
-    headers = {media.COUNT_HEADER: str(len(found))} if count else None
+    headers = {media.COUNT_HEADER: str(len(found))} if count else {}
+    links = media.page_links(
+        request, offset=offset, limit=limit, more=len(found) > offset + limit, media=answer_as
+    )
+    if links:
+        headers["Link"] = links
     if answer_as == media.JSONLD:
         items: list[dict[str, Any]] = []
         for stored in page:
@@ -97,6 +111,7 @@ async def retrieve_subscription(
 ) -> Response:
     """One subscription with its status and delivery figures."""
     media.check_tenant(request)
+    _check_sub_id(sub_id)
     answer_as = media.negotiate(request)
     stored = await _call(lambda: subscriptions.get(platform, sub_id, actor=actor))
     own = await run_in_threadpool(_own_context, platform, stored)
@@ -108,6 +123,7 @@ async def update_subscription(
     sub_id: str, request: Request, platform: PlatformDep, actor: ActorDep
 ) -> Response:
     """Change members of a subscription (a fragment; `null` removes an optional member)."""
+    _check_sub_id(sub_id)
     body, ctx = await media.read_body(request, platform, merge_patch=True)
     if not isinstance(body, dict):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "an update is a JSON object")
@@ -126,5 +142,6 @@ async def delete_subscription(
 ) -> Response:
     """Delete a subscription; what was waiting to be sent is dropped."""
     media.check_tenant(request)
+    _check_sub_id(sub_id)
     await _call(lambda: subscriptions.delete(platform, sub_id, actor=actor))
     return Response(status_code=204)

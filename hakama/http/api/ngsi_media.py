@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.errors import HakamaError, Invalid
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
@@ -251,6 +253,23 @@ def link_for(context: jsonld.Context) -> str:
     return jsonld.link_header()
 
 
+def page_links(request: Request, *, offset: int, limit: int, more: bool, media: str) -> str:
+    """The `Link` header of a page of results (clause 6.3.x pagination): `rel="prev"` unless
+    this is the first page, `rel="next"` when more results follow ("" when neither)."""
+    links = []
+    query = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}
+
+    def url(at: int) -> str:
+        params = urlencode({**query, "limit": limit, "offset": at})
+        return f'<{request.url.path}?{params}>; rel="%s"; type="{media}"'
+
+    if offset > 0 and limit > 0:
+        links.append(url(max(0, offset - limit)) % "prev")
+    if more and limit > 0:
+        links.append(url(offset + limit) % "next")
+    return ", ".join(links)
+
+
 def respond(
     payload: Any,
     context: jsonld.Context,
@@ -264,8 +283,11 @@ def respond(
     extra = dict(headers or {})
     if with_context and media == JSONLD:
         payload = _with_context(payload, context)
+    elif with_context and media == GEOJSON and isinstance(payload, dict):
+        payload = {**payload, "@context": context.body_context()}  # clause 6.3.15
     elif with_context:
-        extra["Link"] = link_for(context)
+        pages = extra.get("Link")
+        extra["Link"] = f"{link_for(context)}, {pages}" if pages else link_for(context)
     return JSONResponse(payload, status_code=status, media_type=media, headers=extra)
 
 
@@ -278,8 +300,13 @@ def _with_context(payload: Any, context: jsonld.Context) -> Any:
 
 
 def split_names(value: str | None, context: jsonld.Context) -> list[str]:
-    """A comma-separated list of names from a query string, in canonical form."""
-    return [context.to_canonical(n) for n in split(value)]
+    """A comma-separated list of attribute names from a query string, in canonical form;
+    BadRequestData for a name that cannot be an attribute (`id`, `type`, spaces…)."""
+    names = split(value)
+    for name in names:
+        if name in core_entities.ENTITY_MEMBERS or not core_entities.valid_name(name):
+            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{name[:80]!r} is not an attribute name")
+    return [context.to_canonical(n) for n in names]
 
 
 def split(value: str | None) -> list[str]:

@@ -300,3 +300,70 @@ def test_pick_and_omit_expressions_are_checked(sqlite_api: Api) -> None:
         "id": "urn:x:p",
         "name": {"type": "Property", "value": "n"},
     }
+
+
+def test_pages_are_linked_and_core_members_are_not_attributes(sqlite_api: Api) -> None:
+    """Link header pagination (clause 6.3.x), QueryEntities 019_03_03, GeoJSON @context."""
+    c = sqlite_api.client
+    for n in range(3):
+        assert create(sqlite_api, {"id": f"urn:x:pg{n}", "type": "Pg", "v": n}).status_code == 201
+    r = c.get(f"{BASE}/entities", params={"type": "Pg", "limit": 1, "offset": 1})
+    assert [e["id"] for e in r.json()] == ["urn:x:pg1"]
+    link = r.headers["link"]
+    assert '</ngsi-ld/v1/entities?type=Pg&limit=1&offset=0>; rel="prev"' in link
+    assert '</ngsi-ld/v1/entities?type=Pg&limit=1&offset=2>; rel="next"' in link
+    assert "json-ld#context" in link
+    last = c.get(f"{BASE}/entities", params={"type": "Pg", "limit": 1, "offset": 2})
+    assert 'rel="next"' not in last.headers["link"] and 'rel="prev"' in last.headers["link"]
+    problem(c.get(f"{BASE}/entities", params={"attrs": "id,type"}), "BadRequestData", 400)
+    feature = c.get(f"{BASE}/entities/urn:x:pg0", headers={"Accept": "application/geo+json"}).json()
+    assert feature["type"] == "Feature" and "@context" in feature
+
+
+def test_lang_star_picks_one_language(sqlite_api: Api) -> None:
+    """RetrieveEntity 018_07_03."""
+    street = {"type": "LanguageProperty", "languageMap": {"fr": "Grand Place", "nl": "Grote Markt"}}
+    assert create(sqlite_api, {"id": "urn:x:l", "type": "T", "street": street}).status_code == 201
+    got = sqlite_api.client.get(f"{BASE}/entities/urn:x:l", params={"lang": "*"}).json()
+    assert got["street"] == {"type": "Property", "value": "Grand Place", "lang": "fr"}
+
+
+def test_subscription_ids_receiver_info_and_pages(sqlite_api: Api) -> None:
+    """RetrieveSubscription 030_01_01, QuerySubscriptions 031_02, CreateSubscription 028_08."""
+    c, key = sqlite_api.client, sqlite_api.province
+
+    def subscription(**extra: Any) -> dict[str, Any]:
+        return {
+            "type": "Subscription",
+            "entities": [{"type": "T"}],
+            "notification": {"endpoint": {"uri": "http://127.0.0.1:9/n"}},
+            **extra,
+        }
+
+    for sub_id in ("invalid", "no%20id"):
+        problem(c.get(f"{BASE}/subscriptions/{sub_id}", headers=key), "BadRequestData", 400)
+    problem(c.delete(f"{BASE}/subscriptions/invalid", headers=key), "BadRequestData", 400)
+    bad_info = subscription(
+        notification={
+            "endpoint": {
+                "uri": "http://127.0.0.1:9/n",
+                "receiverInfo": [{"key": "a b", "value": "x"}],
+            }
+        }
+    )
+    problem(c.post(f"{BASE}/subscriptions", json=bad_info, headers=key), "BadRequestData", 400)
+    both = subscription(
+        notification={"endpoint": {"uri": "http://127.0.0.1:9/n"}, "pick": ["a"], "omit": ["a"]}
+    )
+    problem(c.post(f"{BASE}/subscriptions", json=both, headers=key), "BadRequestData", 400)
+    problem(
+        c.post(f"{BASE}/subscriptions", json=subscription(jsonldContext="nope"), headers=key),
+        "BadRequestData",
+        400,
+    )
+    for _ in range(3):
+        assert c.post(f"{BASE}/subscriptions", json=subscription(), headers=key).status_code == 201
+    r = c.get(f"{BASE}/subscriptions", params={"limit": 1, "offset": 1}, headers=key)
+    assert len(r.json()) == 1 and "isActive" not in r.json()[0]
+    assert '</ngsi-ld/v1/subscriptions?limit=1&offset=0>; rel="prev"' in r.headers["link"]
+    assert '</ngsi-ld/v1/subscriptions?limit=1&offset=2>; rel="next"' in r.headers["link"]
