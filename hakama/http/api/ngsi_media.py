@@ -259,14 +259,14 @@ def page_links(request: Request, *, offset: int, limit: int, more: bool, media: 
     links = []
     query = {k: v for k, v in request.query_params.items() if k not in ("limit", "offset")}
 
-    def url(at: int) -> str:
+    def url(at: int, rel: str) -> str:
         params = urlencode({**query, "limit": limit, "offset": at})
-        return f'<{request.url.path}?{params}>; rel="%s"; type="{media}"'
+        return f'<{request.url.path}?{params}>; rel="{rel}"; type="{media}"'
 
     if offset > 0 and limit > 0:
-        links.append(url(max(0, offset - limit)) % "prev")
+        links.append(url(max(0, offset - limit), "prev"))
     if more and limit > 0:
-        links.append(url(offset + limit) % "next")
+        links.append(url(offset + limit, "next"))
     return ", ".join(links)
 
 

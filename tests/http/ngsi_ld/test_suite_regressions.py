@@ -367,3 +367,10 @@ def test_subscription_ids_receiver_info_and_pages(sqlite_api: Api) -> None:
     assert len(r.json()) == 1 and "isActive" not in r.json()[0]
     assert '</ngsi-ld/v1/subscriptions?limit=1&offset=0>; rel="prev"' in r.headers["link"]
     assert '</ngsi-ld/v1/subscriptions?limit=1&offset=2>; rel="next"' in r.headers["link"]
+
+
+def test_page_links_survive_encoded_parameters(sqlite_api: Api) -> None:
+    assert create(sqlite_api, {"id": "urn:x:e1", "type": "E", "v": 1}).status_code == 201
+    assert create(sqlite_api, {"id": "urn:x:e2", "type": "E", "v": 2}).status_code == 201
+    r = sqlite_api.client.get(f"{BASE}/entities", params={"type": "E", "q": "v>0;v<9", "limit": 1})
+    assert r.status_code == 200 and "q=v%3E0%3Bv%3C9" in r.headers["link"]
