@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hakama.http.metrics import Metrics
 from hakama.settings import Settings
 
 #: The id of the request being served, on every line logged while serving it.
@@ -93,10 +94,12 @@ def configure(settings: Settings, *, stream: TextIO | None = None) -> logging.Ha
 
 class RequestLog:
     """ASGI middleware: gives each request an id (`X-Request-ID`, kept if the client sent a
-    harmless one), answers with it, and logs one line when the response is sent."""
+    harmless one), answers with it, logs one line when the response is sent, and counts it in
+    `metrics`."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics  # counted and timed here too: one wrapper around each request
         self.log = logging.getLogger("hakama.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,7 +123,10 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            ms = round((time.perf_counter() - started) * 1000, 1)
+            elapsed = time.perf_counter() - started
+            if self.metrics is not None:
+                self.metrics.observe(scope, status, elapsed)
+            ms = round(elapsed * 1000, 1)
             method, path = scope.get("method", "-"), scope.get("path", "-")
             self.log.info(
                 "%s %s %d %.1fms",

@@ -7,13 +7,12 @@ One registry per app (no process-wide global): `Metrics` is built by `create_app
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from hakama.services import operations
 from hakama.services.platform import Platform
@@ -147,6 +146,12 @@ class Metrics:
         )
         self.registry.register(PlatformCollector(platform))
 
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count one answered request (called by `logs.RequestLog`, which times every one)."""
+        route, method = route_of(scope), str(scope.get("method", "-"))
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, method).observe(seconds)
+
 
 def route_of(scope: Scope) -> str:
     """The route template (`/ngsi-ld/v1/entities/{entity_id}`), never the raw path: bounded
@@ -158,31 +163,3 @@ def route_of(scope: Scope) -> str:
     if str(scope.get("path", "")).startswith("/static/"):
         return "/static"
     return "unmatched"
-
-
-class RequestMetrics:
-    """ASGI middleware counting every answered request and its duration."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def watch(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch)
-        finally:
-            route, method = route_of(scope), str(scope.get("method", "-"))
-            self.metrics.requests.labels(route, method, str(status)).inc()
-            self.metrics.latency.labels(route, method).observe(time.perf_counter() - started)
