@@ -42,8 +42,12 @@ def body(request_no: int, entities: int, attrs: int) -> list[dict[str, Any]]:
     for e in range(entities):
         entity: dict[str, Any] = {"id": f"urn:ngsi-ld:Sensor:bench-{e}", "type": "Sensor"}
         for a in range(attrs):
-            entity[f"m{a}"] = {"type": "Property", "value": float((request_no * 7 + e + a) % 1000),
-                               "observedAt": at, "unitCode": "C62"}
+            entity[f"m{a}"] = {
+                "type": "Property",
+                "value": float((request_no * 7 + e + a) % 1000),
+                "observedAt": at,
+                "unitCode": "C62",
+            }
         out.append(entity)
     return out
 
@@ -54,8 +58,19 @@ def baseline(platform: Any, n: int, entities: int, attrs: int) -> float:
     for i in range(n):
         r, rest = divmod(i, per_request)
         e, a = divmod(rest, attrs)
-        rows.append(Observation(T0 + timedelta(days=300, seconds=r), f"urn:ngsi-ld:Sensor:base-{e}", "Sensor", f"m{a}",
-                                float(i % 1000), None, "C62", "02.113.01.09", "http"))
+        rows.append(
+            Observation(
+                T0 + timedelta(days=300, seconds=r),
+                f"urn:ngsi-ld:Sensor:base-{e}",
+                "Sensor",
+                f"m{a}",
+                float(i % 1000),
+                None,
+                "C62",
+                "02.113.01.09",
+                "http",
+            )
+        )
     t = time.perf_counter()
     with platform.db.begin() as conn:
         observations.stage(conn, rows)
@@ -68,8 +83,19 @@ def serve(data_dir: Path, database_url: str | None, port: int) -> subprocess.Pop
         env["HAKAMA_DATABASE_URL"] = database_url
     env.pop("HAKAMA_MQTT_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hakama.cli.main", "--data-dir", str(data_dir), "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "hakama.cli.main",
+            "--data-dir",
+            str(data_dir),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -125,13 +151,28 @@ def main() -> None:
             drop_database(db_name)
     rate = done / seconds
     rows = [
-        {"path": "baseline: observations.stage, one transaction", "observations": requests * per_request,
-         "seconds": round(requests * per_request / base, 2), "per_second": base, "vs_baseline": 1.0},
-        {"path": f"HTTP NGSI-LD batch upsert ({args.entities} entities × {args.attrs} attrs per request, {args.clients} clients)",
-         "observations": done, "seconds": round(seconds, 2), "per_second": rate, "vs_baseline": round(rate / base, 3)},
+        {
+            "path": "baseline: observations.stage, one transaction",
+            "observations": requests * per_request,
+            "seconds": round(requests * per_request / base, 2),
+            "per_second": base,
+            "vs_baseline": 1.0,
+        },
+        {
+            "path": f"HTTP NGSI-LD batch upsert ({args.entities} entities × {args.attrs} attrs per request, {args.clients} clients)",
+            "observations": done,
+            "seconds": round(seconds, 2),
+            "per_second": rate,
+            "vs_baseline": round(rate / base, 3),
+        },
     ]
-    report(f"ingest_http_{args.engine}", rows, engine=args.engine, requests=requests,
-           aim_observations_per_second=50_000)
+    report(
+        f"ingest_http_{args.engine}",
+        rows,
+        engine=args.engine,
+        requests=requests,
+        aim_observations_per_second=50_000,
+    )
 
 
 if __name__ == "__main__":

@@ -96,7 +96,13 @@ def baseline(platform, n: int, devices: int) -> float:
 
 
 def through_mqtt(
-    platform, broker: Broker, key_id: str, sink_name: str, n: int, devices: int, offset: int,
+    platform,
+    broker: Broker,
+    key_id: str,
+    sink_name: str,
+    n: int,
+    devices: int,
+    offset: int,
     protocol: int,
 ) -> dict:
     sink = StagingSink(platform) if sink_name == "staging" else EntitySink(platform)
@@ -144,7 +150,9 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=20)
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--sinks", default="staging,entity")
-    parser.add_argument("--protocols", default="4,5", help="MQTT versions of the subscriber: 4 = 3.1.1, 5")
+    parser.add_argument(
+        "--protocols", default="4,5", help="MQTT versions of the subscriber: 4 = 3.1.1, 5"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -170,8 +178,14 @@ def main() -> None:
                 for sink in args.sinks.split(","):
                     rows.append(
                         through_mqtt(
-                            platform, broker, key.key.id, sink, args.messages, args.devices,
-                            offset, protocol,
+                            platform,
+                            broker,
+                            key.key.id,
+                            sink,
+                            args.messages,
+                            args.devices,
+                            offset,
+                            protocol,
                         )
                     )
                     offset += args.messages

@@ -92,12 +92,19 @@ def variant(folder: Path, which: str) -> dict[str, Any]:
         else:
             out.mkdir(parents=True, exist_ok=True)
             query = spec.query(options)
-            conn.execute(f"COPY ({query}) TO '{out / 'x.parquet'}' (FORMAT parquet, COMPRESSION zstd)")
+            conn.execute(
+                f"COPY ({query}) TO '{out / 'x.parquet'}' (FORMAT parquet, COMPRESSION zstd)"
+            )
             conn.execute(f"COPY ({query}) TO '{out / 'x.csv'}' (FORMAT csv, HEADER true)")
         seconds = time.perf_counter() - started
     sizes = {p.suffix: p.stat().st_size for p in out.iterdir()}
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"variant": which, "seconds": seconds, "peak_rss_mb": peak_mb, "bytes": sum(sizes.values())}
+    return {
+        "variant": which,
+        "seconds": seconds,
+        "peak_rss_mb": peak_mb,
+        "bytes": sum(sizes.values()),
+    }
 
 
 def main() -> None:
@@ -118,10 +125,15 @@ def main() -> None:
         for which in ("baseline_copy", "hakama", "baseline_copy", "hakama", "hakama_all_formats"):
             done = subprocess.run(
                 [sys.executable, __file__, "--variant", which, "--folder", str(folder)],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    best = {w: min(r["seconds"] for r in results if r["variant"] == w) for w in ("baseline_copy", "hakama")}
+    best = {
+        w: min(r["seconds"] for r in results if r["variant"] == w)
+        for w in ("baseline_copy", "hakama")
+    }
     ratio = best["hakama"] / best["baseline_copy"]
     report(
         "open_data_build",

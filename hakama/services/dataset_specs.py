@@ -121,16 +121,20 @@ def _requests_query(o: BuildOptions) -> str:
         WITH latest AS (
             SELECT * FROM service_requests
             QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY updated_at DESC) = 1
-        ), placed AS (
+        ), placed AS MATERIALIZED (
             SELECT l.*, h3_cell(l.lat, l.lon, {o.h3_resolution}) AS cell FROM latest l
+        ), centres AS MATERIALIZED (
+            SELECT cell, h3_lat(cell) AS lat, h3_lon(cell) AS lon
+            FROM (SELECT DISTINCT cell FROM placed WHERE cell IS NOT NULL)
         )
         SELECT p.request_id, p.time AS requested_at, p.service_code,
                {_names("s", "p.service_code", "service")}, p.category,
                p.area_code AS commune_code, {_names("a", "p.area_code", "commune")},
                p.status, p.channel, p.expected_at, p.resolved_at, p.closed_at, p.reopened,
-               h3_lat(p.cell) AS lat, h3_lon(p.cell) AS lon, p.cell AS h3_cell,
+               c.lat, c.lon, p.cell AS h3_cell,
                coalesce(ap.public_text, '') AS public_text, coalesce(ap.photos, '') AS photos
         FROM placed p
+        LEFT JOIN centres c ON c.cell = p.cell
         LEFT JOIN service_names s ON s.code = p.service_code
         LEFT JOIN areas a ON a.code = p.area_code
         LEFT JOIN approvals ap ON ap.request_id = p.request_id

@@ -21,7 +21,7 @@ from hakama.core.territory import Area
 from hakama.services import dataset_builds
 from hakama.services.dataset_specs import Spec
 from hakama.services.platform import Platform
-from hakama.storage.schema_open_data import harvested_datasets
+from hakama.storage.schema_open_data import harvested_datasets, open_datasets
 
 MAX_ROWS = 1000
 FACETS = ("organization", "groups", "tags", "res_format", "license_id")
@@ -119,8 +119,53 @@ def _from_ckan(meta: Mapping[str, Any], source: str) -> Dataset:
     )
 
 
+@dataclass
+class Snapshot:
+    """The catalogue as last read, and what was derived from it (search texts, renderings).
+
+    Kept in `platform.cache` under CACHE_KEY and reused while `freshness` reads the same: a
+    build, a licence change or an import (from this process or another) changes it.
+    """
+
+    key: tuple[Any, ...]
+    datasets: list[Dataset]
+    texts: dict[str, str] = field(default_factory=dict)
+    rendered: dict[tuple[str, ...], Any] = field(default_factory=dict)
+
+
+CACHE_KEY = "open_data_catalogue"
+
+
+def freshness(platform: Platform) -> tuple[Any, ...]:
+    """A cheap fingerprint of what the catalogue is made of (a few small queries)."""
+    with platform.db.connect() as conn:
+        own = conn.execute(
+            sa.select(
+                open_datasets.c.id,
+                open_datasets.c.licence_id,
+                open_datasets.c.version,
+                open_datasets.c.attempted_at,
+            ).order_by(open_datasets.c.id)
+        ).all()
+        other = conn.execute(
+            sa.select(sa.func.count(), sa.func.max(harvested_datasets.c.harvested_at))
+        ).one()
+    return (tuple(tuple(r) for r in own), tuple(other), len(dataset_builds.specs(platform)))
+
+
+def snapshot(platform: Platform) -> Snapshot:
+    key = freshness(platform)
+    cached = platform.cache.get(CACHE_KEY)
+    if isinstance(cached, Snapshot) and cached.key == key:
+        return cached
+    found = own_datasets(platform) + harvested(platform)
+    fresh = Snapshot(key, found, {d.id: d.searchable_text() for d in found})
+    platform.cache[CACHE_KEY] = fresh
+    return fresh
+
+
 def all_datasets(platform: Platform) -> list[Dataset]:
-    return own_datasets(platform) + harvested(platform)
+    return list(snapshot(platform).datasets)
 
 
 def get(platform: Platform, dataset_id: str) -> Dataset:
@@ -241,12 +286,13 @@ def search(
                 f"cannot facet on {f!r}; one of: {', '.join(FACETS)}", field="facet.field"
             )
     alternatives = parse_q(q)
-    pool = list(datasets) if datasets is not None else all_datasets(platform)
+    snap = snapshot(platform) if datasets is None else None
+    pool = list(datasets) if datasets is not None else snap.datasets if snap else []
     matched: list[tuple[int, Dataset]] = []
     for d in pool:
         if any(value not in facet_values(d, name) for name, value in filters):
             continue
-        text = d.searchable_text()
+        text = snap.texts.get(d.id) or d.searchable_text() if snap else d.searchable_text()
         hits = [terms for terms in alternatives if all(t in text for t in terms)]
         if alternatives and not hits:
             continue

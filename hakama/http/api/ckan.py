@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 import hakama
@@ -188,6 +188,34 @@ def package_dict(ctx: Context, d: Dataset) -> dict[str, Any]:
     }
 
 
+class Encoded(str):
+    """JSON text already encoded (a package rendered once per catalogue state), spliced as is."""
+
+
+def rendered_package(ctx: Context, d: Dataset, snap: datasets.Snapshot) -> Encoded:
+    """`package_dict` as JSON, rendered once per catalogue state, base URL and language."""
+    key = (ctx.base, ctx.lang, d.id)
+    found = snap.rendered.get(key)
+    if found is None:
+        found = snap.rendered[key] = Encoded(_json(package_dict(ctx, d)))
+    return Encoded(found)
+
+
+def _json(value: Any, depth: int = 0) -> str:
+    """JSON of `value`; the first `depth` levels are walked so `Encoded` parts are spliced in."""
+    if isinstance(value, Encoded):
+        return str(value)
+    if depth > 0 and isinstance(value, dict):
+        return (
+            "{"
+            + ",".join(f"{json.dumps(str(k))}:{_json(v, depth - 1)}" for k, v in value.items())
+            + "}"
+        )
+    if depth > 0 and isinstance(value, list):
+        return "[" + ",".join(_json(v, depth - 1) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 # Parameters --------------------------------------------------------------------------------------
 
 
@@ -262,6 +290,7 @@ def package_search(ctx: Context, p: Params) -> Any:
     if not isinstance(facet_fields, list) or not all(isinstance(f, str) for f in facet_fields):
         raise Invalid("facet.field: a JSON list of field names", field="facet.field")
     sort = str(p.get("sort") or "score desc, metadata_modified desc")
+    snap = datasets.snapshot(ctx.platform)
     result = datasets.search(
         ctx.platform,
         q=str(p.get("q") or ""),
@@ -275,7 +304,7 @@ def package_search(ctx: Context, p: Params) -> Any:
     return {
         "count": result.count,
         "sort": sort,
-        "results": [package_dict(ctx, d) for d in result.results],
+        "results": [rendered_package(ctx, d, snap) for d in result.results],
         "facets": result.facets,
         "search_facets": {
             f: {
@@ -394,7 +423,7 @@ def datastore_search(ctx: Context, p: Params) -> Any:
     return {
         "resource_id": resource_id,
         "fields": page.fields,
-        "records": page.records,
+        "records": Encoded(page.records_json),
         "total": page.total,
         "limit": limit,
         "offset": offset,
@@ -429,13 +458,13 @@ ACTIONS: dict[str, Callable[[Context, Params], Any]] = {
 
 def _envelope(
     help_url: str, status: int, result: Any = None, error: Mapping[str, Any] | None = None
-) -> JSONResponse:
+) -> Response:
     body: dict[str, Any] = {"help": help_url, "success": error is None}
     if error is None:
         body["result"] = result
     else:
         body["error"] = dict(error)
-    return JSONResponse(body, status_code=status)
+    return Response(_json(body, depth=3), status_code=status, media_type="application/json")
 
 
 def _error(exc: HakamaError) -> tuple[int, dict[str, Any]]:
@@ -468,7 +497,7 @@ async def _params(request: Request) -> Params:
     return params
 
 
-async def _action(request: Request, name: str) -> JSONResponse:
+async def _action(request: Request, name: str) -> Response:
     help_url = f"{str(request.base_url).rstrip('/')}/api/3/action/help_show?name={name}"
     action = ACTIONS.get(name)
     if action is None:
