@@ -19,6 +19,8 @@ import pyarrow.parquet as pq
 import pyshacl
 import pytest
 import rdflib
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hakama.core.access import system_actor
 from hakama.core.errors import Forbidden, Invalid
@@ -512,3 +514,31 @@ def test_import_ckan_lists_another_portals_datasets(url: str, tmp_path: Path) ->
     assert bad.returncode != 0 and "cannot reach" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
     platform.close()
+
+
+# Attacker input ------------------------------------------------------------------------------------
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+_VALUE = st.one_of(_TEXT, st.integers(-(10**12), 10**12), st.sampled_from(["-1", "1e9", "[", "{}", '{"a":', "null"]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    action=st.sampled_from(["package_search", "package_show", "datastore_search", "resource_show",
+                            "organization_show", "group_show", "tag_list", "package_list"]),
+    params=st.dictionaries(st.sampled_from(["q", "fq", "rows", "start", "sort", "facet.field", "id",
+                                            "resource_id", "filters", "limit", "offset", "fields"]),
+                           _VALUE, max_size=5),
+    as_json=st.booleans(),
+)
+def test_any_parameters_get_an_envelope_never_a_500(url: str, action: str, params: dict[str, object],
+                                                    as_json: bool) -> None:
+    if as_json:
+        r = httpx.post(f"{url}/api/3/action/{action}", json=params)
+    else:
+        r = httpx.get(f"{url}/api/action/{action}", params={k: str(v) for k, v in params.items()})
+    assert r.status_code in (200, 400, 403, 404, 409), (r.status_code, r.text[:300])
+    body = r.json()
+    assert body["success"] is (r.status_code == 200)
+    if not body["success"]:
+        assert body["error"]["__type"] and body["error"]["message"]

@@ -27,7 +27,13 @@ from hakama.http.web.request_pages import (
     translate_error,
 )
 from hakama.http.web.request_pages import page_number as read_page
-from hakama.services import request_media, service_catalog, service_requests, territory
+from hakama.services import (
+    request_media,
+    request_publication,
+    service_catalog,
+    service_requests,
+    territory,
+)
 from hakama.services.service_requests import RequestFilter, SortKey
 from hakama.storage.types import utcnow
 
@@ -291,6 +297,8 @@ def _detail(
         departments=sorted({s.department for s in offered if s.department}),
         agents=[actor.id],
         communes_geojson=page.communes_geojson([req.area_code]),
+        publication=request_publication.get(page.platform, req.id),
+        stored_media=[m for m in req.media if request_media.is_stored_name(m)],
         message=_message(page),
         errors=errors or [],
     )
@@ -373,6 +381,14 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
                 note=note,
             )
             msg = "merged"
+        elif what == "publish":  # open data: the text (and photos) an agent approves
+            if _text(form, "withdraw") == "1":
+                request_publication.withdraw(page.platform, request_id, actor=actor)
+            else:
+                photos = [p for p in form.getlist("photos") if isinstance(p, str)]
+                request_publication.approve(
+                    page.platform, request_id, text=note, photos=photos, actor=actor
+                )
     except _Redirect as exit_:
         return exit_.response
     except (NotFound, Forbidden, Unauthorized) as exc:
@@ -389,6 +405,11 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
         except HakamaError as again:
             return page.error(again)
     return RedirectResponse(f"/office/requests/{request_id}?msg={msg}", status_code=303)
+
+
+@router.post("/requests/{request_id}/publish", response_class=HTMLResponse)
+async def publish(request: Request, request_id: str, actor: ActorDep) -> Response:
+    return await _change(request, request_id, actor, "publish")
 
 
 @router.post("/requests/{request_id}/status", response_class=HTMLResponse)
