@@ -140,6 +140,36 @@ class Settings(BaseSettings):
         description="Also serve `/metrics` without sign-in on this port of `host` (for "
         "Prometheus); on the main port `/metrics` is staff-only.",
     )
+    map_tiles: str | None = Field(
+        None,
+        description="Base layer of every map: a tile URL template, e.g. "
+        "`https://tile.example.org/{z}/{x}/{y}.png` (`{s}` for subdomains). Default: none, or "
+        "the MBTiles file imported with `hakama map tiles import` (served at `/tiles/`); the pages "
+        "then stay offline. A Content-Security-Policy must allow the template's host for images.",
+    )
+    map_attribution: str = Field(
+        "",
+        description="Credit of the base layer shown on every map (required with `map_tiles`; "
+        "default for an MBTiles file: its own `attribution`).",
+    )
+
+    @model_validator(mode="after")
+    def _check_map_tiles(self) -> Settings:
+        if self.map_tiles is not None:
+            url = self.map_tiles.strip()
+            if not url.startswith(("https://", "http://")) or not all(
+                part in url for part in ("{z}", "{x}", "{y}")
+            ):
+                raise ValueError(
+                    "HAKAMA_MAP_TILES must be an http(s) URL template with {z}, {x} and {y}"
+                )
+            if not self.map_attribution.strip():
+                raise ValueError(
+                    "HAKAMA_MAP_ATTRIBUTION is required with HAKAMA_MAP_TILES: tile providers "
+                    "ask to be credited on the map"
+                )
+            self.map_tiles = url
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:

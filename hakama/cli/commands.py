@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "hakama.cli.report",
     "hakama.cli.mqtt",
     "hakama.cli.backup",
+    "hakama.cli.map",
 )
 
 

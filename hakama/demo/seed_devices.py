@@ -123,13 +123,33 @@ def seed(platform: Platform, *, seed: int, scale: float) -> str:
         return "no sensors planned (no communes with outlines)"
     commune_keys = _commune_keys(platform, {s.area_code for s in sensors})
     added = 0
+    moved: list[Sensor] = []
     for sensor in sensors:
         device_id = f"{sensor.kind.value}-{_device_id(sensor)}"
+        planned = {"type": "Point", "coordinates": [sensor.lon, sensor.lat]}
         try:
-            devices.get_device(platform, device_id)
-            continue
+            found = devices.get_device(platform, device_id)
         except NotFound:
-            pass
+            found = None
+        if found is not None:
+            key_id = commune_keys[sensor.area_code].id
+            if (found.location, found.area_code, found.api_key_id) != (
+                planned,
+                sensor.area_code,
+                key_id,
+            ):  # placed on earlier outlines: where the plan puts it now
+                devices.update_device(
+                    platform,
+                    device_id,
+                    actor=DEMO,
+                    changes={
+                        "location": planned,
+                        "area_code": sensor.area_code,
+                        "api_key_id": key_id,
+                    },
+                )
+                moved.append(sensor)
+            continue
         devices.create_device(
             platform,
             actor=DEMO,
@@ -144,6 +164,10 @@ def seed(platform: Platform, *, seed: int, scale: float) -> str:
         )
         added += 1
     values = latest_values(platform, {s.id for s in sensors})
+    if moved:  # their entities may sit in another commune: move them as the demo, not a key
+        entities.batch_upsert(
+            platform, [_body(s, values) for s in moved], actor=DEMO, update=True, source="demo"
+        )
     by_commune: dict[str, list[Sensor]] = {}
     for sensor in sensors:
         by_commune.setdefault(sensor.area_code, []).append(sensor)
@@ -159,7 +183,7 @@ def seed(platform: Platform, *, seed: int, scale: float) -> str:
             failed += len(result.errors)
     removed = _unstage_lake_copies(platform, values)
     return (
-        f"{added} devices added ({len(sensors)} in all, {len(commune_keys)} commune keys), "
+        f"{added} devices added, {len(moved)} moved ({len(sensors)} in all, {len(commune_keys)} commune keys), "
         f"{written} entities with {len(values)} latest values"
         + (f", {failed} entities refused" if failed else "")
         + f"; {removed} staged copies of lake readings removed"

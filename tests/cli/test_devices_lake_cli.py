@@ -37,7 +37,7 @@ def test_devices_and_lake_commands(tmp_path: Path) -> None:
     platform.close()
 
     added = hakama(data, "devices", "add", "aq-1", "--type", "AirQualityObserved", "--key", key.id,
-                   "--attr", "p=pm25:GQ", "--lon", "-2.32", "--lat", "34.92")
+                   "--attr", "p=pm25:GQ", "--lon", "-2.3151", "--lat", "34.7015")
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip().splitlines()[-1] == f"hakama/{key.id}/aq-1/attrs"
     listed = hakama(data, "devices", "list", "--json")

@@ -82,3 +82,19 @@ def test_slugify() -> None:
     assert slugify("Aïn Erreggada") == "ain-erreggada"
     assert slugify("Sidi Slimane Echcharaa") == "sidi-slimane-echcharaa"
     assert slugify("!!!") == "area"
+
+
+@pytest.mark.parametrize(
+    ("slug", "centre"),
+    [("berkane", (-2.318, 34.917)), ("saidia", (-2.239, 35.085)), ("ahfir", (-2.101, 34.952))],
+)
+def test_urban_sensors_stand_in_their_town(
+    areas: list[Area], slug: str, centre: tuple[float, float]
+) -> None:
+    """On the corrected outlines a town's sensors are in the town, not 20 km north of it."""
+    sensors = [s for s in plan_sensors(areas, seed=2026, scale=1.0) if f":{slug}-" in s.id]
+    assert sensors
+    for s in sensors:
+        km_east = (s.lon - centre[0]) * 111.32 * np.cos(np.radians(centre[1]))
+        km_north = (s.lat - centre[1]) * 110.57
+        assert np.hypot(km_east, km_north) < 6, (s.id, s.lon, s.lat)

@@ -316,3 +316,19 @@ def test_agents_add_and_see_photos_of_their_commune_only(office: Office) -> None
     assert office.client().get(found.group(1)).status_code == 404
     empty = agent.post(f"/office/requests/{request_id}/photo", data={"csrf_token": token})
     assert empty.status_code == 400
+
+
+def test_another_communes_request_says_whose_it_is_not_sign_in(office: Office) -> None:
+    theirs = office.file(at=(1.5, 0.5))  # in Beta
+    agent = office.client("agent-a")  # works Alpha
+    page = agent.get(f"/office/requests/{theirs}?lang=fr")
+    assert page.status_code == 403
+    assert "Cette demande relève de la commune de Beta" in page.text
+    assert 'href="/office"' in page.text
+    assert "Connectez-vous" not in page.text and "Sign in with" not in page.text
+    assert SECRET_PHONE not in page.text
+    arabic = agent.get(f"/office/requests/{theirs}?lang=ar")
+    assert "هذا الطلب تابع لجماعة" in arabic.text and "Beta" in arabic.text
+    # Someone who is not signed in is still sent to sign in.
+    anonymous = office.client().get(f"/office/requests/{theirs}")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")

@@ -18,7 +18,7 @@ from hakama.services.platform import Platform
 ADMIN = system_actor("test")
 SIDI_BOUHRIA = "02.113.05.15"
 BERKANE_CITY = "02.113.01.09"
-POINT = {"type": "Point", "coordinates": [-2.32, 34.92]}
+POINT = {"type": "Point", "coordinates": [-2.3151, 34.7015]}  # in Sidi Bouhria
 
 
 @pytest.fixture

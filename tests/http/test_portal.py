@@ -4,6 +4,7 @@ comment, confirm or contest, and the public list — with no personal data on pu
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from hakama.core.requests import Status
 from hakama.core.services_catalog import service_from_dict
 from hakama.core.territory import Area, Level
 from hakama.http.app import create_app
+from hakama.http.web import i18n
 from hakama.services import request_media, service_catalog, service_requests, territory
 from hakama.services.platform import Platform
 
@@ -163,7 +165,7 @@ def test_filing_gives_a_number_and_strips_the_photo(portal: Portal) -> None:
 def test_errors_keep_the_form_and_speak_the_language(portal: Portal) -> None:
     status, _loc, body = file_report(portal.client, lat="40.0", long="-3.0")
     assert status == 400
-    assert "هذه النقطة خارج تراب الإقليم." in body
+    assert "هذه النقطة خارج التراب المخدوم هنا. اختر جماعتك من القائمة" in body
     assert "La lampe est éteinte depuis trois jours" in body  # what was typed is kept
     status, _loc, body = file_report(portal.client, **{"attribute[kind]": ""})
     assert status == 400 and "المرجو الإجابة عن الأسئلة المشار إليها بـ *." in body
@@ -363,3 +365,46 @@ def test_requester_adds_a_photo_later(portal: Portal) -> None:
         assert stranger.get(f"/track/{request_id}/media/{req.media[0]}").status_code == 404
     assert portal.client.get(f"/track/{request_id}/media/{req.media[0]}").headers[
         "content-type"] == "image/jpeg"
+
+
+def test_the_citizen_may_choose_another_commune_than_the_pin(portal: Portal) -> None:
+    # The pin is in Alpha; the citizen knows the place belongs to Beta.
+    status, _loc, body = file_report(portal.client, commune="P.B")
+    assert status == 400  # a pin and a commune that disagree, with no choice said: refused
+    assert i18n.translations("ar").gettext("The pin is not in the chosen commune.") in body
+    status, location, body = file_report(portal.client, commune="P.B", commune_chosen="1")
+    assert status == 303, body
+    request_id = location.split("/")[2].split("?")[0]
+    req = service_requests.get_request(portal.platform, request_id, actor=OPERATOR)
+    assert req.area_code == "P.B" and (req.lat, req.lon) == (0.5, 0.5)
+    # Without a choice the pin decides; a province "chosen" still goes to the pin's commune.
+    for extra in ({}, {"commune": "P", "commune_chosen": "1"}):
+        status, location, _ = file_report(portal.client, **extra)
+        req = service_requests.get_request(
+            portal.platform, location.split("/")[2].split("?")[0], actor=OPERATOR
+        )
+        assert req.area_code == "P.A"
+
+
+def test_the_form_says_in_words_where_the_request_goes(portal: Portal) -> None:
+    page = portal.client.get("/report/lighting?lang=fr").text
+    assert 'data-goes-to="Cette demande sera transmise à la commune de {name}."' in page
+    assert "Ce point est hors du territoire desservi" in page
+    assert 'id="commune-verdict"' in page and 'name="commune_chosen"' in page
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr", "en"])
+def test_every_map_has_a_legend_and_translated_controls(portal: Portal, lang: str) -> None:
+    _status, location, _ = file_report(portal.client)
+    tr = i18n.translations(lang).gettext
+    for path in ("/", "/report/lighting", "/requests", location.split("?")[0]):
+        html = portal.client.get(f"{path}?lang={lang}").text
+        assert html.count('class="map-key"') == 1, path
+        assert f'<span class="map-key-title">{tr("Legend")}</span>' in html, path
+        config = json.loads(html.split('id="map-config">')[1].split("</script>")[0])
+        assert config["labels"]["zoom_in"] == tr("Zoom in") and config["basemap"] is None
+        assert config["labels"]["close"] == tr("Close")
+        if lang == "ar":
+            assert "Zoom in" not in html, path
+    home = portal.client.get(f"/?lang={lang}").text
+    assert tr("Urban commune (municipality)") in home and tr("Rural commune") in home

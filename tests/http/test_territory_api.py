@@ -42,8 +42,8 @@ def test_areas_as_geojson(client: httpx.Client) -> None:
 
 
 def test_locate_and_one_area(client: httpx.Client) -> None:
-    found = client.get("/api/territory/locate", params={"lon": -2.32, "lat": 34.92}).json()
-    assert found["area"]["names"]["fr"] == "Sidi Bouhria"
+    found = client.get("/api/territory/locate", params={"lon": -2.318, "lat": 34.917}).json()
+    assert found["area"]["names"]["fr"] == "Berkane"  # the town centre
     assert client.get("/api/territory/locate", params={"lon": -7, "lat": 33}).json()["area"] is None
     one = client.get("/api/territory/02.113").json()
     assert one["population"] == {"2014": 289137, "2024": 284061} and one["geometry"]["type"]
@@ -64,3 +64,41 @@ def test_health_reports_database_and_lake(client: httpx.Client) -> None:
     assert body["status"] == "ok"
     assert body["database"] == {"engine": "sqlite", "ok": True, "schema_current": True}
     assert body["lake"]["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("accept", "geojson"),
+    [
+        ("application/geo+json", True),
+        ("application/geo+json, application/json;q=0.5", True),
+        ("application/json, application/geo+json;q=0.5", False),
+        ("application/json", False),
+        ("*/*", False),
+        ("", False),
+        ("application/geo+json;q=0", False),
+        ("application/geo+json;q=abc", False),
+    ],
+)
+def test_accept_header_chooses_geojson(client: httpx.Client, accept: str, geojson: bool) -> None:
+    response = client.get("/api/territory", params={"level": "commune"}, headers={"Accept": accept})
+    assert response.status_code == 200
+    assert "Accept" in response.headers["vary"]
+    body = response.json()
+    if geojson:
+        assert response.headers["content-type"].startswith("application/geo+json")
+        assert body["type"] == "FeatureCollection" and len(body["features"]) == 16
+        assert body["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    else:
+        assert response.headers["content-type"].startswith("application/json")
+        assert len(body["areas"]) == 16
+    one = client.get("/api/territory/02.113.01.09", headers={"Accept": accept})
+    assert ("type" in one.json()) is geojson
+    if geojson:
+        assert one.json()["type"] == "Feature" and one.json()["id"] == "02.113.01.09"
+
+
+def test_format_parameter_wins_over_accept(client: httpx.Client) -> None:
+    response = client.get(
+        "/api/territory", params={"format": "json"}, headers={"Accept": "application/geo+json"}
+    )
+    assert "areas" in response.json()

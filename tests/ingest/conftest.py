@@ -20,7 +20,7 @@ from hakama.services import devices, keys, territory
 from hakama.services.platform import Platform
 
 ADMIN = system_actor("test")
-POINT = {"type": "Point", "coordinates": [-2.32, 34.92]}  # Sidi Bouhria
+POINT = {"type": "Point", "coordinates": [-2.3151, 34.7015]}  # Sidi Bouhria
 COMMUNE = "02.113.05.15"
 
 

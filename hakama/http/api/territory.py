@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from hakama.core.territory import Area, Level
@@ -31,17 +31,56 @@ def _area_json(area: Area, *, geometry: bool) -> dict[str, Any]:
     return body
 
 
+GEOJSON = "application/geo+json"
+
+
+def _accepts(accept: str) -> dict[str, float]:
+    """Media types of an Accept header with their quality (RFC 9110 §12.5.1)."""
+    out: dict[str, float] = {}
+    for part in accept.split(",")[:32]:
+        media, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            out[media.lower()] = max(quality, out.get(media.lower(), 0.0))
+    return out
+
+
+def _wants_geojson(request: Request, format: str | None) -> bool:
+    """`?format=` when given; else GeoJSON when the client prefers `application/geo+json`."""
+    if format is not None:
+        return format == "geojson"
+    accepted = _accepts(request.headers.get("accept", ""))
+    geo = accepted.get(GEOJSON, 0.0)
+    return geo > 0 and geo >= max(accepted.get("application/json", 0.0), 0.0)
+
+
 def _feature(area: Area) -> dict[str, Any]:
     props = _area_json(area, geometry=False)
     return {"type": "Feature", "id": area.code, "geometry": area.geometry, "properties": props}
 
 
-@router.get("", operation_id="territory_list")
+@router.get(
+    "",
+    operation_id="territory_list",
+    responses={200: {"content": {GEOJSON: {}}, "description": "JSON records or GeoJSON"}},
+)
 def list_areas(
     platform: PlatformDep,
+    request: Request,
     format: Annotated[
-        Literal["json", "geojson"], Query(description="`geojson` for a FeatureCollection")
-    ] = "json",
+        Literal["json", "geojson"] | None,
+        Query(
+            description="`geojson` for a FeatureCollection (also chosen by "
+            "`Accept: application/geo+json`); `json` by default"
+        ),
+    ] = None,
     level: Annotated[Level | None, Query(description="Only areas of this level")] = None,
     parent: Annotated[
         str | None, Query(max_length=64, description="Only children of this area")
@@ -50,10 +89,11 @@ def list_areas(
 ) -> JSONResponse:
     """Areas of the territory, as JSON records or a GeoJSON FeatureCollection (RFC 7946)."""
     areas = territory.list_areas(platform, level=level, parent=parent)
-    if format == "geojson":
+    vary = {"Vary": "Accept"}
+    if _wants_geojson(request, format):
         collection = {"type": "FeatureCollection", "features": [_feature(a) for a in areas]}
-        return JSONResponse(collection, media_type="application/geo+json")
-    return JSONResponse({"areas": [_area_json(a, geometry=geometry) for a in areas]})
+        return JSONResponse(collection, media_type=GEOJSON, headers=vary)
+    return JSONResponse({"areas": [_area_json(a, geometry=geometry) for a in areas]}, headers=vary)
 
 
 @router.get("/locate", operation_id="territory_locate")
@@ -68,12 +108,20 @@ def locate(
     return {"lon": lon, "lat": lat, "area": _area_json(area, geometry=False) if area else None}
 
 
-@router.get("/{code}", operation_id="territory_get")
+@router.get(
+    "/{code}",
+    operation_id="territory_get",
+    responses={200: {"content": {GEOJSON: {}}, "description": "JSON record or GeoJSON"}},
+)
 def get_area(
-    platform: PlatformDep, code: str, format: Literal["json", "geojson"] = "json"
+    platform: PlatformDep,
+    request: Request,
+    code: str,
+    format: Literal["json", "geojson"] | None = None,
 ) -> JSONResponse:
-    """One area with its outline."""
+    """One area with its outline (a GeoJSON Feature with `Accept: application/geo+json`)."""
     area = territory.get_area(platform, code)
-    if format == "geojson":
-        return JSONResponse(_feature(area), media_type="application/geo+json")
-    return JSONResponse(_area_json(area, geometry=True))
+    vary = {"Vary": "Accept"}
+    if _wants_geojson(request, format):
+        return JSONResponse(_feature(area), media_type=GEOJSON, headers=vary)
+    return JSONResponse(_area_json(area, geometry=True), headers=vary)

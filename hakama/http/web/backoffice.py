@@ -264,7 +264,10 @@ def _detail(
     req = service_requests.get_request(page.platform, request_id, actor=actor)
     chain = territory.area_chain(page.platform, req.area_code)
     if not allowed(actor, Action.READ_INTERNAL, chain):
-        raise Forbidden(f"{actor.label} may not see the requests of {req.area_code}")
+        raise Forbidden(
+            f"{actor.label} may not see the requests of {req.area_code}",
+            request_area=req.area_code,
+        )
     events = service_requests.history(page.platform, req.id, actor=actor)
     contact = None
     if page.request.query_params.get("contact") == "1":

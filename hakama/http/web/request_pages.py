@@ -61,6 +61,7 @@ EVENT_LABELS: Mapping[EventKind, str] = {
     EventKind.CONTESTED: N_("Resolution contested by the requester"),
     EventKind.MERGED: N_("Merged"),
     EventKind.MEDIA_ADDED: N_("Photo added"),
+    EventKind.RELOCATED: N_("Moved to another commune: the commune outlines were corrected"),
 }
 
 
@@ -113,9 +114,19 @@ class Page:
         return render(self.request, template, status_code, icon=icon, **context)
 
     def error(self, exc: HakamaError) -> HTMLResponse:
-        """The layout's error page for a domain error, with its HTTP status."""
+        """The layout's error page for a domain error, with its HTTP status.
+
+        A request of another commune (`Forbidden(..., request_area=code)`) is named as such, so
+        a signed-in agent learns where it belongs instead of being asked to sign in.
+        """
+        owner = exc.details.get("request_area") if exc.status == 403 else None
         return self.render(
-            "error.html", exc.status, status=exc.status, title=exc.title, detail=exc.message
+            "error.html",
+            exc.status,
+            status=exc.status,
+            title=exc.title,
+            detail=exc.message,
+            belongs_to=self.area_name(str(owner)) if owner else "",
         )
 
     # Views ---------------------------------------------------------------------------------
@@ -163,6 +174,12 @@ class Page:
                 extra = self._("duplicate of %(id)s", id=details["into"])
             elif details.get("duplicates"):
                 extra = ", ".join(str(d) for d in details["duplicates"])
+        elif event.kind is EventKind.RELOCATED:
+            extra = self._(
+                "from %(old)s to %(new)s",
+                old=self.area_name(str(details.get("from") or "")),
+                new=self.area_name(str(details.get("to") or "")),
+            )
         return {
             "at_iso": event.at.isoformat(),
             "at_text": self.when(event.at),
@@ -326,7 +343,13 @@ def translate_error(page: Page, message: str) -> str:
 
 
 _KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
-    ("outside the territory", N_("This point is outside the territory.")),
+    (
+        "outside the territory",
+        N_(
+            "This point is outside the territory served here. Choose your commune in the list "
+            "and describe the place in the address field."
+        ),
+    ),
     ("is not in", N_("The pin is not in the chosen commune.")),
     (
         "a location is required",

@@ -7,14 +7,15 @@ page extending `base.html` gets them without each router passing them along.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
 from jinja2 import Environment
 
 from hakama.http.web import numbers, overview
-from hakama.services import territory
+from hakama.services import basemap, territory
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,16 @@ def language_url(request: Request, lang: str) -> str:
     return f"{request.url.path}?{urlencode(query)}"
 
 
+def map_basemap(request: Request) -> dict[str, Any] | None:
+    """The maps' base layer for `maps.scripts()` (None: outlines on a plain background)."""
+    found = basemap.basemap(request.app.state.platform.settings)
+    return asdict(found) if found else None
+
+
 def install(env: Environment) -> None:
     """Make `site`, `language_url` and the number filters available to every template."""
     env.globals["site"] = site
+    env.globals["map_basemap"] = map_basemap
     env.globals["language_url"] = language_url
     env.filters["integer"] = numbers.integer
     env.filters["change_percent"] = numbers.change_percent

@@ -1,12 +1,11 @@
 /* One indicator's page: the series over time (uPlot) for the province and one chosen commune,
-   and the communes coloured by their latest value (Leaflet, no tile layer). Values come from the
+   and the communes coloured by their latest value (Leaflet, on map-base.js's optional base layer). Values come from the
    JSON block the page embeds; uncertain values are drawn as hollow points. */
 (function () {
   "use strict";
   var source = document.getElementById("indicator-data");
   if (!source) { return; }
   var data = JSON.parse(source.textContent);
-  var rtl = document.documentElement.dir === "rtl";
   var labels = data.labels;
 
   function text(tag, value, className) {
@@ -69,10 +68,10 @@
 
   /* Map --------------------------------------------------------------------------------- */
   var mapHolder = document.getElementById("indicator-map");
-  if (!mapHolder || !window.L || !data.map.outlines.features.length) { return; }
+  if (!mapHolder || !window.L || !window.hakamaMap || !data.map.outlines.features.length) { return; }
   var communes = data.map.communes;
-  var map = L.map(mapHolder, { zoomSnap: 0.25, scrollWheelZoom: false, attributionControl: false, zoomControl: false });
-  L.control.zoom({ position: rtl ? "topright" : "topleft", zoomInTitle: labels.zoom_in, zoomOutTitle: labels.zoom_out }).addTo(map);
+  /* Zoom buttons in the page's language and the optional base layer: map-base.js. */
+  var map = window.hakamaMap.create(mapHolder, { zoomSnap: 0.25, scrollWheelZoom: false });
 
   function style(feature) {
     var c = communes[feature.id];

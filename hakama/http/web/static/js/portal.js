@@ -1,5 +1,7 @@
-/* Citizen portal maps: commune outlines on a plain background (no tiles), a pin to place,
-   the request points of the public list. Pages work without it (address + commune select). */
+/* Citizen portal maps: commune outlines (on the optional base layer of map-base.js), a pin to
+   place, the request points of the public list. Pages work without it (address + commune
+   select). Where a pin lands, the commune is the server's answer (/api/territory/locate, the
+   rule the form is checked with), so the page never promises a commune the server won't pick. */
 (function () {
   "use strict";
 
@@ -17,7 +19,7 @@
 
   function baseMap(el, communes) {
     // The credits are printed under the map: on a phone they would cover half of it.
-    var map = L.map(el, { zoomControl: true, attributionControl: false });
+    var map = window.hakamaMap.create(el, {});
     var layer = L.geoJSON(communes || { type: "FeatureCollection", features: [] }, {
       style: function (f) {
         return L.extend({ className: "commune-" + String(f.id || "").replace(/\W/g, "_") }, OUTLINE);
@@ -26,7 +28,6 @@
     layer.addTo(map);
     var bounds = layer.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [4, 4] }); else map.setView([0, 0], 2);
-    el.hakamaMap = map;  // browser tests and other scripts find the map on its element
     return { map: map, layer: layer };
   }
 
@@ -38,53 +39,106 @@
     iconSize: [32, 44], iconAnchor: [16, 43]
   }) : null;
 
-  /* Report form: tap to place the pin; the commune under it is selected. */
+  /* Report form: tap to place the pin (or use the phone's location); the form then says in
+     words which commune the request goes to, and the citizen may choose another. */
   function pickMap() {
     var el = document.getElementById("pick-map");
-    if (!el || !window.L) return;
+    if (!el || !window.L || !window.hakamaMap) return;
     var communes = readJSON("communes-geo");
     var m = baseMap(el, communes);
     var lat = document.getElementById("lat"), lon = document.getElementById("long");
     var select = document.getElementById("commune"), status = document.getElementById("pin-status");
-    var marker = null;
+    var verdict = document.getElementById("commune-verdict");
+    var chosen = document.getElementById("commune-chosen");
+    var marker = null, located = null, asked = 0;
 
+    function nameOf(code) {
+      for (var i = 0; select && i < select.options.length; i++) {
+        if (select.options[i].value === code) return select.options[i].textContent;
+      }
+      return code;
+    }
+    function say(text, bad) {
+      if (!verdict) return;
+      verdict.textContent = text || "";
+      verdict.className = bad ? "verdict errors" : "verdict";
+      verdict.hidden = !text;
+      verdict.setAttribute("data-commune", bad ? "" : (select && select.value) || "");
+    }
+    function explain() {
+      if (!select) return;
+      if (located === null) { say(el.getAttribute("data-outside"), true); return; }
+      var code = select.value || located;
+      if (chosen && chosen.value === "1" && select.value && select.value !== located) {
+        say(el.getAttribute("data-chosen").replace("{name}", nameOf(code)), false);
+      } else {
+        say(el.getAttribute("data-goes-to").replace("{name}", nameOf(code)), false);
+      }
+    }
+
+    /* Outlines drawn on the map are simplified; the fallback when the server can't be asked. */
     function communeAt(latlng) {
       var found = null;
       m.layer.eachLayer(function (poly) {
         if (found || !poly.feature) return;
         if (poly.getBounds().contains(latlng) && inside(latlng, poly.feature.geometry)) found = poly.feature;
       });
-      return found;
+      return found ? String(found.id || found.properties.code) : null;
+    }
+    function locate(latText, lonText, done) {
+      var url = "/api/territory/locate?" + "lon=" + encodeURIComponent(lonText) + "&lat=" + encodeURIComponent(latText);
+      var fallback = function () { done(communeAt(L.latLng(+latText, +lonText))); };
+      if (!window.fetch) { fallback(); return; }
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+        .then(function (body) { done(body.area ? String(body.area.code) : null); }, fallback);
     }
 
-    function place(latlng, zoom) {
+    function place(latlng, zoom, keepChoice) {
       if (marker) marker.setLatLng(latlng); else marker = L.marker(latlng, { icon: PIN, keyboard: false }).addTo(m.map);
-      lat.value = latlng.lat.toFixed(6);
-      lon.value = latlng.lng.toFixed(6);
-      var feature = communeAt(latlng);
-      if (feature) {
-        if (select) select.value = feature.id || feature.properties.code;
-        status.textContent = feature.properties.name || "";
-        status.className = "muted";
-      } else {
-        if (select) select.value = "";
-        status.textContent = el.getAttribute("data-outside");
-        status.className = "errors";
-      }
+      // The values the form sends are the ones asked about: same point, same commune.
+      var latText = latlng.lat.toFixed(6), lonText = latlng.lng.toFixed(6);
+      lat.value = latText;
+      lon.value = lonText;
+      status.textContent = el.getAttribute("data-checking");
+      status.className = "muted";
+      var ticket = ++asked;
+      locate(latText, lonText, function (code) {
+        if (ticket !== asked) return; // a later tap won
+        located = code;
+        status.textContent = "";
+        if (code === null) {
+          // Outside the territory: no point is sent; the commune and the address say where.
+          lat.value = "";
+          lon.value = "";
+          if (chosen) chosen.value = "";
+          if (select && !keepChoice) select.value = "";
+        } else if (select) {
+          if (!keepChoice || !select.value) select.value = code;
+          if (chosen) chosen.value = select.value && select.value !== code ? "1" : "";
+        }
+        explain();
+      });
       if (zoom) m.map.setView(latlng, Math.max(m.map.getZoom(), 14));
     }
 
-    m.map.on("click", function (e) { place(e.latlng, false); });
-    m.layer.on("click", function (e) { place(e.latlng, false); });
-    if (lat.value && lon.value && !isNaN(+lat.value) && !isNaN(+lon.value)) place(L.latLng(+lat.value, +lon.value), true);
+    if (select) {
+      select.addEventListener("change", function () {
+        if (chosen) chosen.value = located && select.value && select.value !== located ? "1" : "";
+        if (located !== null || lat.value) explain();
+      });
+    }
+    m.map.on("click", function (e) { place(e.latlng, false, false); });
+    m.layer.on("click", function (e) { place(e.latlng, false, false); });
+    if (lat.value && lon.value && !isNaN(+lat.value) && !isNaN(+lon.value)) place(L.latLng(+lat.value, +lon.value), true, true);
 
-    var locate = document.getElementById("locate-me");
-    if (locate && navigator.geolocation) {
-      locate.hidden = false;
-      locate.addEventListener("click", function () {
+    var locateMe = document.getElementById("locate-me");
+    if (locateMe && navigator.geolocation) {
+      locateMe.hidden = false;
+      locateMe.addEventListener("click", function () {
         navigator.geolocation.getCurrentPosition(
-          function (pos) { place(L.latLng(pos.coords.latitude, pos.coords.longitude), true); },
-          function () { status.textContent = locate.getAttribute("data-denied"); },
+          function (pos) { place(L.latLng(pos.coords.latitude, pos.coords.longitude), true, false); },
+          function () { status.textContent = locateMe.getAttribute("data-denied"); },
           { enableHighAccuracy: true, timeout: 15000 }
         );
       });
@@ -127,7 +181,7 @@
   /* Tracking page: where the request is. */
   function requestMap() {
     var el = document.getElementById("request-map");
-    if (!el || !window.L) return;
+    if (!el || !window.L || !window.hakamaMap) return;
     var m = baseMap(el, readJSON("communes-geo"));
     var latlng = L.latLng(+el.getAttribute("data-lat"), +el.getAttribute("data-lon"));
     L.marker(latlng, { icon: PIN, keyboard: false }).addTo(m.map);
@@ -138,7 +192,7 @@
   /* Public list: one dot per request of the page, coloured by status. */
   function requestsMap() {
     var el = document.getElementById("requests-map");
-    if (!el || !window.L) return;
+    if (!el || !window.L || !window.hakamaMap) return;
     var m = baseMap(el, readJSON("communes-geo"));
     var points = readJSON("requests-geo") || { features: [] };
     L.geoJSON(points, {

@@ -1,14 +1,13 @@
-/* The home page map: the communes drawn from their outlines with Leaflet, with no tile layer
-   (no tile server, works offline). Data and labels come from the JSON block the page embeds,
+/* The home page map: the communes drawn from their outlines with Leaflet, on the optional base
+   layer of map-base.js (none by default: works offline). Data and labels come from the JSON block the page embeds,
    already translated and formatted by the server. */
 (function () {
   "use strict";
   var holder = document.getElementById("territory-map");
   var source = document.getElementById("territory-map-data");
-  if (!holder || !source || !window.L) { return; }
+  if (!holder || !source || !window.L || !window.hakamaMap) { return; }
   var data = JSON.parse(source.textContent);
   var labels = data.labels;
-  var rtl = document.documentElement.dir === "rtl";
 
   function text(tag, value, className) {
     var el = document.createElement(tag);
@@ -55,25 +54,10 @@
     };
   }
 
-  var map = L.map(holder, {
-    zoomSnap: 0.25,
-    scrollWheelZoom: false,
-    attributionControl: false,
-    zoomControl: false
+  /* Zoom buttons in the page's language, the optional base layer, the credits on the map. */
+  var map = window.hakamaMap.create(holder, { zoomSnap: 0.25, scrollWheelZoom: false }, {
+    credits: data.attribution, creditsControl: true
   });
-  L.control.zoom({
-    position: rtl ? "topright" : "topleft",
-    zoomInTitle: labels.zoom_in,
-    zoomOutTitle: labels.zoom_out
-  }).addTo(map);
-  var credits = L.control.attribution({ prefix: "Leaflet", position: rtl ? "bottomleft" : "bottomright" });
-  /* Leaflet inserts attributions as HTML: escape them. One entry, so that the credits are
-     separated by " · " rather than by commas, which some credits contain. */
-  var escaped = document.createElement("span");
-  escaped.textContent = data.attribution.join(" · ");
-  credits.addAttribution(escaped.innerHTML);
-  credits.addTo(map);
-  credits.getContainer().dir = "ltr"; /* the credits are in Latin script */
 
   var selected = null;
   var layer = L.geoJSON(data.outlines, {
