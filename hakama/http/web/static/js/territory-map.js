@@ -82,13 +82,16 @@
   }).addTo(map);
   map.fitBounds(layer.getBounds(), { padding: [8, 8] });
 
-  /* Names in the table open the same card on the map. */
+  /* Names in the table open the same card on the map; a name that links to the commune's
+     profile keeps its link and gets a "show on the map" button beside it. */
   document.querySelectorAll(".data-table tbody tr[data-code]").forEach(function (tr) {
     var code = tr.getAttribute("data-code");
     var name = tr.querySelector("th .name");
     if (!name) { return; }
-    var button = text("button", name.textContent, "link-button");
+    var linked = name.tagName === "A";
+    var button = text("button", linked ? (labels.on_map || "⌖") : name.textContent, "link-button");
     button.type = "button";
+    if (linked) { button.setAttribute("aria-label", (labels.on_map || "") + " " + name.textContent); }
     button.addEventListener("click", function () {
       layer.eachLayer(function (shape) {
         if (shape.feature && shape.feature.id === code) {
@@ -97,7 +100,12 @@
         }
       });
     });
-    name.textContent = "";
-    name.appendChild(button);
+    if (linked) {
+      button.className = "link-button map-link";
+      name.insertAdjacentElement("afterend", button);
+    } else {
+      name.textContent = "";
+      name.appendChild(button);
+    }
   });
 })();
