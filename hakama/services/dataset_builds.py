@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +246,7 @@ def _indicator_values(platform: Platform) -> pa.Table:
 def open_sources(platform: Platform) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection with the lake's views, the reference tables and the H3 functions."""
     with platform.lake.lock(exclusive=False), platform.lake.duckdb() as conn:
+        conn.execute("SET TimeZone='UTC'")  # instants are written as UTC, whatever the host's zone
         _register_h3(conn)
         for name, table in (
             ("areas", _areas_table(platform)),
@@ -393,10 +394,12 @@ def write_distributions(
         )
     if "JSON" in formats:
         files["JSON"] = folder / f"{s.id}.json"
-        conn.execute(f"COPY (SELECT * FROM {source}) TO '{files['JSON']}' (FORMAT json, ARRAY true)")
+        conn.execute(
+            f"COPY (SELECT * FROM {source}) TO '{files['JSON']}' (FORMAT json, ARRAY true)"
+        )
     if s.geometry and "GeoJSON" in formats:
         files["GeoJSON"] = folder / f"{s.id}.geojson"
-        _write_geojson(parquet, files["GeoJSON"], s.geometry)
+        _write_geojson(conn, parquet, files["GeoJSON"], s.geometry)
     rows = pq.ParquetFile(parquet).metadata.num_rows
     coverage = None
     if s.time_column and rows:
@@ -431,7 +434,7 @@ def _privacy_wall(
     if not texts:
         return
     source = f"read_parquet('{parquet}')"
-    joined = "concat_ws(chr(1), " + ", ".join(f'coalesce("{c}", \'\')' for c in texts) + ")"
+    joined = "concat_ws(chr(1), " + ", ".join(f"coalesce(\"{c}\", '')" for c in texts) + ")"
     anything = "|".join(f"(?:{p})" for p in privacy.PATTERNS.values())
     found = conn.execute(
         f"SELECT count(*) FROM {source} WHERE regexp_matches({joined}, {_literal(anything)})"
@@ -447,7 +450,9 @@ def _privacy_wall(
                 raise privacy.PrivacyViolation(
                     f"{dataset_id}.{column}: {hits[0]} value(s) look like a {kind}; nothing published"
                 )
-    raise privacy.PrivacyViolation(f"{dataset_id}: {found[0]} row(s) look personal; nothing published")
+    raise privacy.PrivacyViolation(
+        f"{dataset_id}: {found[0]} row(s) look personal; nothing published"
+    )
 
 
 def _literal(text: str) -> str:
@@ -455,35 +460,53 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _write_geojson(parquet: Path, target: Path, kind: str) -> None:
-    """A FeatureCollection written batch by batch from the Parquet file (never whole in memory)."""
+def json_value_sql(column: str, kind: str) -> str:
+    """SQL for a column as it should read in JSON: instants in ISO 8601 UTC, no NaN."""
+    quoted = f'"{column}"'
+    if kind.startswith("TIMESTAMP"):
+        return f"strftime({quoted}, '%Y-%m-%dT%H:%M:%SZ') AS {quoted}"
+    if kind in ("DOUBLE", "FLOAT"):
+        return f"CASE WHEN isfinite({quoted}) THEN {quoted} END AS {quoted}"
+    return quoted
+
+
+def _write_geojson(conn: duckdb.DuckDBPyConnection, parquet: Path, target: Path, kind: str) -> None:
+    """A FeatureCollection: DuckDB writes each feature's JSON, streamed out batch by batch."""
+    source = f"read_parquet('{parquet}')"
+    types = {
+        str(r[0]): str(r[1]) for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    }
+    if kind == "point":
+        geometry = (
+            "CASE WHEN lat IS NULL OR lon IS NULL THEN NULL ELSE "
+            "json_object('type', 'Point', 'coordinates', json_array(lon, lat)) END"
+        )
+    else:
+        geometry = "json(geometry)"
+    cursor = conn.execute(
+        f"SELECT json_object('type', 'Feature', 'geometry', {geometry}, "
+        f"'properties', json_object({_pairs(types)}))::VARCHAR FROM {source}"
+    )
     tmp = target.with_name(f".{target.name}.tmp")
     with tmp.open("w", encoding="utf-8") as out:
         out.write('{"type":"FeatureCollection","features":[')
         first = True
-        for batch in pq.ParquetFile(parquet).iter_batches(batch_size=BATCH_ROWS):
-            for row in batch.to_pylist():
-                geometry: Any = None
-                if kind == "point":
-                    if row.get("lat") is not None and row.get("lon") is not None:
-                        geometry = {"type": "Point", "coordinates": [row["lon"], row["lat"]]}
-                elif row.get("geometry"):
-                    geometry = json.loads(row.pop("geometry"))
-                row.pop("geometry", None)
-                feature = {"type": "Feature", "geometry": geometry, "properties": row}
-                out.write(
-                    ("" if first else ",")
-                    + json.dumps(feature, ensure_ascii=False, default=_jsonable)
-                )
-                first = False
+        while rows := cursor.fetchmany(BATCH_ROWS):
+            out.write(("" if first else ",") + ",".join(r[0] for r in rows))
+            first = False
         out.write("]}")
     tmp.replace(target)
 
 
-def _jsonable(value: Any) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
+def _pairs(types: dict[str, str]) -> str:
+    """`'name', value, …` for json_object: every column but the geometry, JSON-ready."""
+    parts = []
+    for column, kind in types.items():
+        if column == "geometry":
+            continue
+        value = json_value_sql(column, kind).rsplit(" AS ", 1)[0]
+        parts.append(f"'{column}', {value}")
+    return ", ".join(parts)
 
 
 # State ---------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ class Spec:
     column_notes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-def _names(alias: str, code: str, prefix: str) -> str:
+def _names(alias: str, prefix: str) -> str:
     return (
         f"{alias}.name_ar AS {prefix}_name_ar, {alias}.name_fr AS {prefix}_name_fr, "
         f"{alias}.name_en AS {prefix}_name_en"
@@ -74,7 +74,7 @@ def indicator_spec(d: IndicatorDefinition) -> Spec:
         )
         suppressed = privacy.suppressed_sql("v.sample", o.min_cell) if _count_like(d) else "false"
         return f"""
-            SELECT v.indicator_id, v.area_code, {_names("a", "v.area_code", "area")},
+            SELECT v.indicator_id, v.area_code, {_names("a", "area")},
                    a.level AS area_level, v.grain, v.period_start,
                    {value} AS value, '{_sql_text(d.unit)}' AS unit, v.sample,
                    CASE WHEN {suppressed} THEN 'suppressed' ELSE v.quality END AS quality,
@@ -128,8 +128,8 @@ def _requests_query(o: BuildOptions) -> str:
             FROM (SELECT DISTINCT cell FROM placed WHERE cell IS NOT NULL)
         )
         SELECT p.request_id, p.time AS requested_at, p.service_code,
-               {_names("s", "p.service_code", "service")}, p.category,
-               p.area_code AS commune_code, {_names("a", "p.area_code", "commune")},
+               {_names("s", "service")}, p.category,
+               p.area_code AS commune_code, {_names("a", "commune")},
                p.status, p.channel, p.expected_at, p.resolved_at, p.closed_at, p.reopened,
                c.lat, c.lon, p.cell AS h3_cell,
                coalesce(ap.public_text, '') AS public_text, coalesce(ap.photos, '') AS photos
@@ -155,8 +155,8 @@ def _service_level_query(o: BuildOptions) -> str:
                    median(epoch(resolved_at - time) / 3600.0) AS hours_median
             FROM latest GROUP BY ALL
         )
-        SELECT g.month, g.area_code AS commune_code, {_names("a", "g.area_code", "commune")},
-               g.service_code, {_names("s", "g.service_code", "service")},
+        SELECT g.month, g.area_code AS commune_code, {_names("a", "commune")},
+               g.service_code, {_names("s", "service")},
                {privacy.keep_if_enough("g.n", "g.n", k)} AS requests,
                {privacy.keep_if_enough("g.n_resolved", "g.n", k)} AS resolved,
                {privacy.keep_if_enough("round(100.0 * g.n_in_time / nullif(g.n_resolved, 0), 1)", "g.n_resolved", k)} AS resolved_within_target_pct,
@@ -172,7 +172,7 @@ def _sensors_query(o: BuildOptions) -> str:
     return f"""
         SELECT date_trunc('hour', o.time) AS hour, o.entity_id AS station_id, o.entity_type AS station_type,
                o.attribute, any_value(o.unit) AS unit,
-               o.area_code AS commune_code, {_names("a", "o.area_code", "commune")},
+               o.area_code AS commune_code, {_names("a", "commune")},
                count(*) AS readings, round(avg(o.value), 4) AS mean,
                round(min(o.value), 4) AS min, round(max(o.value), 4) AS max
         FROM observations o LEFT JOIN areas a ON a.code = o.area_code
@@ -199,7 +199,7 @@ def _records_query(o: BuildOptions) -> str:
                    median(epoch(delivered_at - time) / 86400.0) AS days_median
             FROM admin_records GROUP BY ALL
         )
-        SELECT g.month, g.area_code AS commune_code, {_names("a", "g.area_code", "commune")},
+        SELECT g.month, g.area_code AS commune_code, {_names("a", "commune")},
                g.procedure,
                {privacy.keep_if_enough("g.n", "g.n", k)} AS records,
                {privacy.keep_if_enough("g.n_delivered", "g.n", k)} AS delivered,

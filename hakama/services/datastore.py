@@ -141,7 +141,7 @@ def search_file(
             _column(name, types, "fields")
         where, params = _where(filters or {}, q, types)
         order = _order(sort, types)
-        select = ", ".join(_as_json_value(c, types[c]) for c in chosen)
+        select = ", ".join(dataset_builds.json_value_sql(c, types[c]) for c in chosen)
         # DuckDB writes each row's JSON: no Python object per cell on the way out.
         rows = conn.execute(
             f"SELECT to_json(t)::VARCHAR FROM (SELECT {select} FROM {source} {where} {order} "
@@ -213,13 +213,3 @@ def _order(sort: str, types: Mapping[str, str]) -> str:
             raise Invalid(f"sort: {clause.strip()!r} is not `column [asc|desc]`", field="sort")
         parts.append(f'"{_column(m.group(1), types, "sort")}" {(m.group(2) or "asc").upper()}')
     return "ORDER BY " + ", ".join(parts)
-
-
-def _as_json_value(column: str, kind: str) -> str:
-    """The column as it should read in JSON: instants in ISO 8601 UTC, no NaN or infinity."""
-    quoted = f'"{column}"'
-    if kind.startswith("TIMESTAMP"):
-        return f"strftime({quoted}, '%Y-%m-%dT%H:%M:%SZ') AS {quoted}"
-    if kind in ("DOUBLE", "FLOAT"):
-        return f"CASE WHEN isfinite({quoted}) THEN {quoted} END AS {quoted}"
-    return quoted

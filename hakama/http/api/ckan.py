@@ -115,7 +115,6 @@ def group_dict(theme_id: str, lang: str, count: int = 0) -> dict[str, Any]:
 
 def package_dict(ctx: Context, d: Dataset) -> dict[str, Any]:
     lic = d.licence
-    pub = ctx.platform and d.publisher
     tags = d.all_keywords()
     resources = [resource_dict(ctx, d, dist, i) for i, dist in enumerate(d.distributions)]
     extras = {
@@ -146,7 +145,7 @@ def package_dict(ctx: Context, d: Dataset) -> dict[str, Any]:
         "version": None,
         "author": None,
         "author_email": None,
-        "maintainer": d.publisher_names.get(ctx.lang) if pub else None,
+        "maintainer": d.publisher_names.get(ctx.lang) or None,
         "maintainer_email": None,
         "license_id": lic.id,
         "license_title": lic.title,

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+from shapely.geometry import shape
 from starlette.concurrency import run_in_threadpool
 
 from hakama.core.datasets import FORMATS, LANGUAGES, THEMES, Dataset, Frequency
@@ -123,8 +124,6 @@ def add_dataset(g: Graph, base: str, d: Dataset) -> URIRef:
         place = URIRef(f"{base}/api/territory/areas/{d.spatial_code}")
         g.add((place, RDF.type, DCTERMS.Location))
         if d.spatial:
-            from shapely.geometry import shape
-
             g.add(
                 (place, DCAT.bbox, Literal(shape(d.spatial).envelope.wkt, datatype=GSP.wktLiteral))
             )
