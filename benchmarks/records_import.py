@@ -68,6 +68,8 @@ p = Platform.open(Settings(data_dir=data, environment="test"))
 actor = system_actor("bench")
 territory.save_areas(p, [Area("99", Level.PROVINCE, {"fr": "P"}),
                          Area("99.01", Level.COMMUNE, {"fr": "C"}, parent_code="99", population={2024: 10})], actor=actor)
+import pyarrow as pa
+pa.array(["warm"])  # pyarrow imports pandas on first use; a running server already has
 t = time.perf_counter()
 staged = records.stage(p, actor=actor, area_code="99.01", type_id="civil_status_certificate", path=path, mapping_text=mapping)
 validate = time.perf_counter() - t

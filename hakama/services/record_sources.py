@@ -235,7 +235,7 @@ def pull(
             report = records.ingest_rows(
                 platform, actor=actor, area_code=source.area_code, type_id=source.record_type,
                 rows=rows, channel="pull", source_name=name,
-                mapping=mapping or NO_MAPPING, on_commit=move,
+                mapping=mapping or NO_MAPPING, on_commit=move, sync=False,
             )  # fmt: skip
             cursor = new_cursor
             pages += 1
@@ -254,6 +254,8 @@ def pull(
     finally:
         if own_client:
             http.close()
+    if pages:
+        records.sync_lake(platform)
     now = utcnow()
     with platform.db.begin() as conn:
         values: dict[str, Any] = {"last_run_at": now, "last_error": error}

@@ -988,6 +988,7 @@ def ingest_rows(
     mapping: ColumnMapping = NO_MAPPING,
     partial: bool = False,
     on_commit: Any = None,
+    sync: bool = True,
 ) -> ImportReport:
     """Validate records sent by a system and store them in one transaction (with `on_commit`,
     e.g. a pull's new cursor). Raises `Invalid` carrying every error when a row fails and the
@@ -1067,5 +1068,6 @@ def ingest_rows(
                 area_code=area_code,
                 after=_audit_summary(report),
             )
-    sync_lake(platform)
+    if sync:  # a pull syncs once after its last page
+        sync_lake(platform)
     return report
