@@ -308,7 +308,8 @@ def stage(
 ) -> ImportReport:
     """Read and validate a record file without storing a record: the import's preview.
 
-    The file is copied into the import's folder (so `commit` reads what was checked). Raises
+    The checked rows are staged in the import's folder (so `commit` stores what was checked,
+    whatever happens to the file afterwards). Raises
     `Invalid` before anything is kept when the file cannot be read as records at all."""
     check_write(platform, actor, area_code)
     rt = record_type(platform, type_id)
@@ -323,9 +324,7 @@ def stage(
     folder.mkdir(parents=True)
     try:
         digest = _sha256(path)
-        stored_file = folder / f"upload.{shape.kind}"
-        shutil.copyfile(path, stored_file)
-        staged = _stage_file(stored_file, shape, rt, mapping, columns, folder)
+        staged = _stage_file(path, shape, rt, mapping, columns, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -422,7 +421,7 @@ def _sha256(path: Path) -> str:
 def _staged_batches(folder: Path) -> Iterator[pa.RecordBatch]:
     dups_path = folder / "valid.dups.npy"
     dups = pa.array(np.load(dups_path)) if dups_path.exists() else None
-    with pa.memory_map(str(folder / "valid.arrow")) as source:
+    with pa.OSFile(str(folder / "valid.arrow")) as source:  # read, not mapped: RSS stays small
         reader = ipc.open_file(source)
         for i in range(reader.num_record_batches):
             batch = reader.get_batch(i)
@@ -514,7 +513,7 @@ def commit(
             refused = False
     if refused:
         raise Invalid(message, import_id=import_id, rejected=row.rows_rejected)
-    for name in ("valid.arrow", "valid.dups.npy", "upload.csv", "upload.xlsx"):
+    for name in ("valid.arrow", "valid.dups.npy"):
         (folder / name).unlink(missing_ok=True)  # the errors CSV stays downloadable
     sync_lake(platform)
     if recompute:
@@ -566,6 +565,7 @@ def write_records(
     inserted = updated = unchanged = 0
     days: set[date] = set()
     duck = duckdb.connect()
+    duck.execute("SET memory_limit = '256MB'")  # it shapes one batch at a time
     try:
         for batch in batches:
             prepared = _prepare(duck, batch, rt, area_code, time_format)
@@ -594,6 +594,7 @@ def write_records(
                 _update(conn, rt, area_code, import_id, now, batch, cols, changed)
             inserted += len(new_rows)
             updated += len(changed)
+            pa.default_memory_pool().release_unused()
     finally:
         duck.close()
     _mark_days(conn, days)

@@ -137,6 +137,8 @@ def insert_many(
     if not rows:
         return
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    if conn.dialect.name == "sqlite":  # random keys into big indexes: keep them in memory
+        conn.exec_driver_sql("PRAGMA cache_size = -65536")
     names = ", ".join(table.c[c].name for c in columns)
     marks = ", ".join([mark] * len(columns))
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)

@@ -63,7 +63,7 @@ def sign_in(page: Any, base: str, username: str) -> None:
 def test_import_in_arabic_then_answer_an_exchange(
     browser: Any, office: tuple[str, Platform, list[str]], tmp_path: Path
 ) -> None:
-    base, platform, (east, west) = office
+    base, platform, (east, _west) = office
     SHOTS.mkdir(parents=True, exist_ok=True)
     upload = tmp_path / "سجل.csv"
     upload.write_bytes((ROWS + "103;1985;طلاق;10/03/2099 10:00;شباك;سلمت;أحمد\n").encode("cp1256"))
