@@ -256,7 +256,7 @@ def pull_source(ctx: typer.Context, name: str) -> None:
     platform = state(ctx).platform()
     report = record_sources.pull(platform, name)
     if report.error:
-        raise Invalid(f"{name}: {report.error} (cursor kept at {report.cursor})")
+        raise Invalid(f"{name}: {report.error} (cursor kept: {report.cursor or 'none yet'})")
     periods = records.recompute_indicators(platform) if report.inserted or report.updated else 0
     _print(
         f"{name}: {report.pages} pages, {report.rows} records ({report.inserted} new, "

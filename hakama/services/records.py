@@ -565,9 +565,9 @@ def write_records(
     inserted = updated = unchanged = 0
     days: set[date] = set()
     duck = duckdb.connect()
-    duck.execute("SET memory_limit = '256MB'")  # it shapes one batch at a time
+    duck.execute("SET memory_limit = '128MB'")  # it shapes one batch at a time
     try:
-        for batch in batches:
+        for batch in _slices(batches, WRITE_ROWS):
             prepared = _prepare(duck, batch, rt, area_code, time_format)
             cols = {name: prepared.column(name).to_pylist() for name in prepared.column_names}
             existing = _existing(conn, rt.id, area_code, cols["key_hash"])
@@ -599,6 +599,15 @@ def write_records(
         duck.close()
     _mark_days(conn, days)
     return {"inserted": inserted, "updated": updated, "unchanged": unchanged}
+
+
+WRITE_ROWS = 16_384  # records shaped and written at a time: bounds the memory of a bulk load
+
+
+def _slices(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        for offset in range(0, batch.num_rows, size):
+            yield batch.slice(offset, size)
 
 
 INSERT_COLUMNS = [
@@ -727,7 +736,7 @@ def _mark_days(conn: sa.Connection, days: set[date]) -> None:
 # The lake -------------------------------------------------------------------------------------
 
 
-SYNC_DAYS = 32  # days rebuilt per round: bounds the rows held in memory
+SYNC_DAYS = 8  # days rebuilt per round: bounds the rows held in memory
 
 
 def sync_lake(platform: Platform, *, wait: float = 30.0) -> int:
