@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(None, description="SMTP password.")
     smtp_from: str | None = Field(None, description="Sender address of the mail hakama sends.")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    report_delivery_interval_minutes: int = Field(
+        60,
+        ge=0,
+        description="How often `hakama serve` looks for council reports due to subscribers "
+        "(0: never; mail must be on).",
+    )
     sms_gateway: Literal["json", "form", "twilio"] | None = Field(
         None,
         description="How SMS are sent (unset: SMS are off): `json` or `form` post "

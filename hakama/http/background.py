@@ -26,6 +26,7 @@ BACKGROUND_MODULES = (
     "hakama.jobs.citizen_notices",
     "hakama.jobs.broker_watch",
     "hakama.jobs.storage_check",
+    "hakama.jobs.report_delivery",
 )
 
 

@@ -61,14 +61,19 @@ class Profile:
     composite_scores: dict[str, float | None] = field(default_factory=dict)  # commune → score
 
 
-def default_period(platform: Platform) -> Period:
-    """The latest month with complete values of a monthly indicator (or the last month)."""
+def latest_complete_month(platform: Platform) -> date | None:
+    """The latest month with complete values of a monthly indicator."""
     found = [
         indicators.latest_period(platform, d.id, complete_only=True)
         for d in indicators.catalogue(platform)
         if d.grain is Grain.MONTH
     ]
-    latest = max((d for d in found if d is not None), default=None)
+    return max((d for d in found if d is not None), default=None)
+
+
+def default_period(platform: Platform) -> Period:
+    """The latest month with complete values of a monthly indicator (or the last month)."""
+    latest = latest_complete_month(platform)
     if latest is None:
         today = date.today()
         index = today.year * 12 + today.month - 2

@@ -6,19 +6,32 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from hakama.analytics.engines import open_engine
 from hakama.cli.main import main
-from hakama.core.access import ANONYMOUS, system_actor
+from hakama.core.access import ANONYMOUS, Actor, Role, system_actor
+from hakama.core.errors import Forbidden, Invalid
 from hakama.core.indicators import Grain
 from hakama.core.periods import parse_period
+from hakama.jobs import report_delivery
 from hakama.reports import council, pdf, xlsx
-from hakama.services import comparisons, disparities, indicators, keys, profiles
+from hakama.services import (
+    comparisons,
+    disparities,
+    indicators,
+    keys,
+    profiles,
+    report_subscriptions,
+)
 from hakama.services.platform import Platform
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:ibis")
@@ -271,3 +284,143 @@ def test_cli_report_and_its_errors(
         assert stopped.value.code == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err
+
+
+# Scheduled delivery --------------------------------------------------------------------------
+
+
+class Mailbox:
+    """What a real SMTP server (aiosmtpd, in a thread) received; refuses some addresses."""
+
+    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse = refuse
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted for delivery"
+
+
+def _with_mail(platform: Platform, port: int) -> Platform:
+    settings = platform.settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_from": "council@hakama.test"}
+    )
+    return Platform(settings=settings, db=platform.db, lake=platform.lake, cache=platform.cache)
+
+
+def test_subscriptions_refuse_bad_input_and_non_admins(indicators_platform: Platform) -> None:
+    admin = system_actor("test", area_code=PROVINCE)
+    for field, value, message in (
+        ("recipients", "not-an-address", "not an e-mail address"),
+        ("recipients", "", "at least one"),
+        ("frequency", "weekly", "monthly or quarterly"),
+        ("language", "de", "ar, fr or en"),
+        ("format", "odt", "pdf or xlsx"),
+    ):
+        args: dict[str, Any] = {
+            "area_code": PROVINCE,
+            "frequency": "monthly",
+            "language": "fr",
+            "format": "pdf",
+            "recipients": "a@b.ma",
+        }
+        args[field] = value
+        with pytest.raises(Invalid, match=message):
+            report_subscriptions.subscribe(indicators_platform, actor=admin, **args)
+    analyst = Actor(kind="user", id="ana", role=Role.ANALYST, area_code=PROVINCE)
+    with pytest.raises(Forbidden):
+        report_subscriptions.subscribe(
+            indicators_platform,
+            area_code=PROVINCE,
+            frequency="monthly",
+            language="fr",
+            format="pdf",
+            recipients="a@b.ma",
+            actor=analyst,
+        )
+    other = system_actor("test", area_code="02.113.01.01")  # an admin of another commune
+    with pytest.raises(Forbidden):
+        report_subscriptions.subscribe(
+            indicators_platform,
+            area_code=RISLANE,
+            frequency="monthly",
+            language="fr",
+            format="pdf",
+            recipients="a@b.ma",
+            actor=other,
+        )
+
+
+def test_quarterly_report_is_mailed_once_with_a_record(indicators_platform: Platform) -> None:
+    mailbox = Mailbox(refuse=frozenset({"gone@commune.ma"}))
+    controller = Controller(mailbox, hostname="127.0.0.1", port=8161)
+    controller.start()
+    try:
+        platform = _with_mail(indicators_platform, 8161)
+        admin = system_actor("test", area_code=PROVINCE)
+        made = report_subscriptions.subscribe(
+            platform,
+            area_code=PROVINCE,
+            frequency="quarterly",
+            language="ar",
+            format="pdf",
+            recipients="Gouverneur@Province.ma; conseil@province.ma",
+            actor=admin,
+        )
+        broken = report_subscriptions.subscribe(
+            platform,
+            area_code=RISLANE,
+            frequency="monthly",
+            language="fr",
+            format="xlsx",
+            recipients=["gone@commune.ma"],
+            actor=admin,
+        )
+        ready = report_subscriptions.ready_period(platform, "quarterly")
+        latest = profiles.latest_complete_month(platform)
+        assert (
+            ready is not None and latest is not None and ready.end <= Grain.MONTH.next_start(latest)
+        )
+        assert report_delivery.run_round(platform) == 1
+        assert len(mailbox.messages) == 1
+        to, message = mailbox.messages[0]
+        assert sorted(to) == ["conseil@province.ma", "gouverneur@province.ma"]
+        assert "تقرير المجلس" in str(message["Subject"]) and ready.label("ar") in str(
+            message["Subject"]
+        )
+        attachment = next(message.iter_attachments())
+        assert attachment.get_content_type() == "application/pdf"
+        text = "\n".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(attachment.get_content())).pages
+        )
+        assert "رسلان" in text
+        sent = {
+            d.subscription_id: d for d in report_subscriptions.deliveries(platform, actor=admin)
+        }
+        assert (
+            sent[made.id].status == "sent"
+            and sent[made.id].period == ready.code
+            and sent[made.id].size > 10_000
+        )
+        assert sent[broken.id].status == "failed" and "gone@commune.ma" in sent[broken.id].error
+        # The next round sends nothing new; the failed one is tried again and counted.
+        assert report_delivery.run_round(platform) == 0
+        assert len(mailbox.messages) == 1
+        again = {
+            d.subscription_id: d for d in report_subscriptions.deliveries(platform, actor=admin)
+        }
+        assert again[broken.id].attempts == 2 and again[made.id].attempts == 1
+        report_subscriptions.unsubscribe(platform, broken.id, actor=admin)
+        assert all(d.subscription.id != broken.id for d in report_subscriptions.due(platform))
+    finally:
+        controller.stop()
