@@ -424,3 +424,42 @@ def test_quarterly_report_is_mailed_once_with_a_record(indicators_platform: Plat
         assert all(d.subscription.id != broken.id for d in report_subscriptions.due(platform))
     finally:
         controller.stop()
+
+
+def test_subscriptions_page_for_admins(
+    indicators_client: TestClient, indicators_platform: Platform
+) -> None:
+    admin = _staff(indicators_platform, "subs-admin", role="admin")
+    machine = {"Authorization": admin["Authorization"]}
+    form = {
+        "area": RISLANE,
+        "frequency": "monthly",
+        "lang": "fr",
+        "format": "xlsx",
+        "recipients": "maire@rislane.ma",
+    }
+    made = indicators_client.post(
+        "/reports/subscriptions", data=form, headers=machine, follow_redirects=False
+    )
+    assert made.status_code == 303
+    page = indicators_client.get(
+        "/reports/subscriptions", params={"lang": "fr"}, headers=admin
+    ).text
+    assert "maire@rislane.ma" in page and "Rislane" in page and "mensuel" in page
+    bad = indicators_client.post(
+        "/reports/subscriptions", data={**form, "recipients": "x@"}, headers=admin
+    )
+    assert bad.status_code == 400 and "not an e-mail address" in bad.text
+    analyst = _staff(indicators_platform, "subs-analyst")
+    refused = indicators_client.post(
+        "/reports/subscriptions", data=form, headers={"Authorization": analyst["Authorization"]}
+    )
+    assert refused.status_code == 403
+    assert indicators_client.post("/reports/subscriptions", data=form).status_code in (
+        401,
+        403,
+    )  # anonymous
+    assert (
+        "maire@rislane.ma"
+        not in indicators_client.get("/reports/subscriptions", headers=analyst).text
+    )

@@ -1,25 +1,27 @@
 """`/reports`: the council report for the staff of a province or commune — a form, and
 `/reports/council?area=&period=&lang=&format=` answering the PDF or XLSX (the same function as
-`hakama report`). Reports run in a worker thread, at most two at a time.
+`hakama report`). Reports run in a worker thread, at most two at a time. Administrators manage
+the scheduled delivery at `/reports/subscriptions`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hakama.core.access import Action, Actor, allowed
-from hakama.core.errors import Forbidden, Unauthorized
+from hakama.core.access import Action, Actor, Role, allowed
+from hakama.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from hakama.core.indicators import Grain
 from hakama.core.periods import Period
-from hakama.http.deps import ActorDep, PlatformDep
+from hakama.http.deps import ActorDep, CsrfDep, PlatformDep, csrf_token
 from hakama.http.web.render import page_language, render
 from hakama.reports import labels
 from hakama.reports.pdf import Unavailable
 from hakama.reports.render import report_file
-from hakama.services import indicators, profiles, territory
+from hakama.services import indicators, mail, profiles, report_subscriptions, territory
 from hakama.services.platform import Platform
 
 router = APIRouter(include_in_schema=False)
@@ -89,3 +91,69 @@ def council_report(
         media_type=made.media_type,
         headers={"Content-Disposition": f'attachment; filename="{made.filename}"'},
     )
+
+
+@router.get("/reports/subscriptions", response_class=HTMLResponse)
+def subscriptions_page(request: Request, platform: PlatformDep, actor: ActorDep) -> HTMLResponse:
+    """Administrators: who gets which report, and what was sent."""
+    return _subscriptions(request, platform, actor)
+
+
+def _subscriptions(
+    request: Request, platform: Platform, actor: Actor, error: str = "", status_code: int = 200
+) -> HTMLResponse:
+    require_staff(platform, actor)
+    lang = page_language(request)
+    subs = report_subscriptions.list_subscriptions(platform, actor=actor)
+    areas = []
+    for group in indicators.groups(platform):
+        for area in [group.parent, *sorted(group.children, key=lambda a: a.name(lang))]:
+            chain = territory.area_chain(platform, area.code)
+            if actor.role is Role.ADMIN and allowed(actor, Action.MANAGE_CATALOG, chain):
+                areas.append(area)
+    return render(
+        request,
+        "reports/subscriptions.html",
+        status_code=status_code,
+        subscriptions=subs,
+        sent=report_subscriptions.deliveries(platform, actor=actor, limit=50),
+        areas=areas,
+        names={a.code: a.name(lang) for a in territory.list_areas(platform)},
+        csrf_token=csrf_token(request),
+        error=error,
+        mail_on=mail.mail_enabled(platform.settings),
+        t=lambda k: labels.text(k, lang),
+    )
+
+
+@router.post("/reports/subscriptions", response_class=HTMLResponse)
+async def subscribe(
+    request: Request, platform: PlatformDep, actor: ActorDep, _: CsrfDep
+) -> Response:
+    """Subscribe addresses (one form: area, frequency, language, format, addresses)."""
+    form = await request.form()
+
+    def field(name: str, size: int = 200) -> str:
+        value = form.get(name)
+        return value[:size] if isinstance(value, str) else ""
+
+    try:
+        await asyncio.to_thread(
+            report_subscriptions.subscribe, platform,
+            area_code=field("area", 64), frequency=field("frequency", 16), language=field("lang", 2),
+            format=field("format", 8), recipients=field("recipients", 5000), actor=actor,
+        )  # fmt: skip
+    except (Invalid, NotFound) as exc:
+        return _subscriptions(request, platform, actor, error=exc.message, status_code=exc.status)
+    return RedirectResponse("/reports/subscriptions", status_code=303)
+
+
+@router.post("/reports/subscriptions/{subscription_id}/stop")
+async def stop(
+    request: Request, platform: PlatformDep, actor: ActorDep, _: CsrfDep, subscription_id: int
+) -> Response:
+    """Stop a subscription."""
+    await asyncio.to_thread(
+        report_subscriptions.unsubscribe, platform, subscription_id, actor=actor
+    )
+    return RedirectResponse("/reports/subscriptions", status_code=303)
