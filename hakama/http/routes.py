@@ -35,6 +35,7 @@ ROUTER_MODULES = (
     "hakama.http.web.notices",
     "hakama.http.web.backoffice",
     "hakama.http.web.records_pages",
+    "hakama.http.web.comparisons",
     "hakama.http.web.dashboards",
     "hakama.http.web.data_pages",
     "hakama.http.web.communes",

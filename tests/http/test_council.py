@@ -463,3 +463,60 @@ def test_subscriptions_page_for_admins(
         "maire@rislane.ma"
         not in indicators_client.get("/reports/subscriptions", headers=analyst).text
     )
+
+
+def test_compare_page_table_charts_and_downloads(
+    indicators_client: TestClient, indicators_platform: Platform
+) -> None:
+    page = indicators_client.get(
+        "/dashboards/requests_per_10k/compare",
+        params={"lang": "ar", "period": "2026-09", "area": [PROVINCE, "02.113.01.09", RISLANE]},
+        headers=HTML,
+    )
+    assert page.status_code == 200
+    html = page.text
+    assert "شتنبر 2026" in html and "غشت 2026" in html  # Moroccan Arabic month names
+    assert html.count("<svg") >= 3 and "polyline" in html  # bars, lines, small multiples
+    assert 'id="compare-table"' in html and "رسلان" in html
+    c = comparisons.compare(
+        indicators_platform, "requests_per_10k", parse_period("2026-09"), actor=ANONYMOUS
+    )
+    answer = indicators_client.get(
+        "/dashboards/requests_per_10k/download",
+        params={"lang": "fr", "period": "2026-09", "format": "xlsx"},
+    )
+    book = load_workbook(io.BytesIO(answer.content))
+    rows = {r[0]: r for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    shown = c.rows[PROVINCE].current
+    assert shown is not None and shown.value is not None
+    assert rows["Province de Berkane"][1] == pytest.approx(
+        round(shown.value, 1 if shown.value >= 10 else 2), abs=0.5
+    )
+    header = [cell.value for cell in book.worksheets[0][1]]
+    assert header[1] == "septembre 2026 (pour 10 000 habitants)"
+    csv_text = indicators_client.get(
+        "/dashboards/requests_per_10k/download",
+        params={"lang": "fr", "period": "2026-09", "format": "csv"},
+    ).content.decode("utf-8-sig")
+    assert "Province de Berkane" in csv_text and "02.113" not in csv_text
+    composite = indicators_client.get(
+        "/dashboards/composite/download", params={"lang": "fr", "format": "xlsx"}
+    )
+    sheets = load_workbook(io.BytesIO(composite.content)).sheetnames
+    assert sheets[0] == "Score composite" and len(sheets) == 3
+    too_many = [PROVINCE, *[f"02.113.0{i}" for i in range(7)]]
+    assert (
+        indicators_client.get(
+            "/dashboards/requests_per_10k/compare", params={"area": too_many}
+        ).status_code
+        == 400
+    )
+    assert (
+        indicators_client.get(
+            "/dashboards/requests_per_10k/download", params={"format": "pdf"}
+        ).status_code
+        == 400
+    )
+    assert (
+        indicators_client.get("/dashboards/open_backlog/compare").status_code == 404
+    )  # internal: not public
