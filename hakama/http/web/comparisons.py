@@ -113,7 +113,8 @@ def compare(request: Request, platform: PlatformDep, actor: ActorDep, indicator_
     if not chosen:
         ranked = sorted((a for a in areas if a is not province and c.value(a.code) is not None),
                         key=lambda a: c.value(a.code) or 0.0)  # fmt: skip
-        chosen = ([province.code] if province else []) + [a.code for a in ranked[:2] + ranked[-2:]][: MAX_CHOSEN - 1]
+        ends = [a.code for a in ranked[:2] + ranked[-2:]]  # the two best and the two worst
+        chosen = list(dict.fromkeys(([province.code] if province else []) + ends))[:MAX_CHOSEN]
     names = {a.code: a.name(lang) for a in areas}
     keys = [period.label(lang), period.previous().label(lang), period.year_before().label(lang)]
     bars = svg.grouped_bars(
