@@ -71,7 +71,7 @@ def choropleth(
 ) -> str:
     """An SVG map of `areas` filled by `fills`; `highlight` is outlined thick; `labels` are
     short marks (numbers) drawn at each area's centre, keyed by area code."""
-    shapes = {a.code: shape(a.geometry).simplify(0.001) for a in areas if a.geometry}
+    shapes = {a.code: shape(a.geometry).simplify(0.002) for a in areas if a.geometry}
     if not shapes:
         return ""
     minx = min(g.bounds[0] for g in shapes.values())
