@@ -117,7 +117,8 @@ def _report_form(
     *,
     form: dict[str, Any] | None = None,
     answers: dict[str, Any] | None = None,
-    errors: list[str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+    photo_dropped: bool = False,
     status_code: int = 200,
 ) -> HTMLResponse:
     values = {
@@ -141,8 +142,38 @@ def _report_form(
         communes_geojson=page.communes_geojson(),
         form=values,
         errors=errors or [],
+        field_errors={e["field"]: e["message"] for e in errors or [] if e["field"]},
+        photo_dropped=photo_dropped,
         csrf_token=csrf_token(page.request),
     )
+
+
+#: Which field of the report form an error is about (by a word of the service's message).
+_ERROR_FIELDS: tuple[tuple[str, str], ...] = (
+    ("email", "email"),
+    ("phone", "phone"),
+    ("photo", "photo-file"),
+    ("JPEG", "photo-file"),
+    ("5 MB", "photo-file"),
+    ("description", "description"),
+    ("address", "address"),
+    ("location is required", "commune"),
+    ("without lat and long", "commune"),
+    ("is not in", "commune"),
+    ("outside the territory", "commune"),
+    ("is not offered in", "commune"),
+)
+
+
+def _form_error(page: Page, service: Service, message: str) -> dict[str, str]:
+    """An error of the report form: its words in the page's language and the field it is on."""
+    field = next((f for needle, f in _ERROR_FIELDS if needle in message), "")
+    if not field:
+        for attr in service.attributes:
+            if attr.code in message:
+                field = f"attr-{attr.code}"
+                break
+    return {"field": field, "message": translate_error(page, message)}
 
 
 def _service_for(page: Page, code: str, commune: str | None) -> Service:
@@ -279,7 +310,10 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
             service,
             form=values,
             answers={**shown, **{k: list(v) for k, v in answers.items() if isinstance(v, tuple)}},
-            errors=[translate_error(page, exc.message)],
+            errors=[_form_error(page, service, exc.message)],
+            photo_dropped=any(
+                isinstance(item, UploadFile) and item.filename for item in form.getlist("photo")
+            ),
             status_code=400,
         )
     request_id = filed.request.id
