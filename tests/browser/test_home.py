@@ -98,6 +98,9 @@ def test_desktop_shows_the_whole_menu_without_opening_it(browser: Any, demo_url:
     page = browser.new_page(viewport=DESKTOP)
     _open(page, f"{demo_url}/?lang=fr")
     assert not page.locator(".menu > summary").is_visible()
-    for href in ("/report", "/track", "/dashboards", "/docs", "/login"):
+    for href in ("/report", "/track", "/dashboards", "/login"):
         assert page.locator(f".main-nav a[href='{href}']").is_visible(), href
+    # The API reference is for integrators: a footer link, not a citizens' menu entry.
+    assert page.locator(".main-nav a[href='/docs']").count() == 0
+    assert page.locator("footer a#api-link[href='/docs']").is_visible()
     page.close()

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import shapely
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -46,6 +47,14 @@ STATUS_LABELS: Mapping[Status, str] = {
     Status.IN_PROGRESS: N_("In progress"),
     Status.RESOLVED: N_("Resolved"),
     Status.CLOSED: N_("Closed"),
+}
+
+#: How a request reached the commune (Open311 `channel`), in words.
+CHANNEL_LABELS: Mapping[str, str] = {
+    "web": N_("the website"),
+    "app": N_("an application"),
+    "phone": N_("the phone"),
+    "counter": N_("the counter"),
 }
 
 EVENT_LABELS: Mapping[EventKind, str] = {
@@ -157,7 +166,9 @@ class Page:
             "lon": req.lon,
             "description": req.description,
             "channel": req.channel,
+            "channel_label": self._(CHANNEL_LABELS.get(req.channel, N_("another channel"))),
             "language": req.language,
+            "language_name": self.language_name(req.language),
             "reopened": req.reopened,
             "summary": _summary(req.description),
         }
@@ -186,9 +197,28 @@ class Page:
             "label": self._(EVENT_LABELS.get(event.kind, event.kind.value)),
             "note": event.note,
             "public": event.public,
-            "actor": self._("citizen") if event.actor.startswith("anonymous:") else event.actor,
+            "actor": self.actor_name(event.actor),
             "extra": extra,
         }
+
+    def actor_name(self, label: str) -> str:
+        """Who acted, for people: `user:amina` → amina, `system:demo` → the system, never the
+        audit label as such."""
+        kind, _sep, name = label.partition(":")
+        if kind == "user" and name:
+            return name
+        if kind == "key":
+            return self._("an application")
+        if kind == "system":
+            return self._("the system")
+        return self._("citizen")
+
+    def language_name(self, code: str) -> str:
+        """A language's name in the page's language (`ar` on a French page: arabe)."""
+        try:
+            return Locale.parse(code).get_display_name(number_locale(self.lang)) or code
+        except (ValueError, UnknownLocaleError):
+            return code
 
     def service_view(self, service: Service) -> dict[str, Any]:
         return {

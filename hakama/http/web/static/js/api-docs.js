@@ -8,6 +8,6 @@
     url: el.getAttribute("data-openapi"),
     dom_id: "#swagger-ui",
     validatorUrl: null,
-    deepLinking: true
+    deepLinking: false  // its anchors inside the operation buttons are nested focus stops
   });
 })();

@@ -1,0 +1,180 @@
+"""The citizen pages and the API reference under axe-core (from the npm registry, installed by
+the test setup), at phone size in Arabic and French: no serious or critical violation, tap
+targets of at least 44 px, the error summary focused, the pin placed with the keyboard."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from shapely.geometry import shape
+
+from hakama.core.access import system_actor
+from hakama.demo.seed_services import catalogue_for
+from hakama.demo.territory import demo_areas
+from hakama.services import service_catalog, territory
+from hakama.services.platform import Platform
+from hakama.settings import Settings
+
+from .conftest import serve
+
+pytestmark = pytest.mark.browser
+
+AXE_VERSION = "4.10.3"
+AXE_CACHE = Path.home() / ".cache" / "hakama-tests" / f"axe-core-{AXE_VERSION}"
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    """axe-core's script, installed from the npm registry once per machine."""
+    script = AXE_CACHE / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.fail("npm is missing: ./run installs it (Debian package npm)")
+        AXE_CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(AXE_CACHE),
+                f"axe-core@{AXE_VERSION}",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return script.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, tuple[float, float]]]:
+    """hakama with the demo territory and catalogue, mail on (so the follow form shows)."""
+    folder: Path = tmp_path_factory.mktemp("a11y")
+    settings = Settings(data_dir=folder / "data", environment="test", smtp_host="127.0.0.1")
+    platform = Platform.open(settings)
+    areas = demo_areas()
+    territory.save_areas(platform, areas, actor=system_actor("test"))
+    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
+    commune = next(a for a in areas if a.level.value == "commune")
+    p = shape(commune.geometry).representative_point()
+    with serve(platform) as url:
+        yield url, (p.x, p.y)
+    platform.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _violations(page: Any, axe: str) -> list[str]:
+    page.add_script_tag(content=axe)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def _small_targets(page: Any) -> list[str]:
+    """Buttons, button-like links, form controls and checkbox labels under 44 px high or wide."""
+    return list(
+        page.evaluate(
+            """() => Array.from(document.querySelectorAll(
+                 'main button, main .btn, main select, main input[type=text], main input[type=email],'
+                 + ' main input[type=tel], main label.tap, .leaflet-control-zoom a, .menu > summary'))
+               .filter(el => el.offsetParent !== null)
+               .map(el => [el, el.getBoundingClientRect()])
+               .filter(([el, r]) => r.height < 43.5 || r.width < 43.5)
+               .map(([el, r]) => el.tagName + '.' + el.className + ' ' + Math.round(r.width) + 'x'
+                    + Math.round(r.height))"""
+        )
+    )
+
+
+def _file(page: Any, base: str, lang: str) -> str:
+    page.goto(f"{base}/report/public_lighting?lang={lang}")
+    page.select_option("#commune", index=1)
+    page.fill("#address", "Devant l'école")
+    page.select_option("select[name='attribute[problem]']", index=1)
+    page.fill("#email", "amina@example.ma")
+    page.click("#submit")
+    page.wait_for_url("**/track/*?filed=1")
+    return str(page.url)
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr"])
+def test_citizen_pages_have_no_serious_violation_and_big_targets(
+    phone: Any, site: tuple[str, tuple[float, float]], axe_source: str, lang: str
+) -> None:
+    base, _point = site
+    receipt = _file(phone, base, lang)
+    request_id = receipt.split("/track/")[1].split("?")[0]
+    pages = [
+        f"/report/public_lighting?lang={lang}",
+        receipt.removeprefix(base),
+        f"/track/{request_id}?lang={lang}",
+        f"/track?lang={lang}",
+        f"/requests?lang={lang}",
+        f"/report?lang={lang}",
+    ]
+    found: dict[str, list[str]] = {}
+    for path in pages:
+        phone.goto(base + path)
+        phone.wait_for_load_state("networkidle")
+        problems = _violations(phone, axe_source) + [
+            f"small target {t}" for t in _small_targets(phone)
+        ]
+        if problems:
+            found[path] = problems
+    assert not found, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+def test_api_reference_has_no_serious_violation(
+    browser: Any, site: tuple[str, tuple[float, float]], axe_source: str
+) -> None:
+    base, _point = site
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base}/docs?lang=ar")
+    page.locator(".swagger-ui .info .title").wait_for(timeout=15000)
+    assert page.locator("html").get_attribute("lang") == "ar"
+    assert page.locator("header.site-header").count() == 1
+    assert page.locator("a.back[href='/']").count() == 1
+    found = _violations(page, axe_source)
+    assert found == [], "\n".join(found)
+    page.close()
+
+
+def test_error_summary_takes_the_focus_and_the_pin_goes_down_with_enter(
+    phone: Any, site: tuple[str, tuple[float, float]]
+) -> None:
+    base, _point = site
+    phone.goto(f"{base}/report/public_lighting?lang=fr")
+    phone.select_option("select[name='attribute[problem]']", index=1)
+    phone.click("#submit")  # no place given: the server says so
+    phone.wait_for_load_state()
+    assert phone.title().startswith("Erreur : ")
+    assert phone.evaluate("document.activeElement.id") == "errors"
+    link = phone.locator("#errors a").first
+    target = link.get_attribute("href")
+    link.click()
+    assert "#" + phone.evaluate("document.activeElement.id") == target
+    # The keyboard alone: focus the map, Enter puts the pin at its centre.
+    phone.focus("#pick-map")
+    phone.keyboard.press("Enter")
+    assert phone.input_value("#lat") != "" and phone.input_value("#long") != ""
