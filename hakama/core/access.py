@@ -22,7 +22,7 @@ class Role(StrEnum):
 class Action(StrEnum):
     READ_PUBLIC = "read_public"  # dashboards, open data, public request list
     SUBMIT_REQUEST = "submit_request"  # file a service request, comment on one's own
-    READ_INTERNAL = "read_internal"  # internal indicators, alerts, raw history
+    READ_INTERNAL = "read_internal"  # internal indicators, alerts, device registry, ingest state
     READ_PERSONAL = "read_personal"  # requesters' contact details
     WORK_REQUESTS = "work_requests"  # triage, assign, change status, merge
     WRITE_DATA = "write_data"  # entities, observations, imports
@@ -84,3 +84,33 @@ def allowed(actor: Actor, action: Action, area_chain: Sequence[str]) -> bool:
         return True
     own = actor.area_code is None or actor.area_code in area_chain
     return own and action in OWN_AREA_ACTIONS[actor.role]
+
+
+def held_actions(role: Role, scopes: frozenset[Action] | None) -> frozenset[Action]:
+    """What a principal with `role` (narrowed to `scopes`, for a key) may do in its own area,
+    beyond what everyone may do."""
+    actions = OWN_AREA_ACTIONS[role] if scopes is None else OWN_AREA_ACTIONS[role] & scopes
+    return actions - PUBLIC_ACTIONS
+
+
+def beyond(
+    actor: Actor,
+    *,
+    role: Role,
+    area_chain: Sequence[str],
+    scopes: frozenset[Action] | None = None,
+) -> list[str]:
+    """What a principal (account or key) with `role`, `scopes` over the area whose chain is
+    given would hold that `actor` does not: empty when `actor` may create, enable, raise or
+    take over such a principal.
+
+    The rule that stops escalation: nobody hands out, or gets hold of, more than it holds —
+    no action beyond its own role and scopes, no area above or beside its own.
+    """
+    found: list[str] = []
+    own_area = actor.area_code is None or actor.area_code in area_chain
+    if not own_area:
+        found.append("area " + (area_chain[0] if area_chain else "(whole platform)"))
+    mine = held_actions(actor.role, actor.scopes)
+    found.extend(sorted(a.value for a in held_actions(role, scopes) - mine))
+    return found

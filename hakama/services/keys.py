@@ -23,7 +23,7 @@ from hakama.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from hakama.services import audit
 from hakama.services.platform import Platform
 from hakama.services.territory import area_chain, get_area
-from hakama.services.users import check_manage, parse_role
+from hakama.services.users import check_grant, check_manage, parse_role
 from hakama.storage import schema
 from hakama.storage.types import utcnow
 
@@ -123,11 +123,9 @@ def create_key(
         get_area(platform, area_code)
     actions = parse_scopes(scopes, role)
     check_manage(platform, actor, area_code, "create API keys")
-    chain = area_chain(platform, area_code)
-    # A scoped creator (itself a key) cannot mint a key that can do what it cannot.
-    beyond = sorted(a.value for a in actions if not allowed(actor, a, chain))
-    if beyond:
-        raise Invalid(f"{actor.label} cannot grant {', '.join(beyond)}", scopes=beyond)
+    # A creator (a key above all) cannot mint a key that can do what it cannot.
+    check_grant(platform, actor, role=role, area_code=area_code, scopes=actions,
+                what=f"create a {role.value} key")
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     with platform.db.begin() as conn:
@@ -192,6 +190,8 @@ def revoke_key(platform: Platform, *, key_id: str, actor: Actor) -> ApiKey:
             raise NotFound(f"no API key {key_id!r}", key_id=key_id)
         key = _row_to_key(row)
         check_manage(platform, actor, key.area_code, "revoke API keys")
+        check_grant(platform, actor, role=key.role, area_code=key.area_code,
+                    scopes=key.scopes, what=f"revoke the {key.role.value} key {key_id}")
         if key.revoked:
             raise Conflict(f"API key {key_id} is already revoked", key_id=key_id)
         now = utcnow()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from hakama.core.access import Action, Actor, Role, allowed
+from hakama.core.access import Action, Actor, Role, allowed, beyond
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from hakama.services import audit
 from hakama.services.platform import Platform
@@ -111,6 +111,27 @@ def check_manage(platform: Platform, actor: Actor, area_code: str | None, what: 
         raise Forbidden(f"{actor.label} may not {what} in {where}", area_code=area_code)
 
 
+def check_grant(
+    platform: Platform,
+    actor: Actor,
+    *,
+    role: Role,
+    area_code: str | None,
+    scopes: frozenset[Action] | None = None,
+    what: str,
+) -> None:
+    """Raise Forbidden unless `actor` holds everything a principal (account or key) with this
+    role, area and scopes would hold: nobody creates, enables, raises or takes over a principal
+    beyond itself (a key scoped to `manage_users` cannot make an admin account)."""
+    over = beyond(actor, role=role, area_chain=area_chain(platform, area_code), scopes=scopes)
+    if over:
+        raise Forbidden(
+            f"{actor.label} may not {what}: cannot grant {', '.join(over)}, "
+            "beyond what it holds itself",
+            beyond=over,
+        )
+
+
 def _row_to_user(row: Any) -> User:
     return User(
         id=row.id,
@@ -158,6 +179,8 @@ def add_user(
         raise Invalid("the display name must be at most 200 characters")
     check_password(password, username=name)
     check_manage(platform, actor, area_code, "create accounts")
+    check_grant(platform, actor, role=role, area_code=area_code,
+                what=f"create a {role.value} account")
     digest = hash_password(password)
     with platform.db.begin() as conn:
         if _fetch(conn, name) is not None:
@@ -213,6 +236,8 @@ def _set_disabled(platform: Platform, *, username: str, disabled: bool, actor: A
         before = _row_to_user(row)
         verb = "disable" if disabled else "enable"
         check_manage(platform, actor, before.area_code, f"{verb} accounts")
+        check_grant(platform, actor, role=before.role, area_code=before.area_code,
+                    what=f"{verb} the {before.role.value} account {name}")
         if disabled and actor.kind == "user" and actor.id == name:
             raise Conflict("you cannot disable your own account")
         conn.execute(
@@ -248,6 +273,9 @@ def set_password(platform: Platform, *, username: str, password: str, actor: Act
     check_password(password, username=user.username)
     if not (actor.kind == "user" and actor.id == user.username):
         check_manage(platform, actor, user.area_code, "change passwords")
+        # Setting someone's password is signing in as them: only over a principal not above.
+        check_grant(platform, actor, role=user.role, area_code=user.area_code,
+                    what=f"change the password of the {user.role.value} account")
     digest = hash_password(password)
     with platform.db.begin() as conn:
         conn.execute(

@@ -111,6 +111,6 @@ def test_a_scoped_key_cannot_mint_a_wider_key(platform: Platform) -> None:
     narrow = keys.create_key(platform, name="dev", role="agent", area_code="P.A",
                              scopes=["write_data"], actor=actor)
     assert narrow.key.created_by == f"key:{admin_key.key.id}"
-    with pytest.raises(Invalid, match="cannot grant"):
+    with pytest.raises(Forbidden, match="cannot grant"):
         keys.create_key(platform, name="wide", role="agent", area_code="P.A", scopes=None,
                         actor=actor)
