@@ -177,6 +177,21 @@ class Settings(BaseSettings):
             self.map_tiles = url
         return self
 
+    query_time_limit_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest a query filtering in Python (idPattern, q, geo) may run before it is "
+        "answered 503; such queries run off the event loop.",
+    )
+    query_concurrency: int = Field(
+        2, ge=1, description="How many such queries run at once (others wait their turn)."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins (e.g. `https://app.example.org`) other sites' scripts may call the "
+        "API from, with an API key (no cookies); empty: no cross-origin access (JSON list).",
+    )
+
     @model_validator(mode="after")
     def _refuse_weak_production(self) -> Settings:
         if self.environment == "production":

@@ -48,3 +48,10 @@ class Forbidden(HakamaError):
 
     status = 403
     title = "Forbidden"
+
+
+class TooSlow(HakamaError):
+    """Work that did not finish within its time limit (the server stays free for others)."""
+
+    status = 503
+    title = "Service unavailable"

@@ -32,6 +32,8 @@ from hakama.core.ngsi_geo import (
     geo_matches,
     parse_geoq,
 )
+from hakama.core.patterns import MAX_LENGTH as MAX_REGEX_LENGTH
+from hakama.core.patterns import UserPattern, compile_user_pattern
 
 __all__ = [
     "GEOMETRY_TYPES",
@@ -115,7 +117,6 @@ _TIME = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?")
 #: An unquoted value: a URI (`urn:ngsi-ld:Device:1`) or a plain word.
 _BARE = re.compile(r"[\w][\w\-.:/#@%+~]*")
 MAX_Q_LENGTH = 4096
-MAX_REGEX_LENGTH = 256
 MAX_DEPTH = 32
 
 
@@ -266,9 +267,9 @@ class _Parser:
             if len(pattern) > MAX_REGEX_LENGTH:
                 raise self.error(f"regular expression longer than {MAX_REGEX_LENGTH}")
             try:
-                return re.compile(pattern)
-            except re.error as exc:
-                raise self.error(f"bad regular expression ({exc})") from None
+                return compile_user_pattern(pattern)
+            except Invalid as exc:
+                raise self.error(exc.message) from None
         parts = _split_outside_quotes(raw, ",")
         if len(parts) > 1:
             if op not in ("==", "!="):
@@ -445,8 +446,8 @@ def _compare(target: Any, op: str, expected: Any) -> bool:
         return any(_compare(target, "==", e) for e in expected)
     if isinstance(expected, Range):
         return _compare(target, ">=", expected.low) and _compare(target, "<=", expected.high)
-    if isinstance(expected, re.Pattern):
-        return isinstance(target, str) and expected.search(target) is not None
+    if isinstance(expected, UserPattern):
+        return isinstance(target, str) and expected.search(target)
     left, right = _comparable(target, expected)
     if left is None or right is None:
         return False
@@ -517,7 +518,7 @@ def _path_text(path: Path) -> str:
 
 
 def _value_text(value: Any) -> str:
-    if isinstance(value, re.Pattern):
+    if isinstance(value, UserPattern):
         return '"' + str(value.pattern).replace('"', '\\"') + '"'
     if isinstance(value, tuple):
         return ",".join(_value_text(v) for v in value)

@@ -30,6 +30,7 @@ from hakama.core.ngsi_query import (
     parse_scope_q,
     scope_q_matches,
 )
+from hakama.core.patterns import compile_user_pattern
 from hakama.core.temporal import format_time, parse_time
 
 
@@ -108,7 +109,7 @@ class EntitySelector:
             return False
         if self.id is not None and entity_id != self.id:
             return False
-        return self.id_pattern is None or re.fullmatch(self.id_pattern, entity_id) is not None
+        return self.id_pattern is None or compile_user_pattern(self.id_pattern).fullmatch(entity_id)
 
 
 @dataclass(frozen=True)
@@ -375,10 +376,7 @@ def _selector(item: Mapping[str, Any], ctx: jsonld.Context) -> EntitySelector:
     if pattern is not None:
         if not isinstance(pattern, str):
             raise Invalid("entities: idPattern must be a string")
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise Invalid(f"entities: idPattern is not a regular expression: {exc}") from None
+        compile_user_pattern(pattern, what="entities: idPattern")
     return EntitySelector(type=ctx.to_canonical(etype), id=eid, id_pattern=pattern)
 
 

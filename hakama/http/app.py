@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 import hakama
 from hakama.http import problems
+from hakama.http.deps import session_csrf_guard
+from hakama.http.headers import SecurityHeaders
+from hakama.http.offload import Offload
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
@@ -30,13 +34,33 @@ def create_app(
         docs_url=None,  # served by hakama.http.web.pages with a vendored Swagger UI (no CDN)
         redoc_url=None,
         lifespan=lifespan,
+        # Every write made with a session cookie checks CSRF, whatever the router.
+        dependencies=[Depends(session_csrf_guard)],
     )
     app.state.platform = platform
     app.state.run_background = background
+    app.state.offload = Offload(
+        concurrency=settings.query_concurrency, time_limit=settings.query_time_limit_seconds
+    )
     problems.install(app)
     from hakama.http import auth
 
     auth.install(app, platform)  # sets request.state.actor / csrf_token for every request
+    if settings.cors_origins:
+        # Off by default; integrators' own web apps, named one by one, may call with a key.
+        # No credentials: a cookie never rides a cross-origin call.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Accept", "Link",
+                           "NGSILD-Tenant"],
+            expose_headers=["Location", "Link", "NGSILD-Results-Count", "Retry-After"],
+            max_age=600,
+        )
+    # The map's tile host joins the policy's image sources here, once it is configurable.
+    app.add_middleware(SecurityHeaders, extra_image_sources=())
     # Pages embed commune outlines and phones are on slow links: compress what is worth it.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from hakama.core.access import Actor
+from hakama.core.errors import Forbidden
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
@@ -61,6 +62,9 @@ async def require_csrf(request: Request) -> None:
     )
     if actor.kind == "anonymous" and not is_form:
         return
+    same = same_origin(request)
+    if same is True:  # the browser itself says which page sent it; no page elsewhere can
+        return
     token = request.headers.get("x-csrf-token")
     if (
         not token
@@ -69,7 +73,36 @@ async def require_csrf(request: Request) -> None:
     ):
         value = (await request.form()).get("csrf_token")
         token = value if isinstance(value, str) else None
+    if same is False and not token:
+        raise Forbidden(
+            "cross-site request refused: it comes from another site's page and carries no "
+            "security token"
+        )
     verify_csrf(request, token)
+
+
+def same_origin(request: Request) -> bool | None:
+    """Does the request's `Origin` name this server? None when the browser sent none."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return None
+    host = request.headers.get("host", "")
+    return bool(host) and origin.lower() == f"{request.url.scheme}://{host}".lower()
+
+
+async def session_csrf_guard(request: Request) -> None:
+    """Every route's guard: a write made with a session cookie comes from this site.
+
+    A page elsewhere can make the browser send the cookie (a form posted cross-site needs no
+    preflight), so an unsafe request of a signed-in session needs either an `Origin` naming
+    this server or the session's CSRF token (`X-CSRF-Token` header or `csrf_token` form
+    field; a token is enough behind a proxy that changes the Host). Keys and anonymous callers carry
+    no ambient credential; anonymous forms check their own token (`CsrfDep`).
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if get_actor(request).kind == "user":
+        await require_csrf(request)
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]

@@ -27,7 +27,6 @@ is in stored form (canonical names); render with `core.entities.render`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +39,7 @@ from hakama.core.access import Actor
 from hakama.core.errors import Conflict, Invalid, NotFound
 from hakama.core.jsonld import Context
 from hakama.core.ngsi_query import GeoQuery, Query
+from hakama.core.patterns import UserPattern, compile_user_pattern
 from hakama.core.territory import contains
 from hakama.services import territory
 from hakama.services.entity_batches import (
@@ -261,7 +261,7 @@ def query(
         return any(
             (sel.type is None or sel.type in kinds)
             and (sel.id is None or sel.id == doc["id"])
-            and (regex is None or regex.fullmatch(doc["id"]) is not None)
+            and (regex is None or regex.fullmatch(doc["id"]))
             for sel, regex in compiled
         )
 
@@ -300,15 +300,8 @@ def query(
         return QueryResult(page, seen if count else None)
 
 
-def _compile_pattern(id_pattern: str | None) -> re.Pattern[str] | None:
-    if id_pattern is None:
-        return None
-    if len(id_pattern) > 256:
-        raise Invalid("idPattern: longer than 256 characters")
-    try:
-        return re.compile(id_pattern)
-    except re.error as exc:
-        raise Invalid(f"idPattern: not a regular expression ({exc})") from None
+def _compile_pattern(id_pattern: str | None) -> UserPattern | None:
+    return None if id_pattern is None else compile_user_pattern(id_pattern, what="idPattern")
 
 
 def _area_and_below(platform: Platform, code: str) -> list[str]:

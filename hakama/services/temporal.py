@@ -43,6 +43,7 @@ from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.ngsi_query import GeoQuery, Query
 from hakama.core.observations import Observation, observation_key
+from hakama.core.patterns import compile_user_pattern
 from hakama.core.temporal import (
     Aggregation,
     AggrMethod,
@@ -511,10 +512,7 @@ def query(
     if limit < 0 or offset < 0:
         raise Invalid("limit and offset cannot be negative")
     if id_pattern is not None:
-        try:
-            re.compile(id_pattern)
-        except re.error as exc:
-            raise Invalid(f"idPattern is not a regular expression: {exc}") from None
+        compile_user_pattern(id_pattern, what="idPattern")  # the lake's regexp is RE2 too
     ctx = context or jsonld.core()
     allowed_ids: list[str] | None = list(ids) if ids else None
     if q is not None or geoq is not None:

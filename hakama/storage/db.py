@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +76,7 @@ def current_revision(engine: sa.Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@functools.cache  # the migrations shipped with this process; /health asks on every call
 def head_revision() -> str | None:
     script = ScriptDirectory.from_config(alembic_config(sa.create_engine("sqlite://")))
     return script.get_current_head()

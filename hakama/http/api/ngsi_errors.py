@@ -21,7 +21,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hakama.core.errors import Conflict, Forbidden, HakamaError, Invalid, NotFound, Unauthorized
+from hakama.core.errors import (
+    Conflict,
+    Forbidden,
+    HakamaError,
+    Invalid,
+    NotFound,
+    TooSlow,
+    Unauthorized,
+)
 from hakama.services.contexts import ContextUnavailable
 
 ERRORS_BASE = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -135,6 +143,7 @@ _DOMAIN_KINDS: tuple[tuple[type[HakamaError], ErrorKind], ...] = (
     (Invalid, ErrorKind.BAD_REQUEST_DATA),
     (Forbidden, ErrorKind.FORBIDDEN),
     (Unauthorized, ErrorKind.UNAUTHORIZED),
+    (TooSlow, ErrorKind.TOO_COMPLEX_QUERY),  # answered 503: the time limit, not the query
 )
 
 
@@ -147,7 +156,9 @@ def to_response(exc: Exception) -> JSONResponse:
     if isinstance(exc, HakamaError):
         kind = kind_of(exc)
         status = (
-            exc.status if isinstance(exc, NgsiError | ContextUnavailable) else kind.default_status
+            exc.status
+            if isinstance(exc, NgsiError | ContextUnavailable | TooSlow)
+            else kind.default_status
         )
         return ngsi_problem(kind, _title(kind), exc.message, status)
     if isinstance(exc, RequestValidationError):

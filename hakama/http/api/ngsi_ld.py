@@ -25,6 +25,7 @@ from hakama.core import jsonld, ngsi_query
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError, kind_of, problem_body
 from hakama.http.deps import ActorDep, PlatformDep
+from hakama.http.offload import offload_of
 from hakama.services import contexts
 from hakama.services import entities as service
 from hakama.services.platform import Platform
@@ -424,7 +425,7 @@ async def query_entities(
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, context.to_canonical(geoproperty) if geoproperty else None
     )
-    result = await _call(
+    result = await offload_of(request).run(
         service.query,
         platform,
         type_query=ngsi_query.parse_types(type, expand=context.to_canonical) if type else (),
@@ -856,7 +857,7 @@ async def batch_query(
     scope_q = body.get("scopeQ")
     if not (selectors or attr_names or query or geoq or scope_q):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "the Query needs entities, attrs, q or geoQ")
-    result = await _call(
+    result = await offload_of(request).run(
         service.query,
         platform,
         selectors=selectors,

@@ -23,6 +23,7 @@ from hakama.core.temporal import TemporalQuery, format_time
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.deps import ActorDep, PlatformDep
+from hakama.http.offload import offload_of
 from hakama.services import temporal
 
 router = APIRouter(
@@ -118,7 +119,7 @@ async def query_entities(
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, ctx.to_canonical(geoproperty) if geoproperty else None
     )
-    page = await run_in_threadpool(
+    page = await offload_of(request).run(
         lambda: temporal.query(
             platform,
             tq,

@@ -1,0 +1,150 @@
+"""Does a flood of adversarial regular expressions freeze the server? `/health` latency while
+50 clients send patterns that backtrack exponentially in Python's `re`.
+
+A real `uvicorn` server (one worker, its own process) serves the demo territory and
+`--entities` sensors. A prober GETs `/health` every 20 ms; first alone (the baseline, same run),
+then while `--clients` anonymous clients each loop on NGSI-LD queries with an adversarial
+`idPattern` or `q=attr~="…"` (the issue's `^(?:.|.){25}Z`, `(a+)+$` and friends). Before the
+fix one such request held the event loop for seconds; the bar is `/health` p99 < 100 ms under
+the flood. Prints the table and the ratio of the p99s, writes results/regex_freeze.json.
+
+    python benchmarks/regex_freeze.py [--entities 2000] [--clients 50] [--seconds 20] [--port 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from _report import report
+from ngsi_latency import SERVER, free_port, prepare
+
+PATTERNS: list[dict[str, str]] = [
+    {"type": "AirQualityObserved", "idPattern": "^(?:.|.){25}Z"},
+    {"type": "AirQualityObserved", "idPattern": "^(?:.|.){30}Z"},
+    {"type": "AirQualityObserved", "idPattern": "(.*a){20}$"},
+    {"type": "AirQualityObserved", "idPattern": "^(\\w+\\W?)*$#"},
+    {"type": "AirQualityObserved", "q": 'name~="(a+)+$"'},
+    {"type": "AirQualityObserved", "q": 'id~="(.|.)*Z"'},
+    {"type": "AirQualityObserved", "q": 'pm25~="((\\d+)+)+x"'},
+]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
+
+
+async def probe(client: httpx.AsyncClient, stop: asyncio.Event) -> list[float]:
+    """GET /health every 20 ms until `stop`; the latencies."""
+    latencies: list[float] = []
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        response = await client.get("/health")
+        latencies.append(time.perf_counter() - t0)
+        assert response.status_code in (200, 503), response.status_code
+        await asyncio.sleep(0.02)
+    return latencies
+
+
+async def phase(base: str, *, clients: int, seconds: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=clients + 2, max_keepalive_connections=clients + 2)
+    statuses: Counter[int] = Counter()
+    attack_latencies: list[float] = []
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as attacker,
+        httpx.AsyncClient(base_url=base, timeout=120) as prober,
+    ):
+        stop = asyncio.Event()
+
+        async def attack(n: int) -> None:
+            i = n
+            while not stop.is_set():
+                params = PATTERNS[i % len(PATTERNS)]
+                i += 1
+                t0 = time.perf_counter()
+                response = await attacker.get("/ngsi-ld/v1/entities?" + urlencode(params))
+                attack_latencies.append(time.perf_counter() - t0)
+                statuses[response.status_code] += 1
+
+        probing = asyncio.create_task(probe(prober, stop))
+        attackers = [asyncio.create_task(attack(n)) for n in range(clients)]
+        await asyncio.sleep(seconds)
+        stop.set()
+        health = await probing
+        await asyncio.gather(*attackers)
+    return {
+        "clients": clients,
+        "health_probes": len(health),
+        "health_p50_ms": round(pct(health, 0.5), 2),
+        "health_p99_ms": round(pct(health, 0.99), 2),
+        "health_max_ms": round(pct(health, 1.0), 2),
+        "pattern_requests": sum(statuses.values()),
+        "pattern_p50_ms": round(pct(attack_latencies, 0.5), 1),
+        "pattern_p99_ms": round(pct(attack_latencies, 0.99), 1),
+        "statuses": dict(sorted(statuses.items())),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entities", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="hakama-bench-regex-"))
+    port = args.port or free_port()
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        prepare(folder / "data", args.entities)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(folder / "data"), str(port)], env=env
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise SystemExit("the server did not start")
+        baseline = asyncio.run(phase(base, clients=0, seconds=min(args.seconds, 10)))
+        flood = asyncio.run(phase(base, clients=args.clients, seconds=args.seconds))
+        rows = [{"phase": "baseline (no load)", **baseline}, {"phase": "pattern flood", **flood}]
+        ratio = flood["health_p99_ms"] / max(baseline["health_p99_ms"], 0.001)
+        report(
+            "regex_freeze",
+            rows,
+            entities=args.entities,
+            health_p99_ratio_flood_vs_baseline=round(ratio, 2),
+            bar="health p99 < 100 ms under the flood",
+            meets_bar=flood["health_p99_ms"] < 100,
+            load_average_1m=round(os.getloadavg()[0], 2),
+            server="uvicorn, 1 worker, SQLite, separate process; load from this process on loopback",
+        )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
