@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hakama.core.access import Action, Actor, Role, allowed
+from hakama.core.access import OWN_AREA_ACTIONS, Action, Actor, allowed
 from hakama.core.errors import NotFound
 from hakama.core.requests import (
     ServiceRequest,
@@ -39,7 +39,7 @@ def row_to_request(row: Any, *, public: bool = False) -> ServiceRequest:
         description="" if public else (m["description"] or ""),
         lat=m["lat"],
         lon=m["lon"],
-        address=m["address"] or "",
+        address="" if public else (m["address"] or ""),
         address_id=m["address_id"] or "",
         requested_at=m["requested_at"],
         updated_at=m["updated_at"],
@@ -62,23 +62,34 @@ def list_columns(public: bool) -> list[Any]:
     """Columns a listing reads: never the token; for the public, not the free text either."""
     t = service_requests
     hidden = {"token_hash", "idempotency_key"} | (
-        {"description", "attributes"} if public else set()
+        {"description", "attributes", "address"} if public else set()
     )
     columns: list[Any] = [c for c in t.columns if c.name not in hidden]
     if public:
-        columns += [sa.literal("").label("description"), sa.null().label("attributes")]
+        columns += [
+            sa.literal("").label("description"),
+            sa.null().label("attributes"),
+            sa.literal("").label("address"),
+        ]
     return columns
 
 
+#: Who reads a request whole — the requester's free text (description, address_string, answers),
+#: internal notes, the assignee: those who work the requests of its commune (agents, admins),
+#: not analysts (docs/security.md). Everyone else reads `public_view`.
+WHOLE = Action.WORK_REQUESTS
+
+
 def reads_internals_somewhere(actor: Actor) -> bool:
-    if actor.scopes is not None and Action.READ_INTERNAL not in actor.scopes:
+    if actor.scopes is not None and WHOLE not in actor.scopes:
         return False
-    return actor.role is not Role.CITIZEN
+    return WHOLE in OWN_AREA_ACTIONS[actor.role]
 
 
 def public_view(request: ServiceRequest) -> ServiceRequest:
-    """The request as anyone may see it: no free text from the requester, no assignee."""
-    return replace(request, description="", attributes={}, assignee="")
+    """The request as anyone may see it: no free text from the requester (description,
+    address_string, answers), no assignee."""
+    return replace(request, description="", address="", attributes={}, assignee="")
 
 
 def may(platform: Platform, actor: Actor, action: Action, area_code: str) -> bool:

@@ -7,9 +7,9 @@ audit entry (never personal data), one row staged for the lake's `request_events
 commit a `RequestChanged` event is published. Requesters' contact details are in their own
 table and read only through `get_contact`, which needs READ_PERSONAL in the request's commune.
 
-Who sees what: an actor who may READ_INTERNAL in the request's commune sees the whole request;
-everyone else sees `public_view` (no description, attributes or assignee, since free text may
-hold personal data). The requester proves who they are with the token returned at filing.
+Who sees what: an actor who may WORK_REQUESTS in the request's commune sees the whole request;
+everyone else, analysts included, sees `public_view` (no description, address_string,
+attributes, internal notes or assignee, since free text may hold personal data). The requester proves who they are with the token returned at filing.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def get_request(
         row = request_store.load(conn, request_id)
     request = request_store.row_to_request(row)
     if request_store.may(
-        platform, actor, Action.READ_INTERNAL, row.area_code
+        platform, actor, request_store.WHOLE, row.area_code
     ) or request_store.holds_token(row, token):
         return request
     return public_view(request)
@@ -317,7 +317,7 @@ def list_requests(
         area = row.area_code
         if area not in readable:
             readable[area] = not public_only and request_store.may(
-                platform, actor, Action.READ_INTERNAL, area
+                platform, actor, request_store.WHOLE, area
             )
         items.append(request_store.row_to_request(row, public=not readable[area]))
     return RequestPage(items=items, total=int(total), limit=limit, offset=offset)
@@ -335,7 +335,7 @@ def history(
             .where(events_table.c.request_id == row.id)
             .order_by(events_table.c.id)
         ).all()
-    staff = request_store.may(platform, actor, Action.READ_INTERNAL, row.area_code)
+    staff = request_store.may(platform, actor, request_store.WHOLE, row.area_code)
     requester = request_store.holds_token(row, token)
     out: list[RequestEvent] = []
     for i, ev in enumerate(rows, start=1):
@@ -511,7 +511,7 @@ def _replay(platform: Platform, key_hash: str, actor: Actor) -> FiledRequest | N
         row = conn.execute(sa.select(t).where(t.c.idempotency_key == key_hash)).first()
     if row is None:
         return None
-    staff = request_store.may(platform, actor, Action.READ_INTERNAL, row.area_code)
+    staff = request_store.may(platform, actor, request_store.WHOLE, row.area_code)
     return FiledRequest(
         request=request_store.row_to_request(row, public=not staff), token="", replayed=True
     )

@@ -593,3 +593,28 @@ def test_any_text_makes_well_formed_xml(text: str, extra: dict[str, str]) -> Non
     root = ET.fromstring(body)
     got = root.findtext("request/description") or ""
     assert set(got) <= set(text.replace("\r", "\n")) | {"\n"}
+
+
+def test_address_string_is_free_text_withheld_from_the_public(env: Env) -> None:
+    """Like the description: the public (Open311 JSON/XML, /track) and analysts never read it;
+    the commune's agents do."""
+    address = f"chez {SECRET_NAME}, 12 rue des Orangers"
+    created = new_request(env, address_string=address)
+    rid = created["service_request_id"]
+    analyst = keys.create_key(
+        env.client.app.state.platform,  # type: ignore[attr-defined]
+        name="analyst", role="analyst", area_code=env.commune_a, scopes=None,
+        actor=system_actor("test"),
+    ).token
+    for headers in ({}, {"X-API-Key": analyst}, {"X-API-Key": env.agent_key_b}):
+        for path in (f"/open311/v2/requests/{rid}.json", f"/open311/v2/requests/{rid}.xml",
+                     "/open311/v2/requests.json?service_code=public_lighting",
+                     f"/track/{rid}"):
+            response = env.client.get(path, headers=headers)
+            assert response.status_code == 200, (path, response.text[:200])
+            assert "Orangers" not in response.text and SECRET_NAME not in response.text, path
+    (item,) = env.client.get(f"/open311/v2/requests/{rid}.json").json()
+    assert item["address"] == "" and item["description"] == ""
+    staff = env.client.get(f"/open311/v2/requests/{rid}.json",
+                           headers={"X-API-Key": env.agent_key_a}).json()[0]
+    assert staff["address"] == address

@@ -444,3 +444,31 @@ def test_a_retried_filing_does_not_count_twice(world: World) -> None:
         assert conn.execute(sa.text("SELECT count(*) FROM service_requests")).scalar_one() == 3
     with pytest.raises(Invalid, match="idempotency key"):
         _file(world, idempotency_key="x" * 201)
+
+
+def test_free_text_is_for_those_who_work_the_requests(world: World) -> None:
+    """address_string is free text like the description: withheld from the public (Open311,
+    /track); analysts read indicators, not requesters' words nor internal notes."""
+    p = world.platform
+    lon, lat = world.point_a
+    draft = RequestDraft(service_code="public_lighting", description="appelez Amina au 0600112233",
+                         lat=lat, lon=lon, address="chez Amina Berrada, 12 rue des Orangers",
+                         attributes={"problem": "off"})
+    req = sr.file_request(p, draft=draft, actor=ANONYMOUS, contact=CONTACT).request
+    sr.comment(p, req.id, text="note interne: le voisin M. Alaoui se plaint", actor=world.agent_a,
+               public=False)
+    analyst = Actor(kind="user", id="an", role=Role.ANALYST, area_code=world.commune_a)
+    analyst_key = Actor(kind="key", id="k", role=Role.ADMIN, area_code=world.commune_a,
+                        scopes=frozenset({Action.READ_INTERNAL, Action.RUN_ANALYTICS}))
+    for who in (ANONYMOUS, analyst, analyst_key, world.agent_b):
+        seen = sr.get_request(p, req.id, actor=who)
+        assert (seen.description, seen.address, seen.attributes) == ("", "", {}), who
+        listed = sr.list_requests(p, filters=sr.RequestFilter(), actor=who).items
+        assert [(i.description, i.address) for i in listed] == [("", "")], who
+        notes = repr(sr.history(p, req.id, actor=who))
+        assert "Alaoui" not in notes and "interne" not in notes, who
+    whole = sr.get_request(p, req.id, actor=world.agent_a)
+    assert whole.address == "chez Amina Berrada, 12 rue des Orangers"
+    assert "Amina" in whole.description
+    assert "Alaoui" in repr(sr.history(p, req.id, actor=world.agent_a))
+    assert "Alaoui" in repr(sr.history(p, req.id, actor=world.province_admin))

@@ -263,7 +263,7 @@ def _detail(
 ) -> HTMLResponse:
     req = service_requests.get_request(page.platform, request_id, actor=actor)
     chain = territory.area_chain(page.platform, req.area_code)
-    if not allowed(actor, Action.READ_INTERNAL, chain):
+    if not allowed(actor, Action.WORK_REQUESTS, chain):
         raise Forbidden(
             f"{actor.label} may not see the requests of {req.area_code}",
             request_area=req.area_code,
@@ -452,7 +452,7 @@ def media(request: Request, request_id: str, name: str, actor: ActorDep) -> Resp
     try:
         req = service_requests.get_request(page.platform, request_id, actor=actor)
         chain = territory.area_chain(page.platform, req.area_code)
-        if not allowed(actor, Action.READ_INTERNAL, chain) or name not in req.media:
+        if not allowed(actor, Action.WORK_REQUESTS, chain) or name not in req.media:
             raise NotFound("no such media")
         path, content_type = request_media.media_path(page.platform, name)
     except HakamaError as exc:
