@@ -7,7 +7,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 import hakama
-from hakama.http import problems
+from hakama.http import openapi, problems
 from hakama.http.deps import session_csrf_guard
 from hakama.http.headers import SecurityHeaders
 from hakama.http.offload import Offload
@@ -75,4 +75,5 @@ def create_app(
     app.state.metrics = Metrics(platform)
     # outermost: every request gets its id, its log line, and its count and time in /metrics
     app.add_middleware(RequestLog, metrics=app.state.metrics)
+    openapi.install(app)
     return app

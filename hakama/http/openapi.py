@@ -1,0 +1,113 @@
+"""The OpenAPI document, telling the truth about errors.
+
+FastAPI documents each operation's success answer and, when it has parameters, a 422 with its
+own validation schema. hakama answers errors in the format of each standard: NGSI-LD's
+ProblemDetails (`application/json`, bad input is 400 there, 422 is OperationNotSupported),
+Open311's error list (JSON or XML), and `application/problem+json` everywhere else (a page for
+a browser asking for HTML). `document_errors` adds, to every operation, the error answers the
+routes of its family give, with their media types and schemas, so a client generated from the
+document (or schemathesis) meets no undocumented status code or content type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+    "required": ["title", "status"],
+}
+OPEN311_ERRORS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+        "required": ["code", "description"],
+    },
+}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+#: (path prefix, error statuses, their content) — the first matching prefix wins.
+FAMILIES: tuple[tuple[str, tuple[int, ...], dict[str, Any]], ...] = (
+    (
+        "/ngsi-ld/",
+        (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 501, 503),
+        {"application/json": {"schema": PROBLEM_SCHEMA}},
+    ),
+    (
+        "/open311/",
+        (400, 401, 403, 404, 413, 415, 422, 503),
+        {
+            "application/json": {"schema": OPEN311_ERRORS_SCHEMA},
+            "text/xml": {"schema": {"type": "string"}},
+            # What the app answers before the Open311 router runs (CSRF, bad key, validation).
+            "application/problem+json": {"schema": PROBLEM_SCHEMA},
+        },
+    ),
+    (
+        "/",
+        (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503),
+        {"application/problem+json": {"schema": PROBLEM_SCHEMA}, **HTML},
+    ),
+)
+DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not signed in, or a wrong API key",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    429: "Too many requests",
+    501: "Not implemented",
+    503: "Unavailable (the time limit of a query, or the database)",
+}
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add every family's error answers to each operation of `schema` (in place)."""
+    for path, item in schema.get("paths", {}).items():
+        statuses, content = next((s, c) for prefix, s, c in FAMILIES if path.startswith(prefix))
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status in statuses:
+                existing = responses.get(str(status))
+                # FastAPI's own 422 describes its validation errors, which hakama never sends.
+                if existing is None or "HTTPValidationError" in str(existing):
+                    responses[str(status)] = {
+                        "description": DESCRIPTIONS[status],
+                        "content": content,
+                    }
+    return schema
+
+
+def install(app: FastAPI) -> None:
+    """Serve the document with the errors documented (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
