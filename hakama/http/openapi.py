@@ -76,6 +76,70 @@ DESCRIPTIONS = {
 }
 
 
+_FORM = "application/x-www-form-urlencoded"
+_STR = {"type": "string"}
+_WHO = {"api_key": _STR, "token": _STR, "description": _STR}
+#: Open311's bodies are forms that its routers read themselves: what they read, by operation.
+OPEN311_BODIES: dict[str, dict[str, Any]] = {
+    "open311_create_request": {
+        _FORM: {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "api_key": _STR,
+                    "service_code": _STR,
+                    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                    "long": {"type": "number", "minimum": -180, "maximum": 180},
+                    "address_string": _STR,
+                    "address_id": _STR,
+                    "description": _STR,
+                    "first_name": _STR,
+                    "last_name": _STR,
+                    "email": _STR,
+                    "phone": _STR,
+                    "media_url": _STR,
+                },
+                "required": ["api_key", "service_code"],
+            }
+        }
+    },
+    "open311x_post_update": {
+        _FORM: {
+            "schema": {
+                "type": "object",
+                "properties": {**_WHO, "status": _STR, "public": {"type": "boolean"}},
+            }
+        }
+    },
+    **{
+        f"open311x_{name}": {_FORM: {"schema": {"type": "object", "properties": _WHO}}}
+        for name in ("reopen", "confirm", "contest")
+    },
+    "open311x_post_media": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {**_WHO, "media": {"type": "string", "format": "binary"}},
+                "required": ["media"],
+            }
+        }
+    },
+}
+
+
+def document_open311(path: str, operation: dict[str, Any]) -> None:
+    """`{fmt}` is json or xml; POST bodies are the forms the routers read."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "path" and parameter.get("name") == "fmt":
+            parameter["schema"] = {"type": "string", "enum": ["json", "xml"]}
+    for status, answer in operation.get("responses", {}).items():
+        if status.startswith("2"):
+            answer.setdefault("content", {}).setdefault("text/xml", {"schema": {"type": "string"}})
+    body = OPEN311_BODIES.get(operation.get("operationId", ""))
+    if body is not None and "requestBody" not in operation:
+        operation["requestBody"] = {"required": True, "content": body}
+
+
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """Add every family's error answers to each operation of `schema` (in place)."""
     for path, item in schema.get("paths", {}).items():
@@ -83,6 +147,8 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            if path.startswith("/open311/"):
+                document_open311(path, operation)
             responses = operation["responses"]
             for status in statuses:
                 existing = responses.get(str(status))

@@ -35,7 +35,12 @@ router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(_s
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=2, max_length=64, examples=["agent-berkane"])
+    username: str = Field(
+        min_length=2,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$",
+        examples=["agent-berkane"],
+    )
     password: str = Field(min_length=10, max_length=1024)
     role: Role
     area_code: str | None = Field(None, max_length=64, description="None: the whole platform.")
@@ -68,7 +73,9 @@ class UserOut(BaseModel):
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["air-quality-station-12"])
+    name: str = Field(
+        min_length=1, max_length=200, pattern=r"\S", examples=["air-quality-station-12"]
+    )
     role: Role
     area_code: str | None = Field(None, max_length=64)
     scopes: list[Action] | None = Field(

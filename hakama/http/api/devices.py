@@ -16,7 +16,7 @@ from hakama.core.access import Action, allowed
 from hakama.http.auth import require
 from hakama.http.deps import ActorDep, PlatformDep, require_csrf
 from hakama.services import devices, observations
-from hakama.services.devices import Device
+from hakama.services.devices import DEVICE_ID, ENTITY_ID, ENTITY_TYPE, Device
 from hakama.services.territory import area_chain
 
 router = APIRouter(prefix="/api/devices", tags=["devices"], dependencies=[Depends(require_csrf)])
@@ -45,10 +45,20 @@ class Point(BaseModel):
 class DeviceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    device_id: str = Field(min_length=1, max_length=128, examples=["aq-berkane-01"])
-    entity_type: str = Field(min_length=1, max_length=256, examples=["AirQualityObserved"])
+    device_id: str = Field(
+        min_length=1, max_length=128, pattern=f"^{DEVICE_ID.pattern}$", examples=["aq-berkane-01"]
+    )
+    entity_type: str = Field(
+        min_length=1,
+        max_length=256,
+        pattern=f"^{ENTITY_TYPE.pattern}$",
+        examples=["AirQualityObserved"],
+    )
     entity_id: str | None = Field(
-        None, max_length=512, description="Default urn:ngsi-ld:<type>:<device_id>."
+        None,
+        max_length=512,
+        pattern=f"^{ENTITY_ID.pattern}$",
+        description="Default urn:ngsi-ld:<type>:<device_id>.",
     )
     api_key_id: str | None = Field(
         None, max_length=16, description="Public id of the key the device publishes with."
