@@ -34,7 +34,18 @@ OPEN311_ERRORS_SCHEMA: dict[str, Any] = {
         "required": ["code", "description"],
     },
 }
+CKAN_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "help": {"type": "string"},
+        "success": {"type": "boolean"},
+        "error": {"type": "object"},
+    },
+    "required": ["success"],
+}
 HTML = {"text/html": {"schema": {"type": "string"}}}
+TEXT = {"schema": {"type": "string"}}
+RDF = {"text/turtle": TEXT, "application/ld+json": {}, "application/rdf+xml": TEXT}
 
 #: (path prefix, error statuses, their content) — the first matching prefix wins.
 FAMILIES: tuple[tuple[str, tuple[int, ...], dict[str, Any]], ...] = (
@@ -52,6 +63,17 @@ FAMILIES: tuple[tuple[str, tuple[int, ...], dict[str, Any]], ...] = (
             # What the app answers before the Open311 router runs (CSRF, bad key, validation).
             "application/problem+json": {"schema": PROBLEM_SCHEMA},
         },
+    ),
+    *(
+        (
+            prefix,
+            (400, 401, 403, 404, 405, 409, 413, 415, 422, 503),
+            {
+                "application/json": {"schema": CKAN_ERROR_SCHEMA},
+                "application/problem+json": {"schema": PROBLEM_SCHEMA},
+            },
+        )
+        for prefix in ("/api/3/action/", "/api/action/")
     ),
     (
         "/",
@@ -140,6 +162,10 @@ def document_open311(path: str, operation: dict[str, Any]) -> None:
         operation["requestBody"] = {"required": True, "content": body}
 
 
+#: DCAT-AP answers: RDF in the format the Accept header or the extension asks for.
+RDF_PATHS = ("/catalog", "/catalog.{ext}", "/data/{dataset_id}.{ext}")
+
+
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """Add every family's error answers to each operation of `schema` (in place)."""
     for path, item in schema.get("paths", {}).items():
@@ -149,6 +175,10 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             if path.startswith("/open311/"):
                 document_open311(path, operation)
+            if path in RDF_PATHS:
+                for status, answer in operation["responses"].items():
+                    if status.startswith("2"):
+                        answer["content"] = {**answer.get("content", {}), **RDF}
             responses = operation["responses"]
             for status in statuses:
                 existing = responses.get(str(status))
