@@ -47,15 +47,18 @@ HTML = {"text/html": {"schema": {"type": "string"}}}
 TEXT = {"schema": {"type": "string"}}
 RDF = {"text/turtle": TEXT, "application/ld+json": {}, "application/rdf+xml": TEXT}
 
-#: (path prefix, error statuses, their content) — the first matching prefix wins.
-FAMILIES: tuple[tuple[str, tuple[int, ...], dict[str, Any]], ...] = (
+#: (path prefix, name, error statuses, their content) — the first matching prefix wins. Each
+#: error answer is written once, under components/responses, and referenced by the operations.
+FAMILIES: tuple[tuple[str, str, tuple[int, ...], dict[str, Any]], ...] = (
     (
         "/ngsi-ld/",
+        "NgsiLd",
         (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 501, 503),
         {"application/json": {"schema": PROBLEM_SCHEMA}},
     ),
     (
         "/open311/",
+        "Open311",
         (400, 401, 403, 404, 413, 415, 422, 503),
         {
             "application/json": {"schema": OPEN311_ERRORS_SCHEMA},
@@ -67,6 +70,7 @@ FAMILIES: tuple[tuple[str, tuple[int, ...], dict[str, Any]], ...] = (
     *(
         (
             prefix,
+            "Ckan",
             (400, 401, 403, 404, 405, 409, 413, 415, 422, 503),
             {
                 "application/json": {"schema": CKAN_ERROR_SCHEMA},
@@ -77,6 +81,7 @@ FAMILIES: tuple[tuple[str, tuple[int, ...], dict[str, Any]], ...] = (
     ),
     (
         "/",
+        "Problem",
         (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503),
         {"application/problem+json": {"schema": PROBLEM_SCHEMA}, **HTML},
     ),
@@ -168,8 +173,11 @@ RDF_PATHS = ("/catalog", "/catalog.{ext}", "/data/{dataset_id}.{ext}")
 
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """Add every family's error answers to each operation of `schema` (in place)."""
+    shared = schema.setdefault("components", {}).setdefault("responses", {})
     for path, item in schema.get("paths", {}).items():
-        statuses, content = next((s, c) for prefix, s, c in FAMILIES if path.startswith(prefix))
+        name, statuses, content = next(
+            (n, s, c) for prefix, n, s, c in FAMILIES if path.startswith(prefix)
+        )
         for operation in item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
@@ -184,10 +192,11 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 existing = responses.get(str(status))
                 # FastAPI's own 422 describes its validation errors, which hakama never sends.
                 if existing is None or "HTTPValidationError" in str(existing):
-                    responses[str(status)] = {
-                        "description": DESCRIPTIONS[status],
-                        "content": content,
-                    }
+                    key = f"{name}{status}"
+                    shared.setdefault(
+                        key, {"description": DESCRIPTIONS[status], "content": content}
+                    )
+                    responses[str(status)] = {"$ref": f"#/components/responses/{key}"}
     return schema
 
 
