@@ -1,7 +1,8 @@
 """Security headers on every answer, and how long browsers keep static files.
 
 The Content-Security-Policy allows this server's own scripts, styles, images and connections
-only: no inline script or style attribute, no other host — except the image sources given to
+only: no inline script, event handler or `<style>` element (style attributes are allowed:
+bar widths and legend colours are data), no other host — except the image sources given to
 `SecurityHeaders` (the map's tile host, when one is configured: `tile_source` turns its URL
 template into a CSP source). Pages may not be framed (`frame-ancestors 'none'`), MIME types are
 not sniffed, the Referer never leaves the site (a tracking link names a request), and over
@@ -29,6 +30,9 @@ def content_security_policy(extra_image_sources: Sequence[str] = ()) -> str:
             "default-src 'self'",
             "script-src 'self'",
             "style-src 'self'",
+            # Style attributes (a bar's width, a legend's colour) may be inline; <style>
+            # elements and every script may not. CSS cannot run code.
+            "style-src-attr 'unsafe-inline'",
             f"img-src {images}",
             "connect-src 'self'",
             "font-src 'self'",
