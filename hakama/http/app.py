@@ -11,6 +11,7 @@ from hakama.http import openapi, problems
 from hakama.http.deps import session_csrf_guard
 from hakama.http.headers import SecurityHeaders
 from hakama.http.offload import Offload
+from hakama.services.basemap import tile_origin
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
@@ -59,8 +60,9 @@ def create_app(
             expose_headers=["Location", "Link", "NGSILD-Results-Count", "Retry-After"],
             max_age=600,
         )
-    # The map's tile host joins the policy's image sources here, once it is configurable.
-    app.add_middleware(SecurityHeaders, extra_image_sources=())
+    # The map's tile host (HAKAMA_MAP_TILES) is the only other host pages load anything from.
+    tiles = tile_origin(settings)
+    app.add_middleware(SecurityHeaders, extra_image_sources=(tiles,) if tiles else ())
     # Pages embed commune outlines and phones are on slow links: compress what is worth it.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
 

@@ -3,16 +3,14 @@
 The Content-Security-Policy allows this server's own scripts, styles, images and connections
 only: no inline script, event handler or `<style>` element (style attributes are allowed:
 bar widths and legend colours are data), no other host — except the image sources given to
-`SecurityHeaders` (the map's tile host, when one is configured: `tile_source` turns its URL
-template into a CSP source). Pages may not be framed (`frame-ancestors 'none'`), MIME types are
-not sniffed, the Referer never leaves the site (a tracking link names a request), and over
+`SecurityHeaders` (the map's tile host, when one is configured: `basemap.tile_origin`).
+Pages may not be framed (`frame-ancestors 'none'`), MIME types are not sniffed, the Referer never leaves the site (a tracking link names a request), and over
 HTTPS browsers are told to stay on HTTPS (HSTS).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,18 +40,6 @@ def content_security_policy(extra_image_sources: Sequence[str] = ()) -> str:
             "frame-ancestors 'none'",
         )
     )
-
-
-def tile_source(url_template: str) -> str:
-    """The CSP source of a tile URL template: `https://{s}.tile.example.org/{z}/{x}/{y}.png`
-    → `https://*.tile.example.org`."""
-    parts = urlsplit(url_template.replace("{s}", "x"))
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL template: {url_template!r}")
-    host = parts.netloc
-    if "{s}" in url_template.split("://", 1)[-1].split("/", 1)[0]:
-        host = "*" + host[host.index(".") :]
-    return f"{parts.scheme}://{host}"
 
 
 class SecurityHeaders:
