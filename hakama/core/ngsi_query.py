@@ -269,7 +269,8 @@ class _Parser:
             try:
                 return compile_user_pattern(pattern)
             except Invalid as exc:
-                raise self.error(exc.message) from None
+                reason = exc.message.split(": ", 1)[-1]
+                raise self.error(f"bad regular expression ({reason})") from None
         parts = _split_outside_quotes(raw, ",")
         if len(parts) > 1:
             if op not in ("==", "!="):
