@@ -648,7 +648,9 @@ def create(
 ) -> bool:
     """Create a temporal entity or add instances to it (POST /temporal/entities).
 
-    True when the entity did not exist (201), False when instances were added (204).
+    True when its temporal representation did not exist (201): a new entity, or one whose
+    history is empty (never written, or deleted with DELETE /temporal/entities/{id});
+    False when instances were added to existing history (204).
     """
     ctx = context or jsonld.core()
     if not isinstance(body, Mapping):
@@ -666,6 +668,7 @@ def create(
     exists, area = _area_of(platform, entity_id)
     area = area if exists else actor.area_code
     _check_write(platform, actor, area)
+    had_history = exists and _has_history(platform, entity_id)
     created = entities.ensure(platform, entity_id, entity_type, actor=actor)
     if created:
         exists, area = _area_of(platform, entity_id)
@@ -673,7 +676,14 @@ def create(
         platform, entity_id, entity_type, attributes,
         actor=actor, area_code=area, action="ngsi.temporal.create",
     )  # fmt: skip
-    return created
+    return created or not had_history
+
+
+def _has_history(platform: Platform, entity_id: str) -> bool:
+    """Has the entity any visible attribute instance (tombstones applied)?"""
+    answered = _answer(platform, TemporalQuery(last_n=1), ids=[entity_id], ctx=jsonld.core())[0]
+    found = answered.get(entity_id) or {}
+    return any(k not in ("id", "type", "@context", "scope") for k in found)
 
 
 def append(

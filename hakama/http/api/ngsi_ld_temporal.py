@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from hakama.core import entities as core_entities
 from hakama.core import ngsi_query
 from hakama.core.temporal import TemporalQuery, format_time
 from hakama.http.api import ngsi_media as media
@@ -57,7 +58,7 @@ def _temporal_query(
     words = media.options(options, _OPTIONS)
     if fmt is not None:
         if fmt not in ("normalized", "temporalValues", "aggregatedValues"):
-            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"format={fmt} is not a temporal format")
+            raise NgsiError(ErrorKind.INVALID_REQUEST, f"format={fmt} is not a temporal format")
         words.add(fmt)
     tq = TemporalQuery.parse(
         timerel=timerel,
@@ -160,6 +161,8 @@ async def retrieve_entity(
 ) -> Response:
     """The temporal evolution of one entity."""
     ctx = await media.request_context(request, platform)
+    if not core_entities.is_uri(entity_id):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{entity_id[:80]!r} is not an entity id")
     answer_as = media.negotiate(request)
     tq = _temporal_query(
         timerel=timerel, time_at=timeAt, end_time_at=endTimeAt, timeproperty=timeproperty,

@@ -374,3 +374,23 @@ def test_page_links_survive_encoded_parameters(sqlite_api: Api) -> None:
     assert create(sqlite_api, {"id": "urn:x:e2", "type": "E", "v": 2}).status_code == 201
     r = sqlite_api.client.get(f"{BASE}/entities", params={"type": "E", "q": "v>0;v<9", "limit": 1})
     assert r.status_code == 200 and "q=v%3E0%3Bv%3C9" in r.headers["link"]
+
+
+def test_a_temporal_representation_deleted_is_created_again_201(sqlite_api: Api) -> None:
+    """Temporal 021_* setups: after DELETE /temporal/entities/{id}, POST creates it anew."""
+    c, key = sqlite_api.client, sqlite_api.province
+    body = {
+        "id": "urn:x:t1",
+        "type": "Vehicle",
+        "speed": [{"type": "Property", "value": 1, "observedAt": "2020-08-01T12:03:00Z"}],
+    }
+    assert c.post(f"{BASE}/temporal/entities", json=body, headers=key).status_code == 201
+    assert c.post(f"{BASE}/temporal/entities", json=body, headers=key).status_code == 204
+    assert c.delete(f"{BASE}/temporal/entities/urn:x:t1", headers=key).status_code == 204
+    assert c.post(f"{BASE}/temporal/entities", json=body, headers=key).status_code == 201
+    problem(c.get(f"{BASE}/temporal/entities/not-an-id"), "BadRequestData", 400)
+    problem(
+        c.get(f"{BASE}/temporal/entities", params={"type": "Vehicle", "format": "x"}),
+        "InvalidRequest",
+        400,
+    )
