@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hakama.core import jsonld
+from hakama.core.entities import NULL_URI, VALUE_MEMBER, instances
 from hakama.core.entities import render as render_entity
 from hakama.core.errors import Invalid
 from hakama.core.ngsi_query import (
@@ -425,6 +426,43 @@ def change_triggers(
     if updated:
         out[Trigger.ATTRIBUTE_UPDATED] = updated
     return out
+
+
+def notified_entity(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *, at: datetime
+) -> dict[str, Any]:
+    """The entity a notification carries: its state after the change, where each attribute
+    instance the change removed appears with NGSI-LD Null as value (clause 4.5.5), and, for
+    a deleted entity, `deletedAt` with all its attributes so marked."""
+    if after is not None and before is None:
+        return dict(after)
+    base = (
+        dict(after)
+        if after is not None
+        else {
+            "id": (before or {}).get("id"),
+            "type": (before or {}).get("type"),
+            "deletedAt": format_time(at.astimezone(UTC)),
+        }
+    )
+    for name, attribute in (before or {}).items():
+        if name in CORE_MEMBERS:
+            continue
+        kept = instances(base.get(name))
+        datasets = {i.get("datasetId") for i in kept}
+        gone = [
+            {
+                "type": i.get("type", "Property"),
+                VALUE_MEMBER.get(i.get("type", "Property"), "value"): NULL_URI,
+                **({"datasetId": i["datasetId"]} if "datasetId" in i else {}),
+            }
+            for i in instances(attribute)
+            if i.get("datasetId") not in datasets
+        ]
+        if gone:
+            merged = [*kept, *gone]
+            base[name] = merged[0] if len(merged) == 1 else merged
+    return base
 
 
 def project(

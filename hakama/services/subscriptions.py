@@ -328,8 +328,7 @@ def enqueue(platform: Platform, event: events.EntityChanged) -> int:
     found = matching(platform, event)
     if not found:
         return 0
-    entity = event.after if event.after is not None else event.before
-    assert entity is not None
+    entity = core.notified_entity(event.before, event.after, at=event.at)
     now = utcnow()
     rows = [
         {

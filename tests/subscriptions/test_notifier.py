@@ -298,3 +298,41 @@ def test_receiver_info_headers_and_json_ld_entities(
     got = receiver.wait_for(1)[0]
     assert got["headers"]["x-additional-key"] == "secret-1"
     assert all("@context" in e for e in got["body"]["data"])
+
+
+def test_deleted_attributes_are_notified_as_ngsi_ld_null(
+    sqlite_platform: Platform, receiver: Any
+) -> None:
+    """SubscriptionNotificationBehaviour 046_22: an attributeDeleted notification carries the
+    entity with the deleted attribute (or instance) valued NGSI-LD Null."""
+    subs.install(sqlite_platform)
+    subscribe(sqlite_platform, receiver.url(), notificationTrigger=["attributeDeleted"])
+    before = {
+        "id": "urn:ngsi-ld:Sensor:d",
+        "type": "Sensor",
+        "pm25": {"type": "Property", "value": 3},
+        "name": [
+            {"type": "Property", "value": "a"},
+            {"type": "Property", "value": "b", "datasetId": "urn:ngsi-ld:Dataset:fr"},
+        ],
+    }
+    after = {"id": "urn:ngsi-ld:Sensor:d", "type": "Sensor", "name": before["name"][0]}
+    events.publish(
+        sqlite_platform,
+        events.EntityChanged(
+            entity_id="urn:ngsi-ld:Sensor:d",
+            entity_type="Sensor",
+            area_code=None,
+            before=before,
+            after=after,
+            attributes=frozenset({"pm25", "name"}),
+            at=utcnow(),
+        ),
+    )
+    deliver(sqlite_platform)
+    data = receiver.wait_for(1)[0]["body"]["data"][0]
+    assert data["pm25"] == {"type": "Property", "value": "urn:ngsi-ld:null"}
+    assert data["name"] == [
+        {"type": "Property", "value": "a"},
+        {"type": "Property", "value": "urn:ngsi-ld:null", "datasetId": "urn:ngsi-ld:Dataset:fr"},
+    ]
