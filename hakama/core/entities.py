@@ -55,7 +55,8 @@ ENTITY_MEMBERS = frozenset(
 ATTRIBUTE_MEMBERS = frozenset(
     {"type", "value", "object", "languageMap", "json", "vocab", "valueList", "objectList",
      "observedAt", "unitCode", "datasetId", "createdAt", "modifiedAt", "deletedAt", "instanceId",
-     "objectType", "lang", "previousValue"}
+     "objectType", "lang", "previousValue", "previousObject", "previousLanguageMap",
+     "previousJson", "previousVocab", "previousValueList", "previousObjectList"}
 )  # fmt: skip
 
 Format = Literal["normalized", "keyValues", "concise"]

@@ -465,6 +465,30 @@ def notified_entity(
     return base
 
 
+def with_previous(entity: Mapping[str, Any], before: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`showChanges` (clause 5.2.12): each instance that changed carries its value before the
+    change as `previousValue` (`previousObject`, `previousLanguageMap`, `previousJson`…)."""
+    out = dict(entity)
+    for name, attribute in entity.items():
+        if name in CORE_MEMBERS or before is None:
+            continue
+        old = {i.get("datasetId"): i for i in instances(before.get(name))}
+        changed = []
+        for instance in instances(attribute):
+            previous = old.get(instance.get("datasetId"))
+            member = VALUE_MEMBER.get(instance.get("type", "Property"), "value")
+            if (
+                previous is not None
+                and member in previous
+                and previous[member] != instance.get(member)
+            ):
+                key = "previous" + member[0].upper() + member[1:]
+                instance = {**instance, key: previous[member]}
+            changed.append(instance)
+        out[name] = changed[0] if len(changed) == 1 else changed
+    return out
+
+
 def project(
     sub: Subscription, entity: Mapping[str, Any], context: jsonld.Context
 ) -> dict[str, Any]:

@@ -334,7 +334,15 @@ def enqueue(platform: Platform, event: events.EntityChanged) -> int:
         {
             "subscription_id": stored.sub.id,
             "payload": {
-                "data": [payload_entity(platform, stored, entity)],
+                "data": [
+                    payload_entity(
+                        platform,
+                        stored,
+                        core.with_previous(entity, event.before)
+                        if stored.sub.body.get("notification", {}).get("showChanges") is True
+                        else entity,
+                    )
+                ],
                 "entityId": event.entity_id,
             },
             "state": "pending",

@@ -336,3 +336,42 @@ def test_deleted_attributes_are_notified_as_ngsi_ld_null(
         {"type": "Property", "value": "a"},
         {"type": "Property", "value": "urn:ngsi-ld:null", "datasetId": "urn:ngsi-ld:Dataset:fr"},
     ]
+
+
+def test_show_changes_adds_the_previous_values(sqlite_platform: Platform, receiver: Any) -> None:
+    """SubscriptionNotificationBehaviour 046_31..33 (`notification.showChanges`)."""
+    subs.install(sqlite_platform)
+    subscribe(
+        sqlite_platform,
+        receiver.url(),
+        notification={"endpoint": {"uri": receiver.url()}, "showChanges": True},
+    )
+    before = {
+        "id": "urn:ngsi-ld:Sensor:s",
+        "type": "Sensor",
+        "pm25": {"type": "Property", "value": 3},
+        "near": {"type": "Relationship", "object": "urn:x:a"},
+        "same": {"type": "Property", "value": 1},
+    }
+    after = {
+        **before,
+        "pm25": {"type": "Property", "value": 4},
+        "near": {"type": "Relationship", "object": "urn:x:b"},
+    }
+    events.publish(
+        sqlite_platform,
+        events.EntityChanged(
+            entity_id="urn:ngsi-ld:Sensor:s",
+            entity_type="Sensor",
+            area_code=None,
+            before=before,
+            after=after,
+            attributes=frozenset({"pm25", "near"}),
+            at=utcnow(),
+        ),
+    )
+    deliver(sqlite_platform)
+    data = receiver.wait_for(1)[0]["body"]["data"][0]
+    assert data["pm25"] == {"type": "Property", "value": 4, "previousValue": 3}
+    assert data["near"]["previousObject"] == "urn:x:a"
+    assert data["same"] == {"type": "Property", "value": 1}
