@@ -116,6 +116,11 @@ async def query_entities(
         attrs=media.split_names(attrs, ctx), last_n=lastN, aggr_methods=aggrMethods,
         aggr_period=aggrPeriodDuration, options=options, fmt=format,
     )  # fmt: skip
+    if not any((id, type, idPattern, attrs, q, georel)):
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA,
+            "give at least one of type, id, idPattern, attrs, q, georel (clause 5.7.4)",
+        )
     parsed_q = ngsi_query.parse_q(q, expand=ctx.to_canonical) if q else None
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, ctx.to_canonical(geoproperty) if geoproperty else None

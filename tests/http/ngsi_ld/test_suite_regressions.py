@@ -394,3 +394,15 @@ def test_a_temporal_representation_deleted_is_created_again_201(sqlite_api: Api)
         "InvalidRequest",
         400,
     )
+
+
+def test_a_temporal_query_needs_a_selector(sqlite_api: Api) -> None:
+    """QueryTemporalEvolutionOfEntities 021_12_01."""
+    problem(
+        sqlite_api.client.get(
+            f"{BASE}/temporal/entities",
+            params={"timerel": "after", "timeAt": "2020-07-01T12:05:00Z"},
+        ),
+        "BadRequestData",
+        400,
+    )
