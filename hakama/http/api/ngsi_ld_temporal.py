@@ -178,6 +178,11 @@ async def retrieve_entity(
     entity, truncated = await run_in_threadpool(
         lambda: temporal.retrieve_range(platform, entity_id, tq, types=types, context=ctx)
     )
+    wanted = media.split(attrs)
+    if wanted and not any(name in entity for name in wanted):
+        raise NgsiError(
+            ErrorKind.RESOURCE_NOT_FOUND, f"{entity_id} has no history of {', '.join(wanted)}"
+        )
     if truncated is not None:
         headers = {"Content-Range": _content_range(truncated)}
         return media.respond(entity, ctx, answer_as, status=206, headers=headers)

@@ -406,3 +406,17 @@ def test_a_temporal_query_needs_a_selector(sqlite_api: Api) -> None:
         "BadRequestData",
         400,
     )
+
+
+def test_temporal_retrieval_of_attributes_without_history_is_404(sqlite_api: Api) -> None:
+    """RetrieveTemporalEvolutionOfEntity 020_08_01."""
+    c, key = sqlite_api.client, sqlite_api.province
+    body = {
+        "id": "urn:x:t2",
+        "type": "Vehicle",
+        "speed": [{"type": "Property", "value": 1, "observedAt": "2020-08-01T12:03:00Z"}],
+    }
+    assert c.post(f"{BASE}/temporal/entities", json=body, headers=key).status_code == 201
+    url = f"{BASE}/temporal/entities/urn:x:t2"
+    assert c.get(url, params={"attrs": "speed"}).json()["speed"]
+    problem(c.get(url, params={"attrs": "nothing"}), "ResourceNotFound", 404)
