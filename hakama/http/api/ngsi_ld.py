@@ -402,25 +402,14 @@ async def query_entities(
     """Query entities (clause 5.7.2): type, id, idPattern, attrs, q, geo-query, pagination."""
     context = await media.request_context(request, platform)
     accept = media.negotiate(request, geojson=True)
-    representation, sys_attrs, _ = _representation(options, format)
     if not any((id, type, idPattern, attrs, q, georel, local, area, scopeQ)):
         raise NgsiError(
             ErrorKind.BAD_REQUEST_DATA,
             "give at least one of type, id, idPattern, attrs, q, georel (or local=true)",
         )
     size = _limit(limit, count)
-    attr_names = media.split_names(attrs, context)
-    shape = Shape(
-        context,
-        representation,
-        sys_attrs,
-        attr_names,
-        lang,
-        _spec(pick, omit, attrs),
-        _join(join),
-        joinLevel,
-        _datasets(datasetId),
-    )
+    shape = _shape(context, options, format, attrs, lang, pick, omit, join, joinLevel, datasetId)
+    attr_names = shape.attrs
     query = ngsi_query.parse_q(q, expand=context.to_canonical) if q else None
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, context.to_canonical(geoproperty) if geoproperty else None
@@ -504,20 +493,9 @@ async def get_entity(
     """Retrieve an entity (clause 5.7.1)."""
     context = await media.request_context(request, platform)
     accept = media.negotiate(request, geojson=True)
-    representation, sys_attrs, _ = _representation(options, format)
     _check_id(entity_id)
-    attr_names = media.split_names(attrs, context)
-    shape = Shape(
-        context,
-        representation,
-        sys_attrs,
-        attr_names,
-        lang,
-        _spec(pick, omit, attrs),
-        _join(join),
-        joinLevel,
-        _datasets(datasetId),
-    )
+    shape = _shape(context, options, format, attrs, lang, pick, omit, join, joinLevel, datasetId)
+    attr_names = shape.attrs
     entity = await _call(service.get, platform, entity_id, attrs=attr_names or None)
     rendered = await _call(render_all, platform, [entity], shape)
     if not rendered[0]:
@@ -528,6 +506,33 @@ async def get_entity(
         prop = context.to_canonical(geometryProperty) if geometryProperty else "location"
         return media.respond(_feature(entity, rendered[0], prop), context, media.GEOJSON)
     return media.respond(rendered if len(rendered) > 1 else rendered[0], context, accept)
+
+
+def _shape(
+    context: jsonld.Context,
+    options: str | None,
+    fmt: str | None,
+    attrs: str | None,
+    lang: str | None,
+    pick: str | None,
+    omit: str | None,
+    join: str | None,
+    join_level: int,
+    dataset_id: str | None,
+) -> Shape:
+    """How a retrieval or a query renders its entities, from its parameters (checked)."""
+    representation, sys_attrs, _ = _representation(options, fmt)
+    return Shape(
+        context,
+        representation,
+        sys_attrs,
+        media.split_names(attrs, context),
+        lang,
+        _spec(pick, omit, attrs),
+        _join(join),
+        join_level,
+        _datasets(dataset_id),
+    )
 
 
 def _join(join: str | None) -> str | None:
