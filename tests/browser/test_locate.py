@@ -55,6 +55,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 def phone(browser: Any, **extra: Any) -> tuple[Any, Any, list[str]]:
     context = browser.new_context(
+        bypass_csp=True,  # wait_for_function evaluates a string; the page's CSP forbids eval
         viewport=PHONE, locale="ar-MA", has_touch=True, device_scale_factor=1, **extra
     )
     page = context.new_page()
