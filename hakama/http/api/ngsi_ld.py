@@ -495,9 +495,7 @@ async def get_entity(
     accept = media.negotiate(request, geojson=True)
     _check_id(entity_id)
     shape = _shape(context, options, format, attrs, lang, pick, omit, join, joinLevel, datasetId)
-    attr_names = shape.attrs
-    entity = await _call(service.get, platform, entity_id, attrs=attr_names or None)
-    rendered = await _call(render_all, platform, [entity], shape)
+    entity, rendered = await _call(_retrieve, platform, entity_id, shape)
     if not rendered[0]:
         raise NgsiError(
             ErrorKind.RESOURCE_NOT_FOUND, "pick/omit leave nothing of the entity (clause 4.21)"
@@ -506,6 +504,14 @@ async def get_entity(
         prop = context.to_canonical(geometryProperty) if geometryProperty else "location"
         return media.respond(_feature(entity, rendered[0], prop), context, media.GEOJSON)
     return media.respond(rendered if len(rendered) > 1 else rendered[0], context, accept)
+
+
+def _retrieve(
+    platform: Platform, entity_id: str, shape: Shape
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One entity and its rendering, in one trip off the event loop."""
+    entity = service.get(platform, entity_id, attrs=shape.attrs or None)
+    return entity, render_all(platform, [entity], shape)
 
 
 def _shape(
