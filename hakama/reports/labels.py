@@ -19,6 +19,8 @@ _TEXT: dict[str, tuple[str, str, str]] = {
     "page": ("صفحة", "Page", "Page"),
     "of": ("من", "sur", "of"),
     "period": ("الفترة", "Période", "Period"),
+    "period_start": ("بداية الفترة", "Début de la période", "Period start"),
+    "code": ("الرمز", "Code", "Code"),
     "previous": ("الفترة السابقة", "Période précédente", "Previous period"),
     "last_year": (
         "نفس الفترة من السنة الماضية",

@@ -23,7 +23,7 @@ from hakama.core.errors import Forbidden, Invalid
 from hakama.core.indicators import Grain
 from hakama.core.periods import parse_period
 from hakama.jobs import report_delivery
-from hakama.reports import council, pdf, xlsx
+from hakama.reports import council, labels, pdf, xlsx
 from hakama.services import (
     comparisons,
     disparities,
@@ -520,3 +520,41 @@ def test_compare_page_table_charts_and_downloads(
     assert (
         indicators_client.get("/dashboards/open_backlog/compare").status_code == 404
     )  # internal: not public
+
+
+def test_indicator_over_time_downloads_with_names_units_and_rounding(
+    indicators_client: TestClient, indicators_platform: Platform
+) -> None:
+    page = indicators_client.get(
+        "/dashboards/requests_per_10k", params={"lang": "fr"}, headers=HTML
+    ).text
+    assert "/dashboards/requests_per_10k/download?table=series&format=xlsx" in page
+    stored = indicators.series(indicators_platform, "requests_per_10k", actor=ANONYMOUS)
+    answer = indicators_client.get(
+        "/dashboards/requests_per_10k/download",
+        params={"lang": "ar", "table": "series", "format": "xlsx"},
+    )
+    assert answer.status_code == 200
+    assert "series-ar.xlsx" in answer.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(answer.content)).worksheets[0]
+    assert sheet.sheet_view.rightToLeft  # Arabic runs right to left
+    header = [cell.value for cell in sheet[1]]
+    assert header[0] == "الفترة" and header[2] == "المجال الترابي"
+    assert header[4].startswith("القيمة (")  # the unit in the header
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(stored) > 0
+    assert rows[0][2] == "إقليم بركان"  # the province first, by name not code
+    first = min(stored, key=lambda v: (v.period_start, v.area_code != PROVINCE))
+    assert rows[0][3] == first.area_code == PROVINCE
+    assert rows[0][4] == labels.rounded(first.value)
+    assert all(r[6] in {"كاملة", "فترة غير مكتملة", "ملاحظات قليلة", "مخفية: عدد قليل"} for r in rows)
+    csv_text = indicators_client.get(
+        "/dashboards/requests_per_10k/download",
+        params={"lang": "fr", "table": "series", "format": "csv"},
+    ).content.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("Période,Début de la période,Territoire,Code,Valeur (")
+    assert "Rislane" in csv_text and "septembre 2026" in csv_text
+    bad = indicators_client.get(
+        "/dashboards/requests_per_10k/download", params={"table": "everything"}
+    )
+    assert bad.status_code == 400 and "choose period or series" in bad.json()["detail"]

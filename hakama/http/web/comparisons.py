@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hakama.core.access import Actor
 from hakama.core.errors import Invalid
-from hakama.core.indicators import Grain, IndicatorDefinition
+from hakama.core.indicators import Grain, IndicatorDefinition, IndicatorValue
 from hakama.core.periods import Period, month_short_names, parse_period
 from hakama.core.territory import Area
 from hakama.http.api.indicators import visible_definition
@@ -24,7 +24,7 @@ from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.web.render import page_language, render
 from hakama.reports import labels, svg
 from hakama.reports.tables import CSV_TYPE, FORMATS, XLSX_TYPE, Column, Table, to_csv, to_xlsx
-from hakama.services import comparisons, disparities, indicators, profiles
+from hakama.services import comparisons, disparities, indicators, profiles, territory
 from hakama.services.platform import Platform
 
 router = APIRouter(include_in_schema=False)
@@ -172,13 +172,49 @@ def composite_table(platform: Platform, actor: Actor, lang: str) -> list[Table]:
     ]  # fmt: skip
 
 
+def series_table(platform: Platform, d: IndicatorDefinition, actor: Actor, lang: str) -> Table:
+    """Every stored value of one indicator over time, as the page shows it: the period in words,
+    the area's name (its code beside it, for joining), the value rounded with its unit, the
+    sample and the quality in words; the province first, then the communes by name."""
+    names = {code: a.name(lang) for code, a in territory.areas_by_code(platform).items()}
+    province, _ = _areas(platform)
+    values = indicators.series(platform, d.id, actor=actor)
+
+    def order(v: IndicatorValue) -> tuple[date, bool, str]:
+        return v.period_start, v.area_code != (province.code if province else None), names.get(v.area_code, v.area_code)
+
+    def t(key: str) -> str:
+        return labels.text(key, lang)
+
+    rows = [
+        [Period(v.period_start, v.grain).label(lang), v.period_start.isoformat(), names.get(v.area_code, v.area_code),
+         v.area_code, labels.rounded(v.value), v.sample, t(v.quality.value)]
+        for v in sorted(values, key=order)
+    ]  # fmt: skip
+    return Table(
+        d.name(lang)[:31],
+        [Column(t("period")), Column(t("period_start")), Column(t("area")), Column(t("code")),
+         Column(t("value"), labels.unit(d.unit, lang)),
+         Column(t("sample"), number_format="#,##0"), Column(t("quality"))],
+        rows,
+        note=t("no_indicators"),
+    )  # fmt: skip
+
+
 @router.get("/dashboards/{indicator_id}/download")
-def download(request: Request, platform: PlatformDep, actor: ActorDep, indicator_id: str, format: str = "csv") -> Response:
-    """The page's table: an indicator's communes this period, previous, last year; or the composite."""
+def download(
+    request: Request, platform: PlatformDep, actor: ActorDep, indicator_id: str, format: str = "csv", table: str = "period"
+) -> Response:
+    """The page's tables: an indicator's communes this period, previous, last year (`table=period`),
+    or every value over time (`table=series`); or the composite."""
     lang = page_language(request)
     if indicator_id == "composite":
         return _send(composite_table(platform, actor, lang), format, f"hakama-composite-{date.today().isoformat()}-{lang}", lang)
     d = visible_definition(platform, actor, indicator_id)
+    if table == "series":
+        return _send([series_table(platform, d, actor, lang)], format, f"hakama-{d.id}-series-{lang}", lang)
+    if table != "period":
+        raise Invalid(f"table {table!r}: choose period or series")
     period = _period(platform, d, request.query_params.get("period"))
-    table = comparison_table(platform, d, period, actor, lang)
-    return _send([table[3]], format, f"hakama-{d.id}-{period.code}-{lang}", lang)
+    shown = comparison_table(platform, d, period, actor, lang)[3]
+    return _send([shown], format, f"hakama-{d.id}-{period.code}-{lang}", lang)
