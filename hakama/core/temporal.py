@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from hakama.core.errors import Invalid
+from hakama.core.errors import Invalid, NotFound
+from hakama.core.observations import observation_key
 
 _DURATION = re.compile(
     r"P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -279,3 +280,34 @@ class TemporalQuery:
             aggregation=aggregation,
             format=fmt,
         )
+
+
+# Instance ids and cut answers --------------------------------------------------------------
+
+INSTANCE_PREFIX = "urn:ngsi-ld:Instance:"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """The answer covers [first, last] only: later instances were left out (clause 6.3.10,
+    HTTP 206 with `Content-Range: date-time first-last/*`); ask again with timeAt after `last`."""
+
+    first: datetime
+    last: datetime
+
+
+def instance_id(
+    entity_id: str, attribute: str, time: datetime, value: float | None, text: str | None
+) -> str:
+    """The stable id of one attribute instance (its time, then its observation key)."""
+    micros = (time.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    return f"{INSTANCE_PREFIX}{micros}-{observation_key(entity_id, attribute, time, value, text)}"
+
+
+def instance_time(instance: str) -> tuple[datetime, str]:
+    """(instant, observation key) of an instance id; `NotFound` when it is not one of ours."""
+    match = re.fullmatch(re.escape(INSTANCE_PREFIX) + r"(-?\d+)-([0-9a-f]{32})", instance)
+    if match is None:
+        raise NotFound(f"no attribute instance {instance}", id=instance)
+    return _EPOCH + timedelta(microseconds=int(match.group(1))), match.group(2)

@@ -11,7 +11,7 @@ import pytest
 from hakama.core.access import Actor, Role, system_actor
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.temporal import TemporalQuery
-from hakama.services import audit, observations, temporal
+from hakama.services import audit, observations, temporal, temporal_deletes, temporal_writes
 from hakama.services.platform import Platform
 
 ADMIN = system_actor("test")
@@ -39,7 +39,7 @@ def history(eid: str = EID, values: tuple[float, ...] = (10.0, 20.0, 30.0, 40.0)
 
 
 def test_instances_written_are_read_back_at_once_and_after_flush(platform: Platform) -> None:
-    assert temporal.create(platform, history(), actor=ADMIN) is True
+    assert temporal_writes.create(platform, history(), actor=ADMIN) is True
     before_flush = temporal.retrieve(platform, EID, TemporalQuery())
     assert before_flush["id"] == EID and before_flush["type"] == "AirQualityObserved"
     pm25 = before_flush["pm25"]
@@ -59,12 +59,12 @@ def test_instances_written_are_read_back_at_once_and_after_flush(platform: Platf
     assert platform.lake.row_count("observations") == 5
     assert temporal.retrieve(platform, EID, TemporalQuery()) == before_flush
     # Sending the same history again adds nothing (a retry counts once).
-    assert temporal.create(platform, history(), actor=ADMIN) is False
+    assert temporal_writes.create(platform, history(), actor=ADMIN) is False
     assert len(temporal.retrieve(platform, EID, TemporalQuery())["pm25"]) == 4
 
 
 def test_windows_attrs_last_n_and_temporal_values(platform: Platform) -> None:
-    temporal.create(platform, history(), actor=ADMIN)
+    temporal_writes.create(platform, history(), actor=ADMIN)
     after = TemporalQuery.parse(timerel="after", time_at=at(12), attrs="pm25")
     got = temporal.retrieve(platform, EID, after)
     assert [i["value"] for i in got["pm25"]] == [20.0, 30.0, 40.0] and "status" not in got
@@ -89,9 +89,9 @@ def test_windows_attrs_last_n_and_temporal_values(platform: Platform) -> None:
 
 
 def test_aggregation_per_day_and_over_the_window(platform: Platform) -> None:
-    temporal.create(platform, history(), actor=ADMIN)
+    temporal_writes.create(platform, history(), actor=ADMIN)
     observations.flush(platform)  # half in the lake, half staged: the answer is the same
-    temporal.append(
+    temporal_writes.append(
         platform,
         EID,
         {"pm25": {"type": "Property", "value": 50.0, "observedAt": at(47)}},
@@ -140,7 +140,7 @@ def test_aggregation_per_day_and_over_the_window(platform: Platform) -> None:
 
 def test_query_across_entities_with_pagination_and_count(platform: Platform) -> None:
     for n in range(3):
-        temporal.create(
+        temporal_writes.create(
             platform, history(f"urn:ngsi-ld:AirQualityObserved:q{n}", (float(n),)), actor=ADMIN
         )
     tq = TemporalQuery.parse(attrs="pm25", last_n="1")
@@ -169,33 +169,35 @@ def test_query_across_entities_with_pagination_and_count(platform: Platform) -> 
 
 
 def test_deleting_instances_attributes_and_entities_hides_them(platform: Platform) -> None:
-    temporal.create(platform, history(), actor=ADMIN)
+    temporal_writes.create(platform, history(), actor=ADMIN)
     observations.flush(platform)
     got = temporal.retrieve(platform, EID, TemporalQuery())
     second = got["pm25"][1]["instanceId"]
-    temporal.delete_instance(platform, EID, "pm25", second, actor=ADMIN)
+    temporal_deletes.delete_instance(platform, EID, "pm25", second, actor=ADMIN)
     values = [i["value"] for i in temporal.retrieve(platform, EID, TemporalQuery())["pm25"]]
     assert values == [10.0, 30.0, 40.0]
     agg = TemporalQuery.parse(aggr_methods="totalCount", aggr_period="P1D", attrs="pm25")
     assert temporal.retrieve(platform, EID, agg)["pm25"]["totalCount"][0][0] == 1
     with pytest.raises(NotFound):
-        temporal.delete_instance(platform, EID, "pm25", second, actor=ADMIN)
+        temporal_deletes.delete_instance(platform, EID, "pm25", second, actor=ADMIN)
     with pytest.raises(NotFound):
-        temporal.delete_instance(platform, EID, "pm25", "urn:ngsi-ld:Instance:nope", actor=ADMIN)
+        temporal_deletes.delete_instance(
+            platform, EID, "pm25", "urn:ngsi-ld:Instance:nope", actor=ADMIN
+        )
 
-    temporal.delete_attribute(platform, EID, "status", actor=ADMIN)
+    temporal_deletes.delete_attribute(platform, EID, "status", actor=ADMIN)
     assert "status" not in temporal.retrieve(platform, EID, TemporalQuery())
     with pytest.raises(NotFound):
-        temporal.delete_attribute(platform, EID, "status", actor=ADMIN)
+        temporal_deletes.delete_attribute(platform, EID, "status", actor=ADMIN)
 
-    temporal.delete_entity(platform, EID, actor=ADMIN)
+    temporal_deletes.delete_entity(platform, EID, actor=ADMIN)
     assert temporal.retrieve(platform, EID, TemporalQuery()) == {
         "id": EID,
         "type": "AirQualityObserved",
     }
     # Readings observed after the deletion are history again.
     later = datetime.now(UTC) + timedelta(seconds=5)
-    temporal.append(
+    temporal_writes.append(
         platform, EID,
         {"pm25": {"type": "Property", "value": 7.0, "observedAt": later.isoformat()}},
         actor=ADMIN,
@@ -205,19 +207,19 @@ def test_deleting_instances_attributes_and_entities_hides_them(platform: Platfor
         actions = [e.action for e in audit.entries(conn)]
     assert "ngsi.temporal.delete_instance" in actions and "ngsi.temporal.delete_entity" in actions
     with pytest.raises(NotFound):
-        temporal.delete_entity(platform, "urn:ngsi-ld:X:none", actor=ADMIN)
+        temporal_deletes.delete_entity(platform, "urn:ngsi-ld:X:none", actor=ADMIN)
 
 
 def test_writes_are_scoped_to_the_writers_commune(platform: Platform) -> None:
-    temporal.create(platform, history(), actor=AGENT_A)
+    temporal_writes.create(platform, history(), actor=AGENT_A)
     extra = {"pm25": {"type": "Property", "value": 1.0, "observedAt": at(5)}}
     with pytest.raises(Forbidden):
-        temporal.append(platform, EID, extra, actor=AGENT_B)
+        temporal_writes.append(platform, EID, extra, actor=AGENT_B)
     with pytest.raises(Forbidden):
-        temporal.create(platform, history(), actor=AGENT_B)
+        temporal_writes.create(platform, history(), actor=AGENT_B)
     with pytest.raises(Forbidden):
-        temporal.delete_entity(platform, EID, actor=AGENT_B)
-    assert temporal.append(platform, EID, extra, actor=AGENT_A) == 1
+        temporal_deletes.delete_entity(platform, EID, actor=AGENT_B)
+    assert temporal_writes.append(platform, EID, extra, actor=AGENT_A) == 1
 
 
 @pytest.mark.parametrize(
@@ -237,14 +239,14 @@ def test_writes_are_scoped_to_the_writers_commune(platform: Platform) -> None:
 )
 def test_bad_temporal_entities_are_refused(sqlite_platform: Platform, bad: Any) -> None:
     with pytest.raises(Invalid):
-        temporal.create(sqlite_platform, bad, actor=ADMIN)
+        temporal_writes.create(sqlite_platform, bad, actor=ADMIN)
 
 
 def test_unknown_entities_are_not_found(sqlite_platform: Platform) -> None:
     with pytest.raises(NotFound):
         temporal.retrieve(sqlite_platform, "urn:ngsi-ld:X:none", TemporalQuery())
     with pytest.raises(NotFound):
-        temporal.append(sqlite_platform, "urn:ngsi-ld:X:none", {"a": 1}, actor=ADMIN)
+        temporal_writes.append(sqlite_platform, "urn:ngsi-ld:X:none", {"a": 1}, actor=ADMIN)
 
 
 def test_q_and_geo_filters_apply_to_the_current_state(platform: Platform) -> None:
@@ -280,7 +282,7 @@ def test_q_and_geo_filters_apply_to_the_current_state(platform: Platform) -> Non
 def test_long_histories_are_cut_at_one_instant_for_every_attribute(platform: Platform) -> None:
     body = history()
     body["no2"] = [{"type": "Property", "value": 1.0, "observedAt": at(h)} for h in (2, 30)]
-    temporal.create(platform, body, actor=ADMIN)
+    temporal_writes.create(platform, body, actor=ADMIN)
     got, cut = temporal.retrieve_range(platform, EID, TemporalQuery(), max_instances=2)
     assert cut is not None
     assert cut.first == DAY and cut.last == DAY + timedelta(hours=12)

@@ -3,10 +3,11 @@
 Retrieval and query with `timerel`/`timeAt`/`endTimeAt`, `lastN`, `attrs`, the
 `temporalValues` and `aggregatedValues` representations (`options=` or `format=`), and
 aggregation (`aggrMethods`, `aggrPeriodDuration`); creation, appending and deletion of
-attribute instances. The work is done by `hakama.services.temporal`; this module only
-translates HTTP. `timeproperty` other than `observedAt` is OperationNotSupported: the lake
-keeps the observed instant only. An attribute with more than `temporal.MAX_INSTANCES`
-instances in the window is cut: 206 with `Content-Range: date-time <first>-<last>/*`.
+attribute instances. The work is done by `hakama.services.temporal` (reading),
+`temporal_writes` and `temporal_deletes`; this module only translates HTTP. `timeproperty`
+other than `observedAt` is OperationNotSupported: the lake keeps the observed instant only.
+An attribute with more than `temporal.MAX_INSTANCES` instances in the window is cut: 206
+with `Content-Range: date-time <first>-<last>/*`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
 from hakama.core import ngsi_query
-from hakama.core.temporal import TemporalQuery, format_time
+from hakama.core.temporal import TemporalQuery, Truncated, format_time
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.offload import offload_of
-from hakama.services import temporal
+from hakama.services import temporal, temporal_deletes, temporal_writes
 
 router = APIRouter(
     prefix="/ngsi-ld/v1/temporal",
@@ -74,7 +75,7 @@ def _temporal_query(
     return replace(tq, attrs=tuple(attrs))
 
 
-def _content_range(truncated: temporal.Truncated) -> str:
+def _content_range(truncated: Truncated) -> str:
     """`Content-Range` of a cut answer (clause 6.3.10): the instants it covers."""
     return f"date-time {format_time(truncated.first)}-{format_time(truncated.last)}/*"
 
@@ -195,7 +196,7 @@ async def create_entity(request: Request, platform: PlatformDep, actor: ActorDep
     """Create a temporal entity (201) or add instances to an existing one (204)."""
     body, ctx = await media.read_body(request, platform)
     created = await run_in_threadpool(
-        lambda: temporal.create(platform, body, actor=actor, context=ctx)
+        lambda: temporal_writes.create(platform, body, actor=actor, context=ctx)
     )
     if not created:
         return Response(status_code=204)
@@ -211,7 +212,7 @@ async def append_attrs(
     """Add attribute instances to an entity's history."""
     body, ctx = await media.read_body(request, platform)
     await run_in_threadpool(
-        lambda: temporal.append(platform, entity_id, body, actor=actor, context=ctx)
+        lambda: temporal_writes.append(platform, entity_id, body, actor=actor, context=ctx)
     )
     return Response(status_code=204)
 
@@ -222,7 +223,9 @@ async def delete_entity(
 ) -> Response:
     """Delete an entity's temporal evolution (the current entity stays; see /entities)."""
     media.check_tenant(request)
-    await run_in_threadpool(lambda: temporal.delete_entity(platform, entity_id, actor=actor))
+    await run_in_threadpool(
+        lambda: temporal_deletes.delete_entity(platform, entity_id, actor=actor)
+    )
     return Response(status_code=204)
 
 
@@ -236,7 +239,7 @@ async def delete_attribute(
     ctx = await media.request_context(request, platform)
     name = ctx.to_canonical(attr)
     await run_in_threadpool(
-        lambda: temporal.delete_attribute(platform, entity_id, name, actor=actor)
+        lambda: temporal_deletes.delete_attribute(platform, entity_id, name, actor=actor)
     )
     return Response(status_code=204)
 
@@ -258,7 +261,9 @@ async def delete_instance(
     ctx = await media.request_context(request, platform)
     name = ctx.to_canonical(attr)
     await run_in_threadpool(
-        lambda: temporal.delete_instance(platform, entity_id, name, instance_id, actor=actor)
+        lambda: temporal_deletes.delete_instance(
+            platform, entity_id, name, instance_id, actor=actor
+        )
     )
     return Response(status_code=204)
 
@@ -280,7 +285,7 @@ async def modify_instance(
     body, ctx = await media.read_body(request, platform)
     name = ctx.to_canonical(attr)
     await run_in_threadpool(
-        lambda: temporal.modify_instance(
+        lambda: temporal_deletes.modify_instance(
             platform, entity_id, name, instance_id, body, actor=actor, context=ctx
         )
     )
