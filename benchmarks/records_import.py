@@ -4,10 +4,10 @@ of the same file, and the memory the whole import takes.
 The file has 10^6 civil-status rows with French column names, a value map and dates in
 `dd/mm/YYYY HH:MM` (what a commune's export looks like). Timed in the same run:
 - baseline: DuckDB `CREATE TABLE AS SELECT * FROM read_csv(file)` (parse every cell, no checks);
-- validate: `records.stage` — detect the encoding, hash the file, read it, map, check every cell
-  (types, codes, dates not in the future, required, keys unique) and stage the good rows;
-- commit: `records.commit` — write the records to SQLite in one transaction, rebuild the lake
-  days; then the indicators' incremental computation, timed apart.
+- validate: `record_file_imports.stage` — detect the encoding, hash the file, read it, map, check
+  every cell (types, codes, dates not in the future, required, keys unique) and stage the good rows;
+- commit: `record_file_imports.commit` — write the records to SQLite in one transaction, rebuild the
+  lake days; then the indicators' incremental computation, timed apart.
 The hakama side runs in a child process so its peak memory (max RSS) is its own. Usage:
     python benchmarks/records_import.py [--rows 1000000] [--quick]
 """
@@ -60,7 +60,7 @@ import json, sys, time, resource
 from pathlib import Path
 from hakama.core.access import system_actor
 from hakama.core.territory import Area, Level
-from hakama.services import records, territory
+from hakama.services import record_file_imports, record_lake, records, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 data, path, mapping = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]).read_text()
@@ -71,15 +71,15 @@ territory.save_areas(p, [Area("99", Level.PROVINCE, {"fr": "P"}),
 import pyarrow as pa
 pa.array(["warm"])  # pyarrow imports pandas on first use; a running server already has
 t = time.perf_counter()
-staged = records.stage(p, actor=actor, area_code="99.01", type_id="civil_status_certificate", path=path, mapping_text=mapping)
+staged = record_file_imports.stage(p, actor=actor, area_code="99.01", type_id="civil_status_certificate", path=path, mapping_text=mapping)
 validate = time.perf_counter() - t
 rss_validate = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
-done = records.commit(p, actor=actor, import_id=staged.id, recompute=False)
+done = record_file_imports.commit(p, actor=actor, import_id=staged.id, recompute=False)
 commit = time.perf_counter() - t
 rss_commit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t = time.perf_counter()
-periods = records.recompute_indicators(p)
+periods = record_lake.recompute_indicators(p)
 recompute = time.perf_counter() - t
 print(json.dumps({"validate": validate, "commit": commit, "valid": staged.rows_valid,
                   "rejected": staged.rows_rejected, "inserted": done.inserted,

@@ -13,7 +13,13 @@ from rich.table import Table
 from hakama.cli.context import console, state
 from hakama.core.access import system_actor
 from hakama.core.errors import Invalid
-from hakama.services import record_exchange, record_sources, records
+from hakama.services import (
+    record_exchange,
+    record_file_imports,
+    record_lake,
+    record_sources,
+    records,
+)
 from hakama.services.records import ImportReport
 
 records_app = typer.Typer(
@@ -121,7 +127,7 @@ def import_file(
             raise Invalid(f"no mapping file {mapping}")
         mapping_text = mapping.read_text(encoding="utf-8")
     platform = state(ctx).platform()
-    staged = records.stage(
+    staged = record_file_imports.stage(
         platform, actor=OPERATOR, area_code=area, type_id=record_type, path=file,
         file_name=file.name, mapping_text=mapping_text, partial=partial,
     )  # fmt: skip
@@ -138,7 +144,7 @@ def import_file(
             _print("dry run: nothing stored")
         return
     try:
-        done = records.commit(platform, actor=OPERATOR, import_id=staged.id)
+        done = record_file_imports.commit(platform, actor=OPERATOR, import_id=staged.id)
     except Invalid:
         if as_json:
             typer.echo(json.dumps(staged.as_dict(), ensure_ascii=False, indent=2))
@@ -180,8 +186,8 @@ def list_imports(
 def sync(ctx: typer.Context) -> None:
     """Rebuild the lake days that imports touched and recompute the indicators."""
     platform = state(ctx).platform()
-    days = records.sync_lake(platform)
-    periods = records.recompute_indicators(platform)
+    days = record_lake.sync_lake(platform)
+    periods = record_lake.recompute_indicators(platform)
     _print(f"{days} lake days rebuilt; {periods} indicator periods recomputed")
 
 
@@ -257,7 +263,7 @@ def pull_source(ctx: typer.Context, name: str) -> None:
     report = record_sources.pull(platform, name)
     if report.error:
         raise Invalid(f"{name}: {report.error} (cursor kept: {report.cursor or 'none yet'})")
-    periods = records.recompute_indicators(platform) if report.inserted or report.updated else 0
+    periods = record_lake.recompute_indicators(platform) if report.inserted or report.updated else 0
     _print(
         f"{name}: {report.pages} pages, {report.rows} records ({report.inserted} new, "
         f"{report.updated} updated); cursor {report.cursor}; {periods} indicator periods recomputed"

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 
-from hakama.services import record_sources, records
+from hakama.services import record_lake, record_sources
 from hakama.services.platform import Platform
 
 log = logging.getLogger("hakama.records.pull")
@@ -35,9 +35,9 @@ def run_round(platform: Platform) -> list[record_sources.PullReport]:
                 "record source %s: %d pages, %d records (%d new, %d updated)",
                 source.name, report.pages, report.rows, report.inserted, report.updated,
             )  # fmt: skip
-    records.sync_lake(platform)
+    record_lake.sync_lake(platform)
     if any(r.inserted or r.updated for r in done):
-        records.recompute_indicators(platform)
+        record_lake.recompute_indicators(platform)
     return done
 
 

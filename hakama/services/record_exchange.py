@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.ingest.record_validation import KEY_SEPARATOR
-from hakama.services import audit, records, territory
+from hakama.services import audit, record_store, records, territory
 from hakama.services.platform import Platform
 from hakama.storage import schema
 from hakama.storage.schema_records import admin_records, record_exchanges
@@ -196,7 +196,8 @@ def answer(
                 sa.select(admin_records).where(
                     admin_records.c.record_type == rt.id,
                     admin_records.c.area_code == current.holder_area,
-                    admin_records.c.key_hash == records.key_hash(rt.id, current.holder_area, key),
+                    admin_records.c.key_hash
+                    == record_store.key_hash(rt.id, current.holder_area, key),
                 )
             ).first()
             if found is None:

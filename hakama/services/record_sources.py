@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from hakama.core.access import Action, Actor, Role, allowed
 from hakama.core.errors import Conflict, Forbidden, HakamaError, Invalid, NotFound
 from hakama.core.records import NO_MAPPING, load_mapping
-from hakama.services import audit, records, territory
+from hakama.services import audit, record_lake, record_rows, records, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_records import record_sources
 from hakama.storage.types import utcnow
@@ -232,7 +232,7 @@ def pull(
                     .values(cursor_value=value)
                 )
 
-            report = records.ingest_rows(
+            report = record_rows.ingest_rows(
                 platform, actor=actor, area_code=source.area_code, type_id=source.record_type,
                 rows=rows, channel="pull", source_name=name,
                 mapping=mapping or NO_MAPPING, on_commit=move, sync=False,
@@ -255,7 +255,7 @@ def pull(
         if own_client:
             http.close()
     if pages:
-        records.sync_lake(platform)
+        record_lake.sync_lake(platform)
     now = utcnow()
     with platform.db.begin() as conn:
         values: dict[str, Any] = {"last_run_at": now, "last_error": error}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from hakama.core.access import Actor, Role
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
-from hakama.services import record_exchange, records
+from hakama.services import record_exchange, record_file_imports
 from hakama.services.platform import Platform
 from hakama.storage import schema
 from hakama.storage.schema_records import record_exchanges
@@ -26,7 +26,7 @@ def held_by_west(platform: Platform, tmp_path: Path) -> None:
         "101,1990,birth,2025-02-01 10:00,counter,pending,Youssef Amrani,Hind\n",
         encoding="utf-8",
     )
-    records.import_file(platform, actor=agent(WEST, "karim"), area_code=WEST,
+    record_file_imports.import_file(platform, actor=agent(WEST, "karim"), area_code=WEST,
                         type_id="civil_status_certificate", path=path, recompute=False)  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from hakama.core.errors import Forbidden, Invalid
-from hakama.services import audit, indicators, records
+from hakama.services import audit, indicators, record_file_imports, records
 from hakama.services.platform import Platform
 from hakama.storage.schema_records import admin_records, record_imports
 from tests.records.conftest import EAST, WEST, agent
@@ -84,7 +84,7 @@ def test_windows_1256_arabic_file_with_arabic_columns_is_stored_in_db_lake_and_i
     path = write_csv(
         tmp_path / "etat-civil.csv", ARABIC_HEADER, ARABIC_ROWS, encoding="cp1256", delimiter=";"
     )
-    report = records.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
+    report = record_file_imports.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
                                  path=path, mapping_text=ARABIC_MAPPING)  # fmt: skip
     assert (report.rows_total, report.rows_valid, report.inserted, report.state) == (
         3,
@@ -125,15 +125,15 @@ def test_same_file_twice_adds_nothing_and_a_corrected_file_updates(
 ) -> None:
     p = territory_platform
     path = write_csv(tmp_path / "a.csv", ARABIC_HEADER, ARABIC_ROWS)
-    first = records.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
+    first = record_file_imports.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
                                 path=path, mapping_text=ARABIC_MAPPING)  # fmt: skip
-    again = records.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
+    again = record_file_imports.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
                                 path=path, mapping_text=ARABIC_MAPPING)  # fmt: skip
     assert (first.inserted, again.inserted, again.updated, again.unchanged) == (3, 0, 0, 3)
     corrected = [list(r) for r in ARABIC_ROWS]
     corrected[1][4], corrected[1][6] = "20/02/2025 12:00", "سلمت"  # record 102 was delivered
     path2 = write_csv(tmp_path / "b.csv", ARABIC_HEADER, corrected)
-    fixed = records.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
+    fixed = record_file_imports.import_file(p, actor=agent(EAST), area_code=EAST, type_id="civil_status_certificate",
                                 path=path2, mapping_text=ARABIC_MAPPING)  # fmt: skip
     assert (fixed.inserted, fixed.updated, fixed.unchanged) == (0, 1, 2)
     assert len(stored(p)) == 3
@@ -175,7 +175,7 @@ def test_rejected_rows_stop_the_whole_file_and_are_reported_by_line_column_value
         ["", "2025-01-14", "online", "pending", "", "", "Ali"],  # no key
     ]
     path = write_csv(tmp_path / "permis.csv", header, rows, delimiter=";")
-    staged = records.stage(
+    staged = record_file_imports.stage(
         p, actor=agent(EAST), area_code=EAST, type_id="building_permit", path=path
     )
     assert (staged.rows_total, staged.rows_valid, staged.rows_rejected) == (6, 0, 6)
@@ -188,7 +188,7 @@ def test_rejected_rows_stop_the_whole_file_and_are_reported_by_line_column_value
     assert (2, "numero_dossier", "P-1", "file_number repeated further down") in found
     assert (7, "numero_dossier", None, "required, empty") in found
     with pytest.raises(Invalid, match="6 of 6 rows were rejected, so nothing was stored"):
-        records.commit(p, actor=agent(EAST), import_id=staged.id)
+        record_file_imports.commit(p, actor=agent(EAST), import_id=staged.id)
     assert stored(p) == [] and not p.lake.has("admin_records")
     report = records.get_import(p, actor=agent(EAST), import_id=staged.id)
     assert report.state == "refused"
@@ -208,7 +208,7 @@ def test_partial_keeps_the_good_rows_and_personal_values_never_show_in_errors(
             ["B", "not a date", "online", "pending", "x" * 10],
             ["C", "2025-04-02T10:00:00+01:00", "ONLINE", "Pending", "Sara"]]  # fmt: skip
     path = write_csv(tmp_path / "p.csv", header, rows)
-    report = records.import_file(p, actor=agent(EAST), area_code=EAST, type_id="building_permit",
+    report = record_file_imports.import_file(p, actor=agent(EAST), area_code=EAST, type_id="building_permit",
                                  path=path, partial=True)  # fmt: skip
     assert (report.inserted, report.rows_rejected) == (2, 1)
     assert [r.data["file_number"] for r in stored(p)] == ["A", "C"]
@@ -232,7 +232,7 @@ def test_xlsx_file_is_read_with_its_row_numbers(
     path = tmp_path / "licences.xlsx"
     book.save(path)
     mapping = "columns: {file_number: N° dossier}\nvalues: {channel: {guichet: counter}}\n"
-    staged = records.stage(territory_platform, actor=agent(EAST), area_code=EAST,
+    staged = record_file_imports.stage(territory_platform, actor=agent(EAST), area_code=EAST,
                            type_id="business_licence", path=path, mapping_text=mapping)  # fmt: skip
     assert (staged.rows_total, staged.rows_valid) == (2, 1)
     assert [(e.line, e.column, e.value) for e in staged.errors] == [(4, "statut", "tomorrow")]
@@ -265,7 +265,7 @@ def test_unreadable_files_fail_before_anything_is_kept(
     path = tmp_path / "upload.csv"
     path.write_bytes(content)
     with pytest.raises(Invalid, match=message):
-        records.stage(sqlite_territory, actor=agent(EAST), area_code=EAST, type_id="building_permit",
+        record_file_imports.stage(sqlite_territory, actor=agent(EAST), area_code=EAST, type_id="building_permit",
                       path=path, mapping_text=mapping)  # fmt: skip
     with sqlite_territory.db.connect() as conn:
         assert (
@@ -284,7 +284,7 @@ def test_a_file_over_the_size_limit_is_refused_unread(
         handle.write(b"file_number,requested_at,channel,status\n")
         handle.truncate(2 * 1024**3)
     with pytest.raises(Invalid, match=r"the file is 2,048 MB, above the 1 MB limit"):
-        records.stage(
+        record_file_imports.stage(
             small, actor=agent(EAST), area_code=EAST, type_id="building_permit", path=path
         )
 
@@ -303,7 +303,7 @@ def test_irregular_rows_are_reported_on_their_own_lines(
     )
     path = tmp_path / "ragged.csv"
     path.write_text(text, encoding="utf-8")
-    staged = records.stage(sqlite_territory, actor=agent(EAST), area_code=EAST,
+    staged = record_file_imports.stage(sqlite_territory, actor=agent(EAST), area_code=EAST,
                            type_id="building_permit", path=path)  # fmt: skip
     assert [(e.line, e.reason) for e in staged.errors] == [
         (4, "3 cells where the header has 4"),
@@ -318,7 +318,7 @@ def test_an_agent_imports_only_into_their_own_commune(
 ) -> None:
     path = write_csv(tmp_path / "a.csv", ARABIC_HEADER, ARABIC_ROWS)
     with pytest.raises(Forbidden):
-        records.stage(sqlite_territory, actor=agent(WEST), area_code=EAST,
+        record_file_imports.stage(sqlite_territory, actor=agent(WEST), area_code=EAST,
                       type_id="civil_status_certificate", path=path, mapping_text=ARABIC_MAPPING)  # fmt: skip
 
 
@@ -338,7 +338,7 @@ def test_operator_record_types_load_from_the_data_folder(
     path.write_text(
         "receipt,amount_mad,requested_at,channel,status\nR1,12.5,2025-06-01,counter,delivered\n"
     )
-    report = records.import_file(sqlite_territory, actor=agent(EAST), area_code=EAST,
+    report = record_file_imports.import_file(sqlite_territory, actor=agent(EAST), area_code=EAST,
                                  type_id="market_fee", path=path)  # fmt: skip
     assert report.inserted == 1
     assert stored(sqlite_territory)[0].data == {"receipt": "R1", "amount_mad": 12.5}

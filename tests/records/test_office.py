@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hakama.http.app import create_app
-from hakama.services import records, users
+from hakama.services import record_rows, records, users
 from hakama.services.platform import Platform
 from tests.records.conftest import EAST, OPERATOR, WEST
 
@@ -117,7 +117,7 @@ def test_rejected_rows_block_the_commit_and_the_error_csv_downloads(
 def test_an_exchange_through_the_pages(
     app: object, sqlite_territory: Platform, tmp_path: object
 ) -> None:
-    records.ingest_rows(sqlite_territory, actor=OPERATOR, area_code=WEST, type_id="civil_status_certificate",
+    record_rows.ingest_rows(sqlite_territory, actor=OPERATOR, area_code=WEST, type_id="civil_status_certificate",
                         channel="push", rows=[{"register_number": "7", "register_year": "2001", "act_kind": "birth",
                                                "requested_at": "2025-01-02T10:00:00Z", "channel": "counter",
                                                "status": "pending", "holder_name": "سلمى"}])  # fmt: skip

@@ -18,7 +18,7 @@ from hakama.core.access import Action
 from hakama.core.errors import Invalid
 from hakama.http.auth import require
 from hakama.http.deps import ActorDep, CsrfDep, PlatformDep
-from hakama.services import records
+from hakama.services import record_rows, records
 
 router = APIRouter(prefix="/api/records", tags=["records"])
 
@@ -71,7 +71,7 @@ def push(
     if not isinstance(area_code, str) or not area_code:
         raise Invalid("name the commune: `area_code` (the key is not tied to one)")
     require(platform, actor, Action.WRITE_DATA, area_code)
-    report = records.ingest_rows(
+    report = record_rows.ingest_rows(
         platform, actor=actor, area_code=area_code, type_id=record_type, rows=rows,
         channel="push", source_name="api", partial=partial,
     )  # fmt: skip

@@ -23,7 +23,7 @@ from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Forbidden, HakamaError, Invalid
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
 from hakama.http.web.request_pages import Page, leaf_areas
-from hakama.services import record_exchange, record_sources, records, territory
+from hakama.services import record_exchange, record_file_imports, record_sources, records, territory
 
 router = APIRouter(prefix="/office/records", include_in_schema=False)
 
@@ -136,7 +136,7 @@ async def preview(request: Request, actor: ActorDep) -> Response:
         with open(path, "wb") as out:
             await run_in_threadpool(shutil.copyfileobj, upload.file, out, 1 << 20)
         report = await run_in_threadpool(
-            lambda: records.stage(
+            lambda: record_file_imports.stage(
                 page.platform,
                 actor=actor,
                 area_code=area,
@@ -188,7 +188,7 @@ async def commit(request: Request, actor: ActorDep, import_id: str) -> Response:
     try:
         verify_csrf(request, await _form_text(form, "csrf_token", 200))
         await run_in_threadpool(
-            lambda: records.commit(page.platform, actor=actor, import_id=import_id[:40])
+            lambda: record_file_imports.commit(page.platform, actor=actor, import_id=import_id[:40])
         )
     except Invalid:
         return RedirectResponse(f"/office/records/imports/{import_id[:40]}", status_code=303)
