@@ -1,4 +1,4 @@
-"""NGSI-LD entities: parsing and validating client bodies, the stored form, and rendering.
+"""NGSI-LD entities: parsing and validating client bodies, and the stored form.
 
 The stored (and exchanged, inside hakama) form of an entity is a plain dict in the NGSI-LD
 **normalized** representation with **canonical** names (see `hakama.core.jsonld`):
@@ -15,7 +15,9 @@ The stored (and exchanged, inside hakama) form of an entity is a plain dict in t
 An attribute with several instances (distinct `datasetId`s) is a list of such dicts. Attribute
 types: Property, Relationship, GeoProperty, LanguageProperty, JsonProperty, VocabProperty,
 ListProperty, ListRelationship. Input may be normalized or concise (type inferred from the
-members present, a bare value is a Property). Everything here is pure.
+members present, a bare value is a Property). Everything here is pure. Changing a stored
+entity is `hakama.core.entity_merge`, rendering it `hakama.core.entity_render`, placing it
+`hakama.core.entity_geometry`.
 """
 
 from __future__ import annotations
@@ -23,18 +25,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
-
 from hakama.core.errors import Invalid
 from hakama.core.jsonld import Context
-from hakama.core.ngsi_query import GEOMETRY_TYPES, SCOPE, check_geometry
+from hakama.core.ngsi_query import GEOMETRY_TYPES, check_geometry
+from hakama.core.ngsi_selectors import SCOPE
 from hakama.core.observations import Observation
 
 ATTRIBUTE_TYPES = (
@@ -69,7 +68,7 @@ _MAX_NESTING = 8
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
 _BAD_NAME = re.compile(r"[\s<>\"'=;()\[\]\x00-\x1f\x7f]")
 _LANG_TAG = re.compile(r"[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|@none")
-_SYSTEM = ("createdAt", "modifiedAt")
+SYSTEM_MEMBERS = ("createdAt", "modifiedAt")
 #: Member holding the value, for each attribute type.
 VALUE_MEMBER = {
     "Property": "value",
@@ -320,10 +319,10 @@ _ATTRIBUTE_KEYS = frozenset({*VALUE_MEMBER.values(), "type"})
 
 
 def _looks_like_attribute(value: Mapping[str, Any]) -> bool:
-    return not _ATTRIBUTE_KEYS.isdisjoint(value.keys()) and not _is_geometry(value)
+    return not _ATTRIBUTE_KEYS.isdisjoint(value.keys()) and not is_geometry(value)
 
 
-def _is_geometry(value: Any) -> bool:
+def is_geometry(value: Any) -> bool:
     return (
         isinstance(value, Mapping)
         and value.get("type") in GEOMETRY_TYPES
@@ -377,7 +376,7 @@ def _parse_instance(name: str, raw: Any, context: Context, depth: int) -> dict[s
         return fast
     if raw is None:
         raise Invalid(f"{name}: null is not a value (to delete an attribute, use DELETE)")
-    if not isinstance(raw, Mapping) or _is_geometry(raw) or not _looks_like_attribute(raw):
+    if not isinstance(raw, Mapping) or is_geometry(raw) or not _looks_like_attribute(raw):
         # Concise: a bare value (a GeoJSON geometry is a GeoProperty, anything else a Property).
         raw = {"value": raw}
     kind = raw.get("type")
@@ -390,7 +389,7 @@ def _parse_instance(name: str, raw: Any, context: Context, depth: int) -> dict[s
     else:
         member = next((m for m in _INFER_ORDER if m in raw), "value")
         kind = _INFERRED_TYPE[member]
-        if kind == "Property" and (_is_geometry(raw.get("value")) or name in GEO_NAMES):
+        if kind == "Property" and (is_geometry(raw.get("value")) or name in GEO_NAMES):
             kind = "GeoProperty"
     if name in GEO_NAMES and kind != "GeoProperty":
         raise Invalid(f"{name}: must be a GeoProperty")
@@ -495,252 +494,12 @@ def instances(attribute: Any) -> list[dict[str, Any]]:
     return [attribute] if isinstance(attribute, dict) else []
 
 
-def _geometry(entity: Mapping[str, Any], geoproperty: str) -> BaseGeometry | None:
-    for instance in instances(entity.get(geoproperty)):
-        value = instance.get("value")
-        if _is_geometry(value):
-            try:
-                return shape(value)
-            except (ValueError, TypeError, AttributeError, IndexError):
-                return None
-    return None
-
-
-def _point(entity: Mapping[str, Any], geoproperty: str) -> tuple[float, float] | None:
-    """A Point geoproperty's (lon, lat) without building a shapely geometry (the common case)."""
-    found = instances(entity.get(geoproperty))
-    value = found[0].get("value") if found else None
-    if isinstance(value, Mapping) and value.get("type") == "Point":
-        coords = value.get("coordinates")
-        if isinstance(coords, list) and len(coords) >= 2:
-            return (float(coords[0]), float(coords[1]))
-    return None
-
-
-def representative_point(
-    entity: Mapping[str, Any], geoproperty: str = "location"
-) -> tuple[float, float] | None:
-    """(lon, lat) of a geoproperty's geometry (a point on it if not a point), used to place the
-    entity in its commune; None without that geoproperty."""
-    value = _point(entity, geoproperty)
-    if value is not None:
-        return value
-    geom = _geometry(entity, geoproperty)
-    if geom is None or geom.is_empty:
-        return None
-    point = geom if geom.geom_type == "Point" else geom.representative_point()
-    return (float(point.x), float(point.y))
-
-
-def geometry_bbox(
-    entity: Mapping[str, Any], geoproperty: str = "location"
-) -> tuple[float, float, float, float] | None:
-    """(min_lon, min_lat, max_lon, max_lat) of a geoproperty, for a coarse SQL prefilter."""
-    value = _point(entity, geoproperty)
-    if value is not None:
-        return (value[0], value[1], value[0], value[1])
-    geom = _geometry(entity, geoproperty)
-    if geom is None or geom.is_empty:
-        return None
-    min_lon, min_lat, max_lon, max_lat = geom.bounds
-    return (float(min_lon), float(min_lat), float(max_lon), float(max_lat))
-
-
-@dataclass(frozen=True)
-class MergeResult:
-    """The entity after applying a fragment, and which attributes changed or were refused."""
-
-    entity: dict[str, Any]
-    updated: tuple[str, ...]
-    not_updated: tuple[tuple[str, str], ...]  # (attribute, reason)
-
-
-def apply_fragment(
-    entity: Mapping[str, Any],
-    fragment: Mapping[str, Any],
-    *,
-    mode: Literal["append", "append_no_overwrite", "update", "merge"],
-    now: datetime,
-) -> MergeResult:
-    """Apply attributes to an entity (stamping createdAt/modifiedAt).
-
-    append: add or replace (POST .../attrs); append_no_overwrite: add only missing (noOverwrite);
-    update: replace existing only, unknown attributes end in `not_updated` (PATCH .../attrs);
-    merge: merge-patch semantics (PATCH /entities/{id}): sub-attributes merged. In every mode
-    but append_no_overwrite, the value "urn:ngsi-ld:null" deletes the attribute. `type` in the fragment adds types (clause 5.6.3/5.6.17).
-    """
-    stamp = format_time(now)
-    result = dict(entity)
-    updated: list[str] = []
-    not_updated: list[tuple[str, str]] = []
-    if "type" in fragment:
-        merged = list(types_of(result))
-        for kind in types_of(fragment):
-            if kind not in merged:
-                merged.append(kind)
-        result["type"] = merged[0] if len(merged) == 1 else merged
-    if "scope" in fragment:
-        _apply_scope(result, fragment["scope"], mode, updated, not_updated)
-    for name, attribute in fragment.items():
-        if name in ENTITY_MEMBERS:
-            continue
-        old = instances(result.get(name))
-        new = instances(attribute)
-        if mode != "append_no_overwrite" and any(is_null(i) for i in new):
-            # NGSI-LD Null deletes the instance of its datasetId (none: the default instance).
-            gone = {i.get("datasetId") for i in new if is_null(i)}
-            kept = [i for i in old if i.get("datasetId") not in gone]
-            if len(kept) != len(old):
-                updated.append(name)
-            if kept:
-                result[name] = kept[0] if len(kept) == 1 else kept
-            else:
-                result.pop(name, None)
-            new = [i for i in new if not is_null(i)]
-            if not new:
-                continue
-            old = kept
-        by_dataset = {i.get("datasetId"): i for i in old}
-        changed = False
-        for instance in new:
-            dataset = instance.get("datasetId")
-            previous = by_dataset.get(dataset)
-            if previous is None and mode == "update":
-                not_updated.append(
-                    (
-                        name,
-                        "attribute does not exist"
-                        if not old
-                        else f"no instance with datasetId {dataset!r}",
-                    )
-                )
-                continue
-            if previous is not None and mode == "append_no_overwrite":
-                not_updated.append((name, "attribute exists and noOverwrite was asked"))
-                continue
-            if previous is not None and mode == "merge":
-                instance = _merge_instance(previous, instance)
-            fresh = dict(instance)
-            fresh["createdAt"] = previous.get("createdAt", stamp) if previous else stamp
-            fresh["modifiedAt"] = stamp
-            by_dataset[dataset] = fresh
-            changed = True
-        if changed:
-            kept = list(by_dataset.values())
-            result[name] = kept[0] if len(kept) == 1 else kept
-            updated.append(name)
-    if updated or "type" in fragment:
-        result["modifiedAt"] = stamp
-    return MergeResult(result, tuple(updated), tuple(not_updated))
-
-
-def _apply_scope(
-    result: dict[str, Any],
-    scope: Any,
-    mode: str,
-    updated: list[str],
-    not_updated: list[tuple[str, str]],
-) -> None:
-    """`scope` in a fragment (clause 4.18): replaces the entity's (append, merge, and update
-    when it has one), is added to it with noOverwrite; NGSI-LD Null removes it."""
-    if scope == NULL_URI:
-        if mode != "append_no_overwrite" and result.pop("scope", None) is not None:
-            updated.append("scope")
-        return
-    had = result.get("scope")
-    if mode == "update" and had is None:
-        not_updated.append(("scope", "the entity has no scope to update"))
-        return
-    if mode == "append_no_overwrite" and had is not None:
-        old = [had] if isinstance(had, str) else list(had)
-        new = [scope] if isinstance(scope, str) else list(scope)
-        scope = list(dict.fromkeys([*old, *new]))
-        scope = scope[0] if len(scope) == 1 else scope
-    result["scope"] = scope
-    updated.append("scope")
-
-
 def is_null(instance: Mapping[str, Any]) -> bool:
     """Does this attribute instance carry NGSI-LD Null (clause 4.5.5), which deletes it?"""
     value = instance.get(VALUE_MEMBER.get(instance.get("type", ""), "value"))
     if value == NULL_URI or value == [NULL_URI]:
         return True
     return isinstance(value, Mapping) and len(value) == 1 and value.get("@none") == NULL_URI
-
-
-def _merge_instance(previous: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge-patch one attribute instance: members replaced, sub-attributes merged one level."""
-    merged = dict(previous)
-    if patch.get("type") != previous.get("type"):
-        # A patch that changes the kind of attribute replaces it (value members differ).
-        return dict(patch)
-    for key, value in patch.items():
-        if (
-            isinstance(value, Mapping)
-            and isinstance(merged.get(key), Mapping)
-            and key not in VALUE_MEMBER.values()
-        ):
-            merged[key] = _merge_instance(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def stamp_new(
-    entity: Mapping[str, Any], now: datetime, created: datetime | str | None = None
-) -> dict[str, Any]:
-    """The entity with system attributes set: createdAt (kept from `created`), modifiedAt = now.
-
-    Every attribute instance gets createdAt/modifiedAt = now (it is new or replaced).
-    """
-    stamp = format_time(now)
-    out: dict[str, Any] = {}
-    for name, value in entity.items():
-        if name in ENTITY_MEMBERS:
-            if name in ("id", "type", "scope"):
-                out[name] = value
-            continue
-        stamped = [{**i, "createdAt": stamp, "modifiedAt": stamp} for i in instances(value)]
-        out[name] = stamped[0] if len(stamped) == 1 else stamped
-    if isinstance(created, datetime):
-        created = format_time(created)
-    out["createdAt"] = created or stamp
-    out["modifiedAt"] = stamp
-    return out
-
-
-def changed_attributes(
-    before: Mapping[str, Any] | None, written: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The written attributes that are readings worth keeping as history.
-
-    A Property is always a reading (a steady value at a new time is still news). The other
-    kinds — locations, names, relationships, structured values — describe the entity rather
-    than measure it, so rewriting them unchanged (a whole-entity upsert every minute) adds
-    nothing to the lake and is left out.
-    """
-    if before is None:
-        return dict(written)
-    kept: dict[str, Any] = {}
-    for name, attribute in written.items():
-        if name in ENTITY_MEMBERS:
-            continue
-        old = {_stripped(i) for i in instances(before.get(name))}
-        fresh = [
-            i
-            for i in instances(attribute)
-            if i.get("type") == "Property" or _stripped(i) not in old
-        ]
-        if fresh:
-            kept[name] = fresh
-    return kept
-
-
-def _stripped(instance: Mapping[str, Any]) -> str:
-    """An instance without its system members, as a comparable key."""
-    return json.dumps(
-        {k: v for k, v in instance.items() if k not in _SYSTEM}, sort_keys=True, default=str
-    )
 
 
 def observations(
@@ -792,119 +551,3 @@ def observations(
                 )
             )
     return out
-
-
-def render(
-    entity: Mapping[str, Any],
-    context: Context,
-    *,
-    fmt: Format = "normalized",
-    sys_attrs: bool = False,
-    attrs: Collection[str] | None = None,
-    lang: str | None = None,
-) -> dict[str, Any]:
-    """The entity as a client sees it: names compacted for `context`, the chosen representation,
-    only `attrs` (canonical names) when given, system attributes on request, LanguageProperties
-    reduced to one language when `lang` is given. No @context member (the router adds it)."""
-    names = context.from_canonical
-    types = [names(t) for t in types_of(entity)]
-    out: dict[str, Any] = {"id": entity["id"], "type": types[0] if len(types) == 1 else types}
-    if "scope" in entity:
-        out["scope"] = entity["scope"]
-    wanted = set(attrs) if attrs else None
-    for name, attribute in entity.items():
-        if name in ENTITY_MEMBERS or (wanted is not None and name not in wanted):
-            continue
-        rendered = [
-            _render_instance(i, context, fmt, sys_attrs, lang) for i in instances(attribute)
-        ]
-        if fmt == "keyValues":
-            default = next(
-                (
-                    r
-                    for r, i in zip(rendered, instances(attribute), strict=True)
-                    if "datasetId" not in i
-                ),
-                rendered[0],
-            )
-            out[names(name)] = default
-        else:
-            out[names(name)] = rendered[0] if len(rendered) == 1 else rendered
-    if sys_attrs and fmt != "keyValues":
-        for member in _SYSTEM:
-            if member in entity:
-                out[member] = entity[member]
-    return out
-
-
-def _render_instance(
-    instance: Mapping[str, Any], context: Context, fmt: Format, sys_attrs: bool, lang: str | None
-) -> Any:
-    kind = instance.get("type", "Property")
-    member = VALUE_MEMBER.get(kind, "value")
-    value = instance.get(member)
-    if kind == "VocabProperty":
-        value = (
-            [context.from_canonical(v) for v in value]
-            if isinstance(value, list)
-            else context.from_canonical(str(value))
-        )
-    chosen: str | None = None
-    if kind == "LanguageProperty" and lang is not None and isinstance(value, Mapping):
-        chosen, value = _pick_language(value, lang)
-        kind, member = "Property", "value"
-    if fmt == "keyValues":
-        return value
-    out: dict[str, Any] = {"type": kind, member: value}
-    if chosen is not None:
-        out["lang"] = chosen
-    for key, item in instance.items():
-        if key in ("type", VALUE_MEMBER.get(instance.get("type", "Property"), "value")):
-            continue
-        if key in _SYSTEM:
-            if sys_attrs:
-                out[key] = item
-        elif key == "objectType":
-            out[key] = (
-                [context.from_canonical(t) for t in item]
-                if isinstance(item, list)
-                else context.from_canonical(item)
-            )
-        elif key in ATTRIBUTE_MEMBERS:
-            out[key] = item
-        else:
-            out[context.from_canonical(key)] = _render_instance(item, context, fmt, sys_attrs, lang)
-    if fmt == "concise":
-        del out["type"]
-        extra = set(out) - {member}
-        simple = not isinstance(value, Mapping | list) or (kind == "GeoProperty")
-        if not extra and simple and member == "value":
-            return value
-    return out
-
-
-def _pick_language(language_map: Mapping[str, Any], lang: str) -> tuple[str, Any]:
-    """The text for the first wanted language present (`lang` may be `fr,en` or `fr;q=1,ar;q=0.5`)."""
-    wanted: list[tuple[float, int, str]] = []
-    for index, part in enumerate(lang.split(",")):
-        tag, _, weight = part.strip().partition(";q=")
-        try:
-            quality = float(weight) if weight else 1.0
-        except ValueError:
-            quality = 0.0
-        wanted.append((-quality, index, tag.strip()))
-    for _, _, tag in sorted(wanted):
-        if tag in language_map:
-            return tag, language_map[tag]
-    if "@none" in language_map:
-        return "@none", language_map["@none"]
-    first = next(iter(language_map))
-    return first, language_map[first]
-
-
-def attribute_names(entities: Iterable[Mapping[str, Any]]) -> set[str]:
-    """Every attribute name used by some entity (for GET /attributes and /types)."""
-    names: set[str] = set()
-    for entity in entities:
-        names.update(k for k in entity if k not in ENTITY_MEMBERS)
-    return names

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from hakama.core import jsonld
 from hakama.core.entities import NULL_URI, VALUE_MEMBER, instances
-from hakama.core.entities import render as render_entity
+from hakama.core.entity_render import render as render_entity
 from hakama.core.errors import Invalid
 from hakama.core.ngsi_query import (
     GeoQuery,
@@ -28,9 +28,8 @@ from hakama.core.ngsi_query import (
     matches,
     parse_geoq,
     parse_q,
-    parse_scope_q,
-    scope_q_matches,
 )
+from hakama.core.ngsi_selectors import parse_scope_q, scope_q_matches
 from hakama.core.patterns import compile_user_pattern
 from hakama.core.temporal import format_time, parse_time
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hakama.core import entities as core_entities
+from hakama.core import entity_merge
 from hakama.core.access import Actor
 from hakama.core.errors import Conflict, HakamaError, Invalid, NotFound, Unauthorized
 from hakama.core.jsonld import Context
@@ -99,11 +100,9 @@ def batch_upsert(
         for entity in parsed:
             old = latest.get(entity["id"])
             if old is not None and update:
-                merged = core_entities.apply_fragment(
-                    old.doc, entity, mode="append", now=now
-                ).entity
+                merged = entity_merge.apply_fragment(old.doc, entity, mode="append", now=now).entity
             else:
-                merged = core_entities.stamp_new(
+                merged = entity_merge.stamp_new(
                     entity, now, old.doc.get("createdAt") if old else None
                 )
             targets.append(merged)
@@ -217,7 +216,7 @@ def _batch_fragments(
                 else base
             )
             changes_only = {k: v for k, v in fragment.items() if k != "type" or mode == "merge"}
-            result = core_entities.apply_fragment(old.doc, changes_only, mode=mode, now=now)
+            result = entity_merge.apply_fragment(old.doc, changes_only, mode=mode, now=now)
             if result.not_updated and not result.updated:
                 failed.append(
                     BatchError(

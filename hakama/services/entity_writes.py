@@ -16,7 +16,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from hakama.core import entities as core_entities
-from hakama.core import jsonld
+from hakama.core import entity_geometry, entity_merge, jsonld
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Conflict, Forbidden, HakamaError, Invalid, NotFound, Unauthorized
 from hakama.core.jsonld import Context
@@ -110,7 +110,7 @@ def place_many(
     """The commune of each entity from its location; when it has none or lies outside the
     territory, its entry in `defaults` (by entity id: e.g. the commune a device was provisioned
     in), else the writer's area."""
-    points = [core_entities.representative_point(d) for d in docs]
+    points = [entity_geometry.representative_point(d) for d in docs]
     located = [(i, p) for i, p in enumerate(points) if p is not None]
     fallback = defaults or {}
     areas: list[str | None] = [fallback.get(str(d.get("id")), actor.area_code) for d in docs]
@@ -134,7 +134,7 @@ def new(
     area: str | bool | None = False,
 ) -> Change:
     """A whole entity written (created, or replacing `old`), placed and authorised."""
-    doc = core_entities.stamp_new(entity, now, old.doc.get("createdAt") if old else None)
+    doc = entity_merge.stamp_new(entity, now, old.doc.get("createdAt") if old else None)
     placed = place_many(platform, actor, [doc])[0] if area is False else area
     assert placed is None or isinstance(placed, str)
     authorise(platform, actor, placed)
@@ -217,7 +217,7 @@ def transaction(
                         for obs in core_entities.observations(
                             c.entity_id,
                             core_entities.types_of(c.after)[0],
-                            core_entities.changed_attributes(c.before, c.written),
+                            entity_merge.changed_attributes(c.before, c.written),
                             now=utcnow(),
                             area_code=c.area_after,
                             source=source,
@@ -289,7 +289,7 @@ def store(conn: sa.Connection, changes: list[Change], current: dict[str, Row]) -
             continue
         doc = change.after
         kinds = core_entities.types_of(doc)
-        box = core_entities.geometry_bbox(doc)
+        box = entity_geometry.geometry_bbox(doc)
         row = {
             "type": kinds[0],
             "extra_types": list(kinds[1:]) or None,

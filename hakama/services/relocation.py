@@ -19,7 +19,7 @@ from datetime import datetime
 import numpy as np
 import sqlalchemy as sa
 
-from hakama.core import entities as core_entities
+from hakama.core import entity_geometry
 from hakama.core.access import Actor
 from hakama.core.requests import EventKind, Status
 from hakama.core.territory import Area, AreaIndex
@@ -113,7 +113,7 @@ def plan(conn: sa.Connection, index: AreaIndex) -> Relocation:
         entities.c.min_lon.is_not(None)
     )
     for row in conn.execute(query):
-        point = core_entities.representative_point(row.doc)
+        point = entity_geometry.representative_point(row.doc)
         if point is not None:
             entity_rows.append((row.id, row.area_code, point[0], point[1]))
     moves += _located(index, entity_rows, "entities")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hakama.core import entities, jsonld
+from hakama.core import entities, entity_geometry, entity_merge, entity_render, jsonld
 from hakama.core.errors import Invalid
 
 CORE = jsonld.core()
@@ -40,8 +40,8 @@ def test_parse_normalizes_and_drops_system_members() -> None:
         "observedAt": "2026-03-01T08:00:00Z",
     }
     assert "@context" not in entity and "createdAt" not in entity
-    assert entities.representative_point(entity) == (-2.30, 34.92)
-    assert entities.geometry_bbox(entity) == (-2.30, 34.92, -2.30, 34.92)
+    assert entity_geometry.representative_point(entity) == (-2.30, 34.92)
+    assert entity_geometry.geometry_bbox(entity) == (-2.30, 34.92, -2.30, 34.92)
 
 
 def test_concise_input_is_understood() -> None:
@@ -154,25 +154,25 @@ def test_any_json_is_parsed_or_refused_cleanly(value: Any) -> None:
             entity = entities.parse_entity(body, CORE)
         except Invalid:
             continue
-        entities.render(entity, CORE, fmt="concise")
+        entity_render.render(entity, CORE, fmt="concise")
         entities.observations(
             "urn:x:1", "T", entities.attributes_of(entity), now=NOW, area_code=None, source="http"
         )
 
 
 def test_apply_fragment_modes() -> None:
-    entity = entities.stamp_new(entities.parse_entity(BODY, CORE), NOW)
+    entity = entity_merge.stamp_new(entities.parse_entity(BODY, CORE), NOW)
     later = datetime(2026, 3, 2, tzinfo=UTC)
     fragment = entities.parse_fragment({"pm25": 40, "noise": 55}, CORE)
-    update = entities.apply_fragment(entity, fragment, mode="update", now=later)
+    update = entity_merge.apply_fragment(entity, fragment, mode="update", now=later)
     assert update.updated == ("pm25",)
     assert update.not_updated == (("noise", "attribute does not exist"),)
     assert update.entity["pm25"]["value"] == 40
     assert update.entity["pm25"]["createdAt"] == "2026-03-01T10:00:00Z"
     assert update.entity["modifiedAt"] == "2026-03-02T00:00:00Z"
-    keep = entities.apply_fragment(entity, fragment, mode="append_no_overwrite", now=later)
+    keep = entity_merge.apply_fragment(entity, fragment, mode="append_no_overwrite", now=later)
     assert keep.updated == ("noise",) and keep.entity["pm25"]["value"] == 31.5
-    merged = entities.apply_fragment(
+    merged = entity_merge.apply_fragment(
         entity,
         entities.parse_fragment({"pm25": {"value": 12}, "name": "urn:ngsi-ld:null"}, CORE),
         mode="merge",
@@ -198,8 +198,8 @@ def test_observations_one_per_instance_with_observed_time() -> None:
 
 
 def test_render_representations() -> None:
-    entity = entities.stamp_new(entities.parse_entity(BODY, CORE), NOW)
-    key_values = entities.render(entity, CORE, fmt="keyValues", lang="ar")
+    entity = entity_merge.stamp_new(entities.parse_entity(BODY, CORE), NOW)
+    key_values = entity_render.render(entity, CORE, fmt="keyValues", lang="ar")
     assert key_values == {
         "id": "urn:ngsi-ld:AirQualityObserved:b1",
         "type": "AirQualityObserved",
@@ -208,7 +208,7 @@ def test_render_representations() -> None:
         "name": "المركز",
         "refDevice": "urn:ngsi-ld:Device:7",
     }
-    concise = entities.render(entity, CORE, fmt="concise", attrs=["pm25", "refDevice"])
+    concise = entity_render.render(entity, CORE, fmt="concise", attrs=["pm25", "refDevice"])
     assert concise["pm25"] == {
         "value": 31.5,
         "unitCode": "GQ",
@@ -216,7 +216,7 @@ def test_render_representations() -> None:
     }
     assert concise["refDevice"] == {"object": "urn:ngsi-ld:Device:7"}
     assert set(concise) == {"id", "type", "pm25", "refDevice"}
-    normalized = entities.render(entity, CORE, sys_attrs=True, lang="en,fr;q=0.5")
+    normalized = entity_render.render(entity, CORE, sys_attrs=True, lang="en,fr;q=0.5")
     assert normalized["name"] == {
         "type": "Property",
         "value": "Centre",
@@ -225,9 +225,9 @@ def test_render_representations() -> None:
         "modifiedAt": "2026-03-01T10:00:00Z",
     }
     assert normalized["createdAt"] == "2026-03-01T10:00:00Z"
-    assert "createdAt" not in entities.render(entity, CORE)["pm25"]
+    assert "createdAt" not in entity_render.render(entity, CORE)["pm25"]
     # Concise output read back gives the same entity.
-    again = entities.parse_entity(entities.render(entity, CORE, fmt="concise"), CORE)
+    again = entities.parse_entity(entity_render.render(entity, CORE, fmt="concise"), CORE)
     assert again == entities.parse_entity(BODY, CORE)
 
 
@@ -235,8 +235,12 @@ def test_names_follow_the_context() -> None:
     ctx = jsonld.build({"pm": "https://sdm.org/pm25", "AQ": "https://sdm.org/AirQuality"})
     entity = entities.parse_entity({"id": "urn:x:1", "type": "AQ", "pm": 3}, ctx)
     assert entity["type"] == "https://sdm.org/AirQuality" and "https://sdm.org/pm25" in entity
-    assert entities.render(entity, ctx, fmt="keyValues") == {"id": "urn:x:1", "type": "AQ", "pm": 3}
-    assert entities.render(entity, CORE, fmt="keyValues") == {
+    assert entity_render.render(entity, ctx, fmt="keyValues") == {
+        "id": "urn:x:1",
+        "type": "AQ",
+        "pm": 3,
+    }
+    assert entity_render.render(entity, CORE, fmt="keyValues") == {
         "id": "urn:x:1",
         "type": "https://sdm.org/AirQuality",
         "https://sdm.org/pm25": 3,

@@ -25,10 +25,9 @@ from hakama.core.ngsi_query import (
     matches,
     parse_geoq,
     parse_q,
-    parse_types,
     to_text,
-    types_match,
 )
+from hakama.core.ngsi_selectors import parse_types, types_match
 
 ENTITY: dict[str, Any] = {
     "id": "urn:ngsi-ld:AirQualityObserved:b1",

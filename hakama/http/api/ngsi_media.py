@@ -39,6 +39,21 @@ def check_tenant(request: Request) -> None:
         )
 
 
+def check_entity_id(entity_id: str) -> None:
+    """An entity id in a path must be a URI (clause 4.5.1)."""
+    if not core_entities.is_uri(entity_id):
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, f"{entity_id[:80]!r} is not a valid entity id (a URI)"
+        )
+
+
+def strip_context(body: Any) -> Any:
+    """A body without its `@context` member (read already by `read_body`)."""
+    if isinstance(body, Mapping):
+        return {k: v for k, v in body.items() if k != "@context"}
+    return body
+
+
 _KNOWN_PARAMETERS: dict[int, frozenset[str]] = {}
 
 

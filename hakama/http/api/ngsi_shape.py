@@ -1,0 +1,348 @@
+"""How the NGSI-LD routers render entities for one request (clauses 4.5, 4.21, 6.3.7): the
+representation asked for (normalized, concise, keyValues, sysAttrs), `attrs`, `pick`/`omit`,
+`lang`, `datasetId`, linked entities (`join`), pagination, and GeoJSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from hakama.core import entities as core_entities
+from hakama.core import entity_render, jsonld
+from hakama.http.api import ngsi_media as media
+from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
+from hakama.services import entities as service
+from hakama.services.platform import Platform
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 2**31 - 1
+DEFAULT_LIMIT = 20
+
+OptionsQ = Annotated[
+    str | None, Query(description="keyValues | concise | sysAttrs (comma-separated)")
+]
+FormatQ = Annotated[
+    str | None, Query(description="normalized | keyValues | concise (overrides options)")
+]
+LangQ = Annotated[
+    str | None, Query(description="language for LanguageProperties, e.g. ar or fr,en;q=0.5")
+]
+AttrsQ = Annotated[str | None, Query(description="attribute names, comma-separated")]
+PickQ = Annotated[
+    str | None, Query(description="members to keep (attributes, id, type), comma-separated")
+]
+OmitQ = Annotated[str | None, Query(description="members to leave out, comma-separated")]
+JoinQ = Annotated[
+    str | None, Query(description="linked entities: flat | inline | @none (clause 4.5.23)")
+]
+JoinLevelQ = Annotated[int, Query(ge=1, le=5, description="hops followed by join")]
+DatasetQ = Annotated[
+    str | None, Query(description="datasetIds of the instances to keep (@none: default)")
+]
+
+
+Projection = dict[str, "Projection | None"]
+
+
+def parse_projection(text: str, where: str) -> Projection:
+    """A `pick`/`omit` expression (clause 4.21): names separated by `,`, a name may be
+    followed by `{...}` naming members of the entity it links to (used with `join`)."""
+    position = 0
+
+    def names() -> Projection:
+        nonlocal position
+        out: Projection = {}
+        while True:
+            start = position
+            while position < len(text) and text[position] not in ",{}":
+                position += 1
+            name = text[start:position].strip()
+            if not name or not core_entities.valid_name(name):
+                raise NgsiError(
+                    ErrorKind.BAD_REQUEST_DATA, f"{where}: invalid expression {text[:120]!r}"
+                )
+            nested: Projection | None = None
+            if position < len(text) and text[position] == "{":
+                position += 1
+                nested = names()
+                if position >= len(text) or text[position] != "}":
+                    raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: unclosed brace")
+                position += 1
+            out[name] = nested
+            if position < len(text) and text[position] == ",":
+                position += 1
+                continue
+            return out
+
+    found = names()
+    if position != len(text):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: invalid expression {text[:120]!r}")
+    return found
+
+
+Spec = tuple[str, Projection]  # ("pick" | "omit", members)
+
+
+def _spec(pick: str | None, omit: str | None, attrs: str | None = None) -> Spec | None:
+    """The `pick`/`omit` of a request (clause 4.21), checked; None when neither is given."""
+    if (pick or omit) and attrs:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "attrs cannot be combined with pick or omit")
+    picked = parse_projection(pick, "pick") if pick else {}
+    omitted = parse_projection(omit, "omit") if omit else {}
+    if picked and omitted:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "pick and omit exclude each other")
+    if picked:
+        return ("pick", picked)
+    if omitted:
+        return ("omit", omitted)
+    return None
+
+
+def _apply_spec(body: dict[str, Any], spec: Spec | None) -> dict[str, Any]:
+    """Keep the picked members, or drop the omitted ones (a member followed by `{...}` is
+    kept: the braces apply to the entity it links to)."""
+    if spec is None:
+        return body
+    kind, members = spec
+    if kind == "pick":
+        return {k: v for k, v in body.items() if k in members}
+    return {k: v for k, v in body.items() if k not in members or members[k] is not None}
+
+
+def _nested(spec: Spec | None, name: str) -> Spec | None:
+    if spec is None:
+        return None
+    child = spec[1].get(name)
+    return (spec[0], child) if child else None
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How entities are rendered for one request: names, representation, projection, join."""
+
+    context: jsonld.Context
+    fmt: core_entities.Format
+    sys_attrs: bool
+    attrs: list[str]
+    lang: str | None
+    spec: Spec | None = None
+    join: str | None = None
+    level: int = 1
+    datasets: tuple[str | None, ...] | None = None
+
+    def one(self, doc: Mapping[str, Any], spec: Spec | None) -> dict[str, Any]:
+        if self.datasets is not None:
+            doc = _only_datasets(doc, self.datasets)
+        rendered = entity_render.render(
+            doc,
+            self.context,
+            fmt=self.fmt,
+            sys_attrs=self.sys_attrs,
+            attrs=self.attrs or None,
+            lang=self.lang,
+        )
+        return _apply_spec(rendered, spec)
+
+
+def _only_datasets(doc: Mapping[str, Any], datasets: tuple[str | None, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, attribute in doc.items():
+        if name in core_entities.ENTITY_MEMBERS:
+            out[name] = attribute
+            continue
+        kept = [i for i in core_entities.instances(attribute) if i.get("datasetId") in datasets]
+        if kept:
+            out[name] = kept[0] if len(kept) == 1 else kept
+    return out
+
+
+def _links(doc: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The entities each relationship of an entity points to (canonical attribute names)."""
+    out: dict[str, list[str]] = {}
+    for name, attribute in doc.items():
+        if name in core_entities.ENTITY_MEMBERS:
+            continue
+        for instance in core_entities.instances(attribute):
+            kind = instance.get("type")
+            found = instance.get("object") if kind == "Relationship" else None
+            if kind == "ListRelationship":
+                found = instance.get("objectList")
+            for target in found if isinstance(found, list) else [found]:
+                if isinstance(target, str) and target not in out.setdefault(name, []):
+                    out[name].append(target)
+    return out
+
+
+def render_all(
+    platform: Platform, docs: list[dict[str, Any]], shape: Shape
+) -> list[dict[str, Any]]:
+    """Render entities; with `join` (clause 4.5.23), the entities their relationships point
+    to, up to `joinLevel` hops: inside the relationship (`inline`: an `entity` member, or the
+    value itself in keyValues) or after the entities (`flat`, each once). Only relationships
+    the projection keeps are followed; `rel{...}` projects the linked entity."""
+    roots = [shape.one(d, shape.spec) for d in docs]
+    if shape.join not in ("inline", "flat"):
+        return roots
+    flat: list[dict[str, Any]] = []
+    seen = {d["id"] for d in docs}
+    level = [(d, r, shape.spec) for d, r in zip(docs, roots, strict=True)]
+    for _ in range(shape.level):
+        wanted = {
+            target for doc, _, _ in level for targets in _links(doc).values() for target in targets
+        }
+        if not wanted:
+            break
+        linked = service.get_many(platform, sorted(wanted))
+        following: list[tuple[dict[str, Any], dict[str, Any], Spec | None]] = []
+        for doc, rendered, spec in level:
+            for name, targets in _links(doc).items():
+                public = shape.context.from_canonical(name)
+                if public not in rendered:
+                    continue
+                child = _nested(spec, public)
+                found = [(linked[t], shape.one(linked[t], child)) for t in targets if t in linked]
+                if not found:
+                    continue
+                following.extend((d, r, child) for d, r in found)
+                if shape.join == "flat":
+                    for d, r in found:
+                        if d["id"] not in seen:
+                            seen.add(d["id"])
+                            flat.append(r)
+                    continue
+                entities = [r for _, r in found]
+                value = entities[0] if len(entities) == 1 else entities
+                if shape.fmt == "keyValues" or not isinstance(rendered[public], dict):
+                    rendered[public] = value
+                else:
+                    rendered[public]["entity"] = value
+        level = following
+    return roots + flat
+
+
+def representation(
+    options: str | None, fmt: str | None, allowed: tuple[str, ...] = ()
+) -> tuple[core_entities.Format, bool, set[str]]:
+    chosen = media.options(
+        options, ("keyValues", "simplified", "concise", "sysAttrs", "normalized", *allowed)
+    )
+    representation: core_entities.Format = "normalized"
+    if "keyValues" in chosen or "simplified" in chosen:
+        representation = "keyValues"
+    elif "concise" in chosen:
+        representation = "concise"
+    if fmt is not None:
+        aliases: dict[str, core_entities.Format] = {
+            "normalized": "normalized", "keyValues": "keyValues", "simplified": "keyValues", "concise": "concise"
+        }  # fmt: skip
+        if fmt not in aliases:
+            raise NgsiError(
+                ErrorKind.INVALID_REQUEST,
+                f"format: unknown {fmt!r} (normalized, keyValues, concise)",
+            )
+        representation = aliases[fmt]
+    return representation, "sysAttrs" in chosen, chosen
+
+
+def feature(entity: dict[str, Any], rendered: dict[str, Any], geoproperty: str) -> dict[str, Any]:
+    """An entity as a GeoJSON Feature (clause 6.3.15): the geoproperty's value is the geometry."""
+    geometry = None
+    for instance in core_entities.instances(entity.get(geoproperty)):
+        geometry = instance.get("value")
+        break
+    properties = {k: v for k, v in rendered.items() if k != "id"}
+    return {"id": entity["id"], "type": "Feature", "geometry": geometry, "properties": properties}
+
+
+def page_size(limit: int | None, count: bool) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if limit < 0 or (limit == 0 and not count):
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, "limit must be positive (0 only with count=true)"
+        )
+    if limit > MAX_LIMIT:
+        raise NgsiError(ErrorKind.TOO_MANY_RESULTS, f"limit must be at most {MAX_LIMIT}")
+    return limit
+
+
+async def entities_response(
+    platform: Platform,
+    result: service.QueryResult,
+    shape: Shape,
+    accept: str,
+    geoproperty: str | None,
+    request: Request | None = None,
+    page: tuple[int, int] | None = None,
+) -> Response:
+    headers = {media.COUNT_HEADER: str(result.count)} if result.count is not None else {}
+    if page is not None and request is not None:
+        offset, limit = page
+        more = len(result.entities) > limit
+        result = service.QueryResult(result.entities[:limit], result.count)
+        links = media.page_links(request, offset=offset, limit=limit, more=more, media=accept)
+        if links:
+            headers["Link"] = links
+    rendered = await run_in_threadpool(render_all, platform, result.entities, shape)
+    context = shape.context
+    if accept == media.GEOJSON:
+        prop = context.to_canonical(geoproperty) if geoproperty else "location"
+        features = [feature(e, r, prop) for e, r in zip(result.entities, rendered, strict=False)]
+        collection = {"type": "FeatureCollection", "features": features}
+        return media.respond(collection, context, media.GEOJSON, headers=headers)
+    return media.respond(rendered, context, accept, headers=headers)
+
+
+def from_parameters(
+    context: jsonld.Context,
+    options: str | None,
+    fmt: str | None,
+    attrs: str | None,
+    lang: str | None,
+    pick: str | None,
+    omit: str | None,
+    join: str | None,
+    join_level: int,
+    dataset_id: str | None,
+) -> Shape:
+    """How a retrieval or a query renders its entities, from its parameters (checked)."""
+    chosen, sys_attrs, _ = representation(options, fmt)
+    return Shape(
+        context,
+        chosen,
+        sys_attrs,
+        media.split_names(attrs, context),
+        lang,
+        _spec(pick, omit, attrs),
+        _join(join),
+        join_level,
+        _datasets(dataset_id),
+    )
+
+
+def _join(join: str | None) -> str | None:
+    if join is None or join == "@none":
+        return None
+    if join not in ("inline", "flat"):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "join: one of flat, inline, @none")
+    return join
+
+
+def _datasets(value: str | None) -> tuple[str | None, ...] | None:
+    """`datasetId` (clause 4.5.5): the instances to keep; `@none` is the default instance."""
+    if value is None:
+        return None
+    out: list[str | None] = []
+    for item in media.split(value):
+        if item == "@none":
+            out.append(None)
+        elif core_entities.is_uri(item):
+            out.append(item)
+        else:
+            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"datasetId: {item[:80]!r} is not a URI")
+    return tuple(out)
