@@ -186,6 +186,12 @@ class Settings(BaseSettings):
     query_concurrency: int = Field(
         2, ge=1, description="How many such queries run at once (others wait their turn)."
     )
+    query_queue: int = Field(
+        8,
+        ge=0,
+        description="How many such queries may wait for their turn; beyond, they are answered "
+        "503 at once with `Retry-After`.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins (e.g. `https://app.example.org`) other sites' scripts may call the "

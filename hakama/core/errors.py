@@ -55,3 +55,7 @@ class TooSlow(HakamaError):
 
     status = 503
     title = "Service unavailable"
+
+
+class Overloaded(TooSlow):
+    """Work refused before it started: as much of its kind is already running and waiting."""

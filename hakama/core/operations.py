@@ -75,6 +75,8 @@ class Operations:
     job_success: dict[str, datetime] = field(default_factory=dict)
     #: the last storage check's report (services.integrity.CheckReport.public()), if one ran
     check: dict[str, Any] | None = None
+    #: when /health last found the schema current (time.monotonic()); None: ask again
+    schema_checked: float | None = None
 
     def succeeded(self, job: str, at: datetime) -> None:
         self.job_success[job] = at

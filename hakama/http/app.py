@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
@@ -41,8 +42,11 @@ def create_app(
     app.state.platform = platform
     app.state.run_background = background
     app.state.offload = Offload(
-        concurrency=settings.query_concurrency, time_limit=settings.query_time_limit_seconds
+        concurrency=settings.query_concurrency,
+        time_limit=settings.query_time_limit_seconds,
+        queue=settings.query_queue,
     )
+    app.state.health_limiter = anyio.CapacityLimiter(2)  # /health never waits for others' threads
     problems.install(app)
     from hakama.http import auth
 
@@ -55,8 +59,14 @@ def create_app(
             allow_origins=settings.cors_origins,
             allow_credentials=False,
             allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type", "Accept", "Link",
-                           "NGSILD-Tenant"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "Content-Type",
+                "Accept",
+                "Link",
+                "NGSILD-Tenant",
+            ],
             expose_headers=["Location", "Link", "NGSILD-Results-Count", "Retry-After"],
             max_age=600,
         )

@@ -8,22 +8,36 @@ from fastapi import Depends, Request
 
 from hakama.core.access import Actor
 from hakama.core.errors import Forbidden
+from hakama.http.offload import Offload
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
+# The dependencies are `async def` although they do not wait: FastAPI runs a plain `def`
+# dependency in the shared thread pool, two thread switches per request for a dict lookup.
 
-def get_platform(request: Request) -> Platform:
+
+async def get_platform(request: Request) -> Platform:
     platform: Platform = request.app.state.platform
     return platform
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.platform.settings
     return settings
 
 
-def get_actor(request: Request) -> Actor:
+async def get_offload(request: Request) -> Offload:
+    offload: Offload = request.app.state.offload
+    return offload
+
+
+async def get_actor(request: Request) -> Actor:
     """The actor behind the request: an API key, a session user, or the anonymous public."""
+    return actor_of(request)
+
+
+def actor_of(request: Request) -> Actor:
+    """`get_actor` for code that is no dependency (set by `AuthMiddleware` for every request)."""
     from hakama.http.auth import resolve_actor
 
     return resolve_actor(request)
@@ -31,7 +45,7 @@ def get_actor(request: Request) -> Actor:
 
 def csrf_token(request: Request) -> str:
     """The CSRF token this request's forms must carry (put it in a hidden `csrf_token` field)."""
-    get_actor(request)
+    actor_of(request)
     token: str = getattr(request.state, "csrf_token", "")
     return token
 
@@ -40,8 +54,8 @@ def verify_csrf(request: Request, token: str | None) -> None:
     """Raise Forbidden unless `token` (a form's `csrf_token` field) belongs to this browser."""
     from hakama.http.auth import check_csrf
 
-    get_actor(request)
-    check_csrf(get_platform(request), request, token)
+    actor_of(request)
+    check_csrf(request.app.state.platform, request, token)
 
 
 async def require_csrf(request: Request) -> None:
@@ -54,7 +68,7 @@ async def require_csrf(request: Request) -> None:
     """
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    actor = get_actor(request)
+    actor = actor_of(request)
     if actor.kind == "key":
         return
     is_form = request.headers.get("content-type", "").startswith(
@@ -101,12 +115,14 @@ async def session_csrf_guard(request: Request) -> None:
     """
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    if get_actor(request).kind == "user":
+    if actor_of(request).kind == "user":
         await require_csrf(request)
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
+#: Heavy, CPU-bound work: `await offload.run(fn, ...)` (admitted a few at a time, time-limited).
+OffloadDep = Annotated[Offload, Depends(get_offload)]
 #: Add `_: CsrfDep` to a POST handler (or `dependencies=[Depends(require_csrf)]` to a router).
 CsrfDep = Annotated[None, Depends(require_csrf)]

@@ -30,11 +30,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HakamaError)
     async def _domain(_request: Request, exc: HakamaError) -> Response:
+        response: Response
         if ngsi_errors.is_ngsi_path(_request.url.path):
-            return ngsi_errors.to_response(exc)
-        if wants_html(_request):  # a person browsing gets a page (hakama.http.web.errors)
-            return error_page(_request, exc.status, exc.title, exc.message)
-        return problem(exc.status, exc.title, exc.message, **_safe(exc.details))
+            response = ngsi_errors.to_response(exc)
+        elif wants_html(_request):  # a person browsing gets a page (hakama.http.web.errors)
+            response = error_page(_request, exc.status, exc.title, exc.message)
+        else:
+            response = problem(exc.status, exc.title, exc.message, **_safe(exc.details))
+        retry_after = exc.details.get("retry_after")
+        if isinstance(retry_after, int):  # busy or too slow: when to come back
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

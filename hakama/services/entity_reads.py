@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hakama.core import deadline, ngsi_query, ngsi_selectors
 from hakama.core import entities as core_entities
-from hakama.core import ngsi_query, ngsi_selectors
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.ngsi_query import GeoQuery, Query
 from hakama.core.patterns import UserPattern, compile_user_pattern
@@ -198,7 +198,11 @@ def query(
             return QueryResult([dict(r) for r in rows], total)
         page: list[dict[str, Any]] = []
         seen = 0
-        for doc in conn.execute(stmt.execution_options(yield_per=500)).scalars():
+        for scanned, doc in enumerate(
+            conn.execute(stmt.execution_options(yield_per=500)).scalars()
+        ):
+            if scanned % 200 == 0:
+                deadline.check()  # given up by the caller (HTTP time limit): stop scanning
             if not keep(doc):
                 continue
             if offset <= seen < offset + limit:

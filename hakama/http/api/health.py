@@ -2,56 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-from fastapi import APIRouter
+import anyio
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from hakama.http.deps import PlatformDep
-from hakama.services import record_sources
+from hakama.http.offload import run_blocking
+from hakama.services import health as service
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", operation_id="health")
-def health(platform: PlatformDep) -> JSONResponse:
+async def health(request: Request) -> JSONResponse:
     """The state of the database and the lake; 503 ("degraded") when either is not usable or
     the last storage check (database integrity, audit chain, lake files) failed."""
-    database: dict[str, Any] = {"engine": platform.db.dialect}
-    try:
-        with platform.db.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        database["ok"] = True
-        database["schema_current"] = platform.db.is_current()
-    except Exception as exc:  # a health check reports, it does not raise
-        database.update(ok=False, error=type(exc).__name__)
-    lake: dict[str, Any] = {"path": str(platform.lake.root)}
-    try:
-        datasets = platform.lake.datasets()
-        lake.update(
-            ok=platform.lake.root.is_dir(),
-            datasets={name: len(platform.lake.files(name)) for name in datasets},
-        )
-    except OSError as exc:
-        lake.update(ok=False, error=type(exc).__name__)
-    ok = bool(database.get("ok") and database.get("schema_current") and lake.get("ok"))
-    check = platform.ops.check  # the background storage check (hakama.jobs.storage_check)
-    if check is not None and not check["ok"]:
-        ok = False
-    body: dict[str, Any] = {
-        "status": "ok" if ok else "degraded",
-        "database": database,
-        "lake": lake,
-    }
-    if database.get("schema_current"):  # a failing record source degrades its data, not hakama
-        body["record_sources"] = record_sources.health(platform)
-    if check is not None:
-        body["check"] = {k: check[k] for k in ("ok", "at", "problems")}
-    if platform.settings.mqtt_url:
-        stats = platform.cache.get("mqtt_stats")
-        body["mqtt"] = {
-            "subscriber": stats.public() if stats is not None else None,
-            "broker": platform.ops.broker.public(),  # what the broker itself dropped
-        }
-    return JSONResponse(body, status_code=200 if ok else 503)
+    # No dependency and a limiter of its own: a probe never waits behind the threads that
+    # heavy queries or a flood of ordinary requests hold (hakama.http.offload).
+    limiter: anyio.CapacityLimiter = request.app.state.health_limiter
+    body = await run_blocking(service.report, request.app.state.platform, limiter=limiter)
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
