@@ -10,6 +10,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 import hakama
 from hakama.http import openapi, problems
 from hakama.http.deps import session_csrf_guard
+from hakama.http.head import HeadAsGet
 from hakama.http.headers import SecurityHeaders
 from hakama.http.offload import Offload
 from hakama.services.basemap import tile_origin
@@ -85,6 +86,7 @@ def create_app(
     from hakama.http.metrics import Metrics
 
     app.state.metrics = Metrics(platform)
+    app.add_middleware(HeadAsGet)  # HEAD of every GET route (metrics count it as GET)
     # outermost: every request gets its id, its log line, and its count and time in /metrics
     app.add_middleware(RequestLog, metrics=app.state.metrics)
     openapi.install(app)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from hakama.core.territory import Area
 from hakama.http.deps import PlatformDep
@@ -15,6 +16,7 @@ from hakama.services import territory
 from hakama.services.platform import Platform
 
 router = APIRouter(include_in_schema=False)
+ICON = Path(__file__).parent / "static" / "icons" / "favicon.ico"
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -32,6 +34,16 @@ def home(request: Request, platform: PlatformDep) -> HTMLResponse:
             "communes": {c.area.code: _commune_facts(c, lang) for c in view.communes},
             "attribution": list(view.attributions),
         },
+    )
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The site icon browsers ask for on every first visit (shipped, no network)."""
+    return FileResponse(
+        ICON,
+        media_type="image/vnd.microsoft.icon",
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 
