@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     records_max_file_mb: int = Field(
         1024, ge=1, description="Largest record file (CSV/XLSX) an import accepts, in MB."
     )
+    records_max_push_mb: int = Field(
+        16,
+        ge=1,
+        description="Largest body `POST /api/records/{type}` accepts, in MB (413 beyond it).",
+    )
     record_types_dir: Path | None = Field(
         None,
         description="Folder of extra record types (YAML); default `record_types/` in the data folder.",

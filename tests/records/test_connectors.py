@@ -4,6 +4,8 @@ local HTTP server: pages, cursors, auth, failures that keep the cursor and show 
 from __future__ import annotations
 
 import json
+import select
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +21,7 @@ from hakama.jobs import record_pulls
 from hakama.services import keys, record_sources, records
 from hakama.services.platform import Platform
 from hakama.storage.schema_records import admin_records
+from tests.browser.conftest import serve
 from tests.records.conftest import EAST, OPERATOR, WEST
 
 
@@ -111,6 +114,56 @@ def test_push_keys_are_scoped_to_their_commune_and_to_writing(
     permits = next(t for t in types if t["id"] == "building_permit")
     assert permits["key"] == ["file_number"]
     assert next(f for f in permits["fields"] if f["name"] == "applicant_name")["stored"] is False
+
+
+def test_an_oversized_push_is_refused_with_413_before_it_is_read_whole(
+    territory_platform: Platform,
+) -> None:
+    """A real server, a real chunked body of 64 MB against a 1 MB limit: 413 problem+json
+    while the client is still sending, nothing stored."""
+    platform = territory_platform
+    platform.settings = platform.settings.model_copy(update={"records_max_push_mb": 1})
+    token = key_for(platform, EAST, ["write_data"])
+    record = json.dumps(permit(1)).encode()
+    chunk = b"[" + b",".join([record] * 600) + b","  # ~64 KB of records, never closed
+    total = 1024 * len(chunk)
+    with serve(platform) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(
+                f"POST /api/records/building_permit HTTP/1.1\r\nHost: {host}\r\n"
+                f"X-API-Key: {token}\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n".encode()
+            )
+            sent = 0
+            try:
+                while sent < total and not select.select([sock], [], [], 0)[0]:
+                    sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                    sent += len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered and closed: what is asserted below
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+                part = sock.recv(65536)
+                if not part:
+                    break
+                answer += part
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert b"content-type: application/problem+json" in head.lower()
+    problem = json.loads(body[body.index(b"{") : body.rindex(b"}") + 1])
+    assert problem["status"] == 413 and "larger than 1 MB" in problem["detail"]
+    assert sent < total / 4, sent  # refused while most of the body was still unsent
+    assert count(platform) == 0
+    declared = TestClient(create_app(platform.settings, platform=platform, background=False))
+    small = declared.post(
+        "/api/records/building_permit", content=b"[" + b"," * 2_000_000 + b"]",
+        headers={"X-API-Key": token, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert small.status_code == 413 and small.json()["status"] == 413  # Content-Length alone
+    fine = declared.post("/api/records/building_permit", json=[permit(1)],
+                         headers={"X-API-Key": token})  # fmt: skip
+    assert fine.status_code == 200 and fine.json()["inserted"] == 1
 
 
 # A real HTTP source -------------------------------------------------------------------------

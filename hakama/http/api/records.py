@@ -4,15 +4,20 @@
 "records": [...]}`) from an API key with the `write_data` scope, for the key's commune (or the
 one named, inside the key's area). Records are identified by their type's key fields, so a
 retried batch stores nothing twice. A batch with any invalid record stores nothing and answers
-400 with every error (`?partial=true` keeps the valid ones).
+400 with every error (`?partial=true` keeps the valid ones). A body above
+`HAKAMA_RECORDS_MAX_PUSH_MB` is refused with 413 as soon as it passes the limit (it is read in
+chunks, never whole).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from hakama.core.access import Action
 from hakama.core.errors import Invalid
@@ -51,16 +56,62 @@ def list_types(platform: PlatformDep) -> JSONResponse:
     )
 
 
-@router.post("/{record_type}", operation_id="push_records")
-def push(
+PUSH_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "description": "An array of records, or {area_code, records}.",
+                "anyOf": [
+                    {"type": "array", "items": {"type": "object"}},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "area_code": {"type": "string"},
+                            "records": {"type": "array", "items": {"type": "object"}},
+                        },
+                        "required": ["records"],
+                    },
+                ],
+            }
+        }
+    },
+}
+
+
+async def bounded_body(request: Request, limit: int) -> bytes:
+    """The request body, read chunk by chunk; 413 as soon as it passes `limit` bytes."""
+    too_large = HTTPException(413, f"the body is larger than {limit // 1_048_576} MB")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/{record_type}", operation_id="push_records", openapi_extra={"requestBody": PUSH_BODY}
+)
+async def push(
     record_type: str,
+    request: Request,
     platform: PlatformDep,
     actor: ActorDep,
     _: CsrfDep,
-    body: Annotated[Any, Body(description="An array of records, or {area_code, records}.")],
     partial: Annotated[bool, Query(description="Keep the valid records of a batch.")] = False,
 ) -> JSONResponse:
     """Store a batch of records (idempotent by the type's key fields)."""
+    raw = await bounded_body(request, platform.settings.records_max_push_mb * 1_048_576)
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise Invalid("the body is not valid JSON") from None
     area_code = actor.area_code
     rows = body
     if isinstance(body, dict):
@@ -71,10 +122,18 @@ def push(
     if not isinstance(area_code, str) or not area_code:
         raise Invalid("name the commune: `area_code` (the key is not tied to one)")
     require(platform, actor, Action.WRITE_DATA, area_code)
-    report = record_rows.ingest_rows(
-        platform, actor=actor, area_code=area_code, type_id=record_type, rows=rows,
-        channel="push", source_name="api", partial=partial,
-    )  # fmt: skip
+    report = await run_in_threadpool(
+        lambda: record_rows.ingest_rows(
+            platform,
+            actor=actor,
+            area_code=area_code,
+            type_id=record_type,
+            rows=rows,
+            channel="push",
+            source_name="api",
+            partial=partial,
+        )
+    )
     body_out = report.as_dict()
     body_out.pop("preview", None)
     return JSONResponse(body_out)
