@@ -8,6 +8,11 @@ page is validated like a file and stored in one transaction together with the cu
 to, so a crash mid-pull loses nothing and repeats nothing. A page that fails (the endpoint is
 down, answers garbage, or sends an invalid record) stores nothing: the source keeps its cursor,
 and says why on its page and in `/health`, until a later pull succeeds.
+
+A source's secret (the header's value, the basic-auth password) is stored sealed
+(`storage.secret_box`, a key in the data folder's `secrets/`) and opened only to make a request:
+no page, API answer, audit entry or log line shows it. A secret stored in clear by an older
+version is sealed at its source's next pull.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from hakama.core.records import NO_MAPPING, load_mapping
 from hakama.services import audit, record_lake, record_rows, records, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_records import record_sources
+from hakama.storage.secret_box import SecretBox
 from hakama.storage.types import utcnow
 
 MAX_PAGES = 10_000
@@ -127,6 +133,7 @@ def add_source(
         raise Invalid("basic auth needs a username (and a password)")
     if kind not in ("none", "header", "basic"):
         raise Invalid("auth is none, header or basic")
+    auth_spec = _sealed(SecretBox(platform.settings.secrets_dir), auth_spec)
     if mapping_text:
         load_mapping(mapping_text)
     if interval_minutes < 1:
@@ -200,11 +207,14 @@ def pull(
     actor = Actor(kind="system", id=f"source:{name}", role=Role.AGENT, area_code=source.area_code)
     headers = {"Accept": "application/json" if source.format == "json" else "text/csv"}
     auth: httpx.BasicAuth | None = None
-    spec = raw.auth or {}
-    if spec.get("kind") == "header":
-        headers[str(spec["name"])] = str(spec["value"])
-    elif spec.get("kind") == "basic":
-        auth = httpx.BasicAuth(str(spec.get("username", "")), str(spec.get("password", "")))
+    box = SecretBox(platform.settings.secrets_dir)
+    spec = dict(raw.auth or {})
+    if any(name in spec for name in SECRET_FIELDS):  # stored in clear by an older version
+        spec = _sealed(box, spec)
+        with platform.db.begin() as conn:
+            conn.execute(
+                record_sources.update().where(record_sources.c.id == source.id).values(auth=spec)
+            )
     own_client = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
     cursor = source.cursor_value
@@ -214,6 +224,11 @@ def pull(
     seen_urls: set[str] = set()
     error: str | None = None
     try:
+        if spec.get("kind") == "header":
+            headers[str(spec["name"])] = box.open(str(spec["sealed_value"]))
+        elif spec.get("kind") == "basic":
+            password = box.open(str(spec["sealed_password"])) if "sealed_password" in spec else ""
+            auth = httpx.BasicAuth(str(spec.get("username", "")), password)
         while url is not None and pages < max_pages:
             page_key = url + repr(params)
             if page_key in seen_urls:
@@ -265,6 +280,18 @@ def pull(
             record_sources.update().where(record_sources.c.id == source.id).values(**values)
         )
     return PullReport(name, pages, rows_total, inserted, updated, cursor, error)
+
+
+SECRET_FIELDS = ("value", "password")  # of an auth spec: stored as sealed_value, sealed_password
+
+
+def _sealed(box: SecretBox, spec: Mapping[str, str]) -> dict[str, str]:
+    """The auth spec with its secret fields sealed (`value` → `sealed_value`…)."""
+    out = {k: v for k, v in spec.items() if k not in SECRET_FIELDS}
+    for name in SECRET_FIELDS:
+        if spec.get(name):
+            out[f"sealed_{name}"] = box.seal(str(spec[name]))
+    return out
 
 
 def _short(text: str) -> str:

@@ -18,9 +18,11 @@ from fastapi.testclient import TestClient
 
 from hakama.http.app import create_app
 from hakama.jobs import record_pulls
-from hakama.services import keys, record_sources, records
+from hakama.services import audit, keys, record_sources, records, users
 from hakama.services.platform import Platform
 from hakama.storage.schema_records import admin_records
+from hakama.storage.schema_records import record_sources as sources_table
+from hakama.storage.secret_box import KEY_FILE
 from tests.browser.conftest import serve
 from tests.records.conftest import EAST, OPERATOR, WEST
 
@@ -288,3 +290,73 @@ def test_the_schedule_pulls_due_sources_and_a_wrong_secret_is_reported(
     assert "HTTP 401" in str(done["wrong-key"].error)
     assert record_pulls.run_round(p) == []  # neither is due again within its interval
     assert p.lake.row_count("admin_records") == 2
+
+
+def _stored_auth(p: Platform, name: str) -> dict[str, Any]:
+    with p.db.connect() as conn:
+        auth = conn.execute(
+            sa.select(sources_table.c.auth).where(sources_table.c.name == name)
+        ).scalar_one()
+    return dict(auth)
+
+
+def test_a_source_secret_is_stored_sealed_and_never_shown(
+    territory_platform: Platform,
+    source: tuple[Source, str],
+    client: TestClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    p = territory_platform
+    state, url = source
+    state.add(2)
+    caplog.set_level("DEBUG")
+    record_sources.add_source(
+        p, actor=OPERATOR, name="sealed", record_type="building_permit", area_code=EAST,
+        url=url, auth={"kind": "header", "name": "X-Api-Key", "value": "s3cret"},
+        cursor_field="id", cursor_param="after_id",
+    )  # fmt: skip
+    record_sources.add_source(
+        p, actor=OPERATOR, name="basic", record_type="building_permit", area_code=EAST,
+        url=url, auth={"kind": "basic", "username": "etat-civil", "password": "hunter2-pass"},
+    )  # fmt: skip
+    stored = _stored_auth(p, "sealed")
+    assert set(stored) == {"kind", "name", "sealed_value"} and "s3cret" not in json.dumps(stored)
+    basic = _stored_auth(p, "basic")
+    assert basic["username"] == "etat-civil" and "hunter2" not in json.dumps(basic)
+    key = p.settings.secrets_dir / KEY_FILE
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert record_sources.pull(p, "sealed").inserted == 2  # opened to make the request
+
+    # Never shown back: the office page, the API, /health, the audit log, the log lines.
+    users.add_user(p, username="admin", password="correct horse battery", role="admin",
+                   area_code=EAST, actor=OPERATOR)  # fmt: skip
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": "admin", "password": "correct horse battery",
+                                "csrf_token": csrf, "next": "/office"})  # fmt: skip
+    office = client.get("/office/records")
+    assert office.status_code == 200 and "sealed" in office.text
+    with p.db.connect() as conn:
+        logged = json.dumps([e.__dict__ for e in audit.entries(conn)], default=str)
+    assert "records.source.add" in logged
+    shown = office.text + client.get("/health").text + logged
+    assert "s3cret" not in shown and "hunter2" not in shown
+    assert "s3cret" not in caplog.text and "hunter2" not in caplog.text
+
+    # A secret an older version stored in clear is sealed at the next pull.
+    with p.db.begin() as conn:
+        conn.execute(
+            sources_table.update().where(sources_table.c.name == "sealed").values(
+                auth={"kind": "header", "name": "X-Api-Key", "value": "s3cret"}, cursor_value=None
+            )
+        )  # fmt: skip
+    assert record_sources.pull(p, "sealed").error is None
+    assert "sealed_value" in _stored_auth(p, "sealed")
+    assert "s3cret" not in json.dumps(_stored_auth(p, "sealed"))
+
+    # Another data folder's key cannot open it: the pull says so and keeps its cursor.
+    key.unlink()
+    state.add(1)
+    failed = record_sources.pull(p, "sealed")
+    assert failed.error is not None and "cannot be decrypted" in failed.error
+    assert record_sources.get_source(p, "sealed").cursor_value == "2"
