@@ -17,15 +17,6 @@ import pyarrow as pa
 
 from hakama.storage.lake import Lake
 
-#: What each engine needs said explicitly.
-ENGINE_NOTES: dict[str, dict[str, Any]] = {
-    "duckdb": {"reads": "glob of day=*/*.parquet", "timezone": "UTC (timestamps stored with tz)"},
-    "spark": {
-        "reads": "dataset folder, partition discovery",
-        "timezone": "spark.sql.session.timeZone=UTC",
-    },
-}
-
 
 class Engine(Protocol):
     name: str

@@ -14,8 +14,6 @@ Seed steps run on every build and must be idempotent: each module
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import os
 import time
@@ -23,12 +21,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from hakama.core.access import system_actor
 from hakama.core.errors import Invalid
 from hakama.core.territory import Area
-from hakama.demo import readings, records, requests
+from hakama.demo import (
+    readings,
+    records,
+    requests,
+    seed_devices,
+    seed_indicators,
+    seed_services,
+    seed_users,
+)
 from hakama.demo.sensors import Sensor, plan_sensors
 from hakama.demo.territory import demo_areas
 from hakama.services.platform import Platform
@@ -40,15 +46,22 @@ FILE_LOG = "demo-files.txt"
 #: 2: the outlines' latitudes corrected (issue 9): sensors and requests are placed again.
 MANIFEST_VERSION = 2
 DEMO_DATASETS = ("observations", "service_requests", "request_events", "admin_records")
-SEED_MODULES = (
-    "hakama.demo.seed_users",
-    "hakama.demo.seed_services",
-    "hakama.demo.seed_devices",
-    "hakama.demo.seed_indicators",
+
+
+class Seed(Protocol):
+    def __call__(self, platform: Platform, *, seed: int, scale: float) -> str: ...
+
+
+#: The seed steps that follow the lake, in order: (short name, step).
+SEEDS: tuple[tuple[str, Seed], ...] = (
+    ("seed_users", seed_users.seed),
+    ("seed_services", seed_services.seed),
+    ("seed_devices", seed_devices.seed),
+    ("seed_indicators", seed_indicators.seed),
 )
 
 #: Told of progress: (stage, done, total). Stages: areas, observations, requests, records,
-#: then one per seed module that exists (its short name, e.g. `seed_users`).
+#: then one per seed step (its short name, e.g. `seed_users`).
 Progress = Callable[[str, int, int], None]
 
 
@@ -193,13 +206,10 @@ def build_demo(
         skipped = False
 
     seeded: list[str] = []
-    for name in SEED_MODULES if run_seeds else ():
-        if importlib.util.find_spec(name) is None:
-            continue
-        short = name.rsplit(".", 1)[1]
+    for short, step in SEEDS if run_seeds else ():
         t = time.perf_counter()
         report(short, 0, 1)
-        summary = importlib.import_module(name).seed(platform, seed=seed, scale=scale)
+        summary = step(platform, seed=seed, scale=scale)
         report(short, 1, 1)
         stage_seconds[short] = time.perf_counter() - t
         seeded.append(f"{short}: {summary}")

@@ -8,7 +8,6 @@ received), so a replayed or historical lake does not flag every sensor as silent
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from hakama.core.access import Action, Actor, allowed, system_actor
 from hakama.core.errors import Invalid
 from hakama.core.indicators import Quality
 from hakama.core.operations import BrokerLoad
-from hakama.services import audit, indicators, territory
+from hakama.services import audit, indicators, observations, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_indicators import alert_deliveries, alerts, indicator_values
 from hakama.storage.types import utcnow
@@ -132,10 +131,6 @@ def threshold_conditions(platform: Platform) -> list[Condition]:
 
 def sensor_conditions(platform: Platform) -> tuple[list[Condition], datetime | None]:
     """Silent sensors and implausible or stuck readings, judged on the data's own clock."""
-    if importlib.util.find_spec("hakama.services.observations") is None:
-        return [], None
-    from hakama.services import observations
-
     with observations.recent_and_lake(platform) as conn:
         clock_row = conn.execute("SELECT max(time) FROM observations_all").fetchone()
         clock = clock_row[0] if clock_row else None

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib
-import importlib.util
 import io
 from datetime import date
-from types import ModuleType
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -29,7 +26,7 @@ from hakama.core.errors import NotFound, Unauthorized
 from hakama.core.indicators import LANGUAGES, IndicatorDefinition, IndicatorValue
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.problems import problem
-from hakama.services import indicators, territory
+from hakama.services import alerts, disparities, indicators, territory
 from hakama.services.platform import Platform
 
 router = APIRouter(prefix="/api/indicators", tags=["indicators"])
@@ -223,20 +220,10 @@ def get_series(
     )
 
 
-def _optional(module: str) -> ModuleType | None:
-    """A service module another part of hakama provides, if it is installed yet."""
-    name = f"hakama.services.{module}"
-    return importlib.import_module(name) if importlib.util.find_spec(name) is not None else None
-
-
 def _plain(result: Any) -> Any:
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         result = dataclasses.asdict(result)
     return jsonable_encoder(result)
-
-
-def _unavailable(what: str) -> JSONResponse:
-    return problem(503, "Service Unavailable", f"{what} are not available on this server yet")
 
 
 @router.get(
@@ -253,19 +240,15 @@ def get_disparities(
     """Communes ranked for one period, their distance to the province and the target, and the
     dispersion across communes (coefficient of variation, Gini, max/min)."""
     d = visible_definition(platform, actor, indicator_id)
-    module = _optional("disparities")
-    if module is None:
-        return _unavailable("disparities")
-    return JSONResponse(_plain(module.for_period(platform, d.id, period_start=period, actor=actor)))
+    return JSONResponse(
+        _plain(disparities.for_period(platform, d.id, period_start=period, actor=actor))
+    )
 
 
 @disparities_router.get("/composite", operation_id="disparities_composite", response_model=None)
 def get_composite(platform: PlatformDep, actor: ActorDep) -> Response:
     """The communes furthest behind across themes (the documented composite), with its inputs."""
-    module = _optional("disparities")
-    if module is None:
-        return _unavailable("disparities")
-    return JSONResponse(_plain(module.composite(platform, actor=actor)))
+    return JSONResponse(_plain(disparities.composite(platform, actor=actor)))
 
 
 @alerts_router.get("", operation_id="alerts_list", response_model=None)
@@ -282,8 +265,5 @@ def list_alerts(
         raise Unauthorized("sign in or present an API key to read alerts")
     if area is not None:
         territory.get_area(platform, area)
-    module = _optional("alerts")
-    if module is None:
-        return _unavailable("alerts")
-    found = module.list_alerts(platform, actor=actor, state=state, area=area)
+    found = alerts.list_alerts(platform, actor=actor, state=state, area=area)
     return JSONResponse({"state": state, "area": area, "alerts": [_plain(a) for a in found]})

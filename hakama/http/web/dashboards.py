@@ -10,8 +10,6 @@ confident number. Values come from `services.indicators`, the same as `/api/indi
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,7 +28,7 @@ from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.web import numbers, overview
 from hakama.http.web.render import page_language, render
 from hakama.reports import labels
-from hakama.services import indicators, territory
+from hakama.services import disparities, indicators, territory
 from hakama.services.platform import Platform
 
 router = APIRouter(include_in_schema=False)
@@ -159,20 +157,12 @@ def dashboards(request: Request, platform: PlatformDep, actor: ActorDep) -> HTML
         "dashboards/index.html",
         themes=themes,
         province=province,
-        composite=_composite_available(),
     )
-
-
-def _composite_available() -> bool:
-    return importlib.util.find_spec("hakama.services.disparities") is not None
 
 
 @router.get("/dashboards/composite", response_class=HTMLResponse)
 def composite(request: Request, platform: PlatformDep, actor: ActorDep) -> HTMLResponse:
     """The communes that lag behind: the composite ranking, its inputs and its method note."""
-    if not _composite_available():
-        raise NotFound("the composite ranking is not available on this server yet")
-    disparities = importlib.import_module("hakama.services.disparities")
     lang = page_language(request)
     result = disparities.composite(platform, actor=actor)
     ranked = sorted(result.communes, key=lambda c: (c.rank is None, c.rank or 0))
@@ -236,9 +226,8 @@ def indicator(
 
 
 def _dispersion(platform: Platform, indicator_id: str, period: date | None, actor: Actor) -> Any:
-    if period is None or not _composite_available():
+    if period is None:
         return None
-    disparities = importlib.import_module("hakama.services.disparities")
     try:
         return disparities.for_period(
             platform, indicator_id, period_start=period, actor=actor
