@@ -26,8 +26,9 @@ from _ingest_setup import Broker, drop_database, free_port, open_platform, provi
 from _report import report
 
 from hakama.core.observations import Observation
-from hakama.ingest.mqtt_source import EntitySink, MqttConfig, StagingSink, Subscriber
+from hakama.jobs.mqtt import MqttConfig, Subscriber
 from hakama.services import observations
+from hakama.services.device_readings import EntitySink, StagingSink
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 

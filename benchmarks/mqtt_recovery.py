@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from _ingest_setup import Broker, drop_database, free_port, open_platform, province_key, provision
 from _report import report
 
-from hakama.ingest.mqtt_source import MqttConfig, Subscriber
+from hakama.jobs.mqtt import MqttConfig, Subscriber
 from hakama.storage.schema_observations import observation_staging
 
 

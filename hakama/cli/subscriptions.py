@@ -81,7 +81,7 @@ def send(ctx: typer.Context) -> None:
     """Send the notifications that are due now, once (what `hakama serve` does continuously)."""
     import httpx
 
-    from hakama.services import notifier
+    from hakama.jobs import notifier
 
     platform = state(ctx).platform()
 

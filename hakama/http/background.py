@@ -1,42 +1,65 @@
-"""Background jobs that live as long as `hakama serve`: the MQTT subscriber, the lake flusher,
-the notification sender, the indicator schedule. A listed module that does not exist yet is
-skipped. Each exposes `async def run(platform, stop: asyncio.Event) -> None` and returns soon
-after `stop` is set; `enabled(platform) -> bool` (optional) says whether it should start."""
+"""Background jobs that live as long as `hakama serve`, imported by name from `hakama.jobs`.
+
+Each job module exposes `async def run(platform, stop: asyncio.Event) -> None`, returning soon
+after `stop` is set, and `enabled(platform) -> bool` saying whether it should start.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from hakama.jobs import (
+    broker_watch,
+    citizen_notices,
+    indicators,
+    lake_flush,
+    mqtt,
+    notifier,
+    open_data,
+    record_pulls,
+    report_delivery,
+    storage_check,
+)
+from hakama.services import subscriptions
+from hakama.services.platform import Platform
+
 log = logging.getLogger("hakama.background")
 
-BACKGROUND_MODULES = (
-    "hakama.services.lake_flusher",
-    "hakama.ingest.mqtt_source",
-    "hakama.services.notifier",
-    "hakama.analytics.scheduler",
-    "hakama.jobs.record_pulls",
-    "hakama.jobs.open_data",
-    "hakama.jobs.citizen_notices",
-    "hakama.jobs.broker_watch",
-    "hakama.jobs.storage_check",
-    "hakama.jobs.report_delivery",
+
+def _always(platform: Platform) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Platform, asyncio.Event], Awaitable[None]]
+    enabled: Callable[[Platform], bool] = _always
+
+
+JOBS = (
+    Job("lake_flush", lake_flush.run, lake_flush.enabled),
+    Job("mqtt", mqtt.run, mqtt.enabled),
+    Job("notifier", notifier.run),
+    Job("indicators", indicators.run, indicators.enabled),
+    Job("record_pulls", record_pulls.run, record_pulls.enabled),
+    Job("open_data", open_data.run, open_data.enabled),
+    Job("citizen_notices", citizen_notices.run, citizen_notices.enabled),
+    Job("broker_watch", broker_watch.run, broker_watch.enabled),
+    Job("storage_check", storage_check.run),
+    Job("report_delivery", report_delivery.run, report_delivery.enabled),
 )
 
 
-def install_listeners(platform: object) -> None:
-    """Modules that react to domain events register here (`install(platform)`), before serving."""
-    for name in ("hakama.services.subscriptions", "hakama.services.alerts"):
-        if importlib.util.find_spec(name) is not None:
-            module = importlib.import_module(name)
-            if hasattr(module, "install"):
-                module.install(platform)
+def install_listeners(platform: Platform) -> None:
+    """Services that react to domain events register here, before serving."""
+    subscriptions.install(platform)
 
 
 @asynccontextmanager
@@ -45,14 +68,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     if app.state.run_background:
-        for name in BACKGROUND_MODULES:
-            if importlib.util.find_spec(name) is None:
+        for job in JOBS:
+            if not job.enabled(platform):
                 continue
-            module = importlib.import_module(name)
-            if hasattr(module, "enabled") and not module.enabled(platform):
-                continue
-            tasks.append(asyncio.create_task(module.run(platform, stop), name=name))
-            log.info("started %s", name)
+            tasks.append(asyncio.create_task(_run(job, platform, stop), name=job.name))
+            log.info("started %s", job.name)
     try:
         yield
     finally:
@@ -61,3 +81,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             _done, pending = await asyncio.wait(tasks, timeout=10)
             for task in pending:
                 task.cancel()
+
+
+async def _run(job: Job, platform: Platform, stop: asyncio.Event) -> None:
+    await job.run(platform, stop)

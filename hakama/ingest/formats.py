@@ -50,6 +50,8 @@ class Reading:
     time: datetime | None
     values: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The `observedAt` of fragment attributes that carry one, parsed.
+    times: dict[str, datetime] = field(default_factory=dict)
 
 
 def parse_time(text: Any) -> datetime:
@@ -153,6 +155,7 @@ def parse_single(name: str, payload: bytes) -> list[Reading]:
 
 def _fragment(document: dict[str, Any]) -> Reading:
     attributes: dict[str, dict[str, Any]] = {}
+    times: dict[str, datetime] = {}
     for key, attribute in document.items():
         if key == "@context":
             continue
@@ -162,9 +165,9 @@ def _fragment(document: dict[str, Any]) -> Reading:
                 raise PayloadError("bad_fragment", f"{key}: a Property needs a value")
             _check_value(key, attribute["value"])
         if "observedAt" in attribute:
-            parse_time(attribute["observedAt"])
+            times[key] = parse_time(attribute["observedAt"])
         attributes[key] = dict(attribute)
-    return Reading(time=None, attributes=attributes)
+    return Reading(time=None, attributes=attributes, times=times)
 
 
 @dataclass(frozen=True)
@@ -175,28 +178,41 @@ class AttributeMap:
     unit: str | None = None
 
 
-def to_attributes(
+@dataclass(frozen=True)
+class Measure:
+    """One attribute instance a device reports: its NGSI-LD name, its instant (already
+    parsed), and the instance (`type`, `value` or `object`, `observedAt`, `unitCode`…)."""
+
+    attribute: str
+    time: datetime
+    instance: dict[str, Any]
+
+
+def to_measures(
     readings: list[Reading], mapping: dict[str, AttributeMap], *, received: datetime
-) -> dict[str, list[dict[str, Any]]]:
-    """NGSI-LD Property instances per attribute, from readings and a device's mapping.
+) -> list[Measure]:
+    """The attribute instances of readings under a device's mapping, each with its instant.
 
     Measures the mapping does not name pass through under their own name (as FIWARE IoT Agents
-    do). Every instance carries `observedAt` (the reading's time, else `received`).
+    do). Every instance carries `observedAt` (the reading's time, else `received`; a
+    fragment's own `observedAt` wins).
     """
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: list[Measure] = []
     for reading in readings:
-        at = (reading.time or received).astimezone(UTC).isoformat().replace("+00:00", "Z")
+        time = (reading.time or received).astimezone(UTC)
+        at = time.isoformat().replace("+00:00", "Z")
         for key, value in reading.values.items():
             target = mapping.get(key) or AttributeMap(key)
             prop: dict[str, Any] = {"type": "Property", "value": value, "observedAt": at}
             if target.unit:
                 prop["unitCode"] = target.unit
-            out.setdefault(target.name, []).append(prop)
+            out.append(Measure(target.name, time, prop))
         for key, attribute in reading.attributes.items():
             target = mapping.get(key) or AttributeMap(key)
             prop = dict(attribute)
+            own = reading.times.get(key)
             prop.setdefault("observedAt", at)
             if target.unit:
                 prop.setdefault("unitCode", target.unit)
-            out.setdefault(target.name, []).append(prop)
+            out.append(Measure(target.name, own or time, prop))
     return out

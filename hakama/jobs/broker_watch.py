@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hakama.core.operations import BROKER_TOPICS
-from hakama.ingest.mqtt_source import MqttConfig, default_client_id
+from hakama.jobs.mqtt import MqttConfig, default_client_id
 from hakama.services import alerts
 from hakama.services.platform import Platform
 from hakama.storage.types import utcnow

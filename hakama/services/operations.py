@@ -18,7 +18,7 @@ from hakama.storage.schema_subscriptions import notification_outbox
 
 @dataclass(frozen=True)
 class Snapshot:
-    mqtt: Any | None  # ingest.mqtt_source.IngestStats of this process, if it subscribes
+    mqtt: Any | None  # jobs.mqtt.IngestStats of this process, if it subscribes
     staging: observations.StagingStats
     notifications: dict[str, int]  # outbox rows by state (pending, dead…)
     alert_deliveries_pending: int

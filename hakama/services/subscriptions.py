@@ -4,7 +4,7 @@ notifications waiting in a durable outbox.
 `install(platform)` registers a listener for `events.EntityChanged`. The listener runs after the
 writer's commit, matches the change against the active subscriptions (kept in memory, reloaded
 every few seconds so other processes' changes are seen) and inserts one outbox row per matching
-subscription in a transaction of its own. It never calls an endpoint: `services.notifier`
+subscription in a transaction of its own. It never calls an endpoint: `jobs.notifier`
 sends what the outbox holds, so a slow or failing endpoint never slows down a writer.
 
 Who may subscribe: an actor allowed `READ_INTERNAL` in their own area (agents, analysts,

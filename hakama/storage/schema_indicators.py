@@ -58,7 +58,7 @@ alerts = sa.Table(
     sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
-#: Durable outbox of alert webhooks: written with the alert, sent by the scheduler.
+#: Durable outbox of alert webhooks: written with the alert, sent by the indicator job (hakama.jobs.indicators).
 alert_deliveries = sa.Table(
     "alert_deliveries",
     metadata,

@@ -16,7 +16,7 @@ from hakama.ingest.formats import (
     is_fragment,
     parse_measures,
     parse_single,
-    to_attributes,
+    to_measures,
 )
 
 RECEIVED = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -102,22 +102,29 @@ def test_valid_measures_round_trip(values: dict[str, object]) -> None:
     assert reading.values == values
 
 
-def test_to_attributes_applies_the_mapping_and_the_time() -> None:
+def test_to_measures_applies_the_mapping_and_the_time() -> None:
     readings = [
         Reading(time=None, values={"p": 31.5, "extra": "x"}),
         Reading(time=datetime(2026, 3, 1, 9, tzinfo=UTC), values={"p": 30.0}),
+        *parse_measures(
+            b'{"p": {"type": "Property", "value": 2, "observedAt": "2026-03-01T08:00:00+01:00"}}'
+        ),
     ]
-    attrs = to_attributes(readings, {"p": AttributeMap("pm25", "GQ")}, received=RECEIVED)
-    assert attrs["pm25"] == [
-        {"type": "Property", "value": 31.5, "observedAt": "2026-03-01T10:00:00Z", "unitCode": "GQ"},
-        {"type": "Property", "value": 30.0, "observedAt": "2026-03-01T09:00:00Z", "unitCode": "GQ"},
-    ]
-    assert attrs["extra"] == [{"type": "Property", "value": "x", "observedAt": "2026-03-01T10:00:00Z"}]
+    measures = to_measures(readings, {"p": AttributeMap("pm25", "GQ")}, received=RECEIVED)
+    assert [(m.attribute, m.time, m.instance) for m in measures] == [
+        ("pm25", RECEIVED, {"type": "Property", "value": 31.5, "observedAt": "2026-03-01T10:00:00Z", "unitCode": "GQ"}),
+        ("extra", RECEIVED, {"type": "Property", "value": "x", "observedAt": "2026-03-01T10:00:00Z"}),
+        ("pm25", datetime(2026, 3, 1, 9, tzinfo=UTC),
+         {"type": "Property", "value": 30.0, "observedAt": "2026-03-01T09:00:00Z", "unitCode": "GQ"}),
+        # a fragment's own time, parsed once by the parser, is the measure's instant
+        ("pm25", datetime(2026, 3, 1, 7, tzinfo=UTC),
+         {"type": "Property", "value": 2, "observedAt": "2026-03-01T08:00:00+01:00", "unitCode": "GQ"}),
+    ]  # fmt: skip
     assert not is_fragment({"p": 1}) and not is_fragment({})
 
 
 def test_mqtt_url_options() -> None:
-    from hakama.ingest.mqtt_source import MqttConfig
+    from hakama.jobs.mqtt import MqttConfig
 
     cfg = MqttConfig.from_url(
         "mqtts://dev%40x:p%3Ass@broker.example:8884?client_id=h1&group=g&protocol=4&batch=10",

@@ -182,15 +182,15 @@ def test_the_view_has_the_lake_columns_and_utc_times(sqlite_platform: Platform) 
 def test_the_flusher_job_flushes_and_stops(sqlite_platform: Platform) -> None:
     import asyncio
 
-    from hakama.services import lake_flusher
+    from hakama.jobs import lake_flush
 
     with sqlite_platform.db.begin() as conn:
         observations.stage(conn, [obs(i) for i in range(3)])
 
     async def scenario() -> None:
         stop = asyncio.Event()
-        config = lake_flusher.FlusherConfig(interval=0.05, compact_every=0.0, compact_min_files=2)
-        task = asyncio.create_task(lake_flusher.run(sqlite_platform, stop, config=config))
+        config = lake_flush.FlusherConfig(interval=0.05, compact_every=0.0, compact_min_files=2)
+        task = asyncio.create_task(lake_flush.run(sqlite_platform, stop, config=config))
         for _ in range(100):
             if sqlite_platform.lake.row_count(observations.DATASET) == 3:
                 break
@@ -201,7 +201,7 @@ def test_the_flusher_job_flushes_and_stops(sqlite_platform: Platform) -> None:
         await asyncio.wait_for(task, 10)
 
     asyncio.run(scenario())
-    assert lake_flusher.enabled(sqlite_platform)
+    assert lake_flush.enabled(sqlite_platform)
     assert sqlite_platform.lake.row_count(observations.DATASET) == 4  # the last flush on stop
     assert observations.staging_stats(sqlite_platform).pending == 0
 

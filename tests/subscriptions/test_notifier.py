@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from hakama.core.access import system_actor
 from hakama.core.errors import Invalid
-from hakama.services import entities, events, notifier
+from hakama.jobs import notifier
+from hakama.services import entities, events
 from hakama.services import subscriptions as subs
 from hakama.services.platform import Platform
 from hakama.storage.schema_subscriptions import notification_outbox

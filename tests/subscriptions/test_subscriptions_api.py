@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from hakama.core.access import ANONYMOUS, Actor, system_actor
 from hakama.http.app import create_app
 from hakama.http.deps import get_actor
-from hakama.services import notifier
+from hakama.jobs import notifier
 from hakama.services.platform import Platform
 
 BASE = "/ngsi-ld/v1/subscriptions"

@@ -1,6 +1,6 @@
 """`/ngsi-ld/v1/subscriptions`: create, list, retrieve, update and delete NGSI-LD
 subscriptions (clause 6.10–6.11). The work is done by `hakama.services.subscriptions`;
-notifications are sent by `hakama.services.notifier`.
+notifications are sent by `hakama.jobs.notifier`.
 
 A subscription reads back with the @context it was written with (a Link header for JSON, an
 `@context` member for JSON-LD), since its attribute and type names are the client's own.

@@ -15,7 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # was this time-less reading staged lately? (hakama.ingest.mqtt_source.already_stored)
+    # was this time-less reading staged lately? (hakama.services.device_readings.already_stored)
     op.create_index(
         "ix_observation_staging_redelivery",
         "observation_staging",

@@ -16,7 +16,7 @@ import pytest
 from hakama.services import observations
 from hakama.services.platform import Platform
 from hakama.settings import Settings
-from tests.ingest.conftest import free_port, provision
+from tests.jobs.conftest import free_port, provision
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.slow]
 

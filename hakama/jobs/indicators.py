@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
 import logging
 from dataclasses import dataclass
 
-from hakama.services import indicators
+from hakama.services import alerts, indicators
 from hakama.services.platform import Platform
 from hakama.storage.types import utcnow
 
@@ -39,15 +37,17 @@ def enabled(platform: Platform) -> bool:
 
 
 def run_round(platform: Platform) -> Round:
-    """One round, synchronously: incremental compute, then alerts if that module is installed."""
+    """One round, synchronously: incremental compute, then alerts evaluated and delivered."""
     report = indicators.compute(platform)
-    opened = closed = delivered = 0
-    if importlib.util.find_spec("hakama.services.alerts") is not None:
-        alerts = importlib.import_module("hakama.services.alerts")
-        evaluation = alerts.evaluate(platform)
-        opened, closed = len(evaluation.opened), len(evaluation.closed)
-        delivered = int(alerts.deliver(platform))
-    return Round(report.indicators, report.values, opened, closed, delivered)
+    evaluation = alerts.evaluate(platform)
+    delivered = int(alerts.deliver(platform))
+    return Round(
+        report.indicators,
+        report.values,
+        len(evaluation.opened),
+        len(evaluation.closed),
+        delivered,
+    )
 
 
 async def run(

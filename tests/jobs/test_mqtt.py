@@ -15,10 +15,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hakama.ingest.mqtt_source import Item, MqttConfig, StagingSink, Subscriber, run
+from hakama.jobs.mqtt import MqttConfig, Subscriber, run
 from hakama.services import observations
+from hakama.services.device_readings import Item, StagingSink
 from hakama.services.platform import Platform
-from tests.ingest.conftest import COMMUNE, Broker, provision
+from tests.jobs.conftest import COMMUNE, Broker, provision
 
 pytestmark = pytest.mark.mqtt
 SHARED = "mqtt://127.0.0.1:1883"

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from hakama.core.access import Actor, Role, system_actor
 from hakama.demo.territory import demo_areas
-from hakama.ingest.mqtt_source import EntitySink, MqttConfig, Subscriber
+from hakama.jobs.mqtt import MqttConfig, Subscriber
 from hakama.services import devices, entities, keys, subscriptions, territory
+from hakama.services.device_readings import EntitySink
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.schema_entities import entities as entities_table

@@ -1,8 +1,10 @@
-"""The MQTT device subscriber: measures from devices become entity updates and lake history.
+"""The MQTT device subscriber, a background job of `hakama serve`: messages from devices are
+stored through `services.device_readings` (staged observations, entity updates) and
+acknowledged after that committed.
 
-Enabled when `HAKAMA_MQTT_URL` is set; `hakama serve` runs it as a background job. Topics
-(see docs/mqtt.md): `hakama/<key id>/<device id>/attrs` with a JSON object of measures (or an
-NGSI-LD fragment), and `hakama/<key id>/<device id>/attrs/<measure>` with a bare value.
+Enabled when `HAKAMA_MQTT_URL` is set. Topics (see docs/mqtt.md): `hakama/<key id>/<device
+id>/attrs` with a JSON object of measures (or an NGSI-LD fragment), and
+`hakama/<key id>/<device id>/attrs/<measure>` with a bare value.
 
 Delivery guarantees:
 
@@ -23,24 +25,14 @@ A redelivered message counts once when it carries its time (`t`, `TimeInstant`, 
 its observations have the same dedupe key. Without a time the reading takes the instant it was
 received, which differs on redelivery; so a message the broker marks as a retransmission (DUP)
 whose readings were already stored from the same device within the dedupe window is
-acknowledged and not stored again. (A device that repeats the same value gets no DUP flag on
-its new messages, so those count.)
-
-Sinks (what a batch is written through):
-
-- `EntitySink` (default): every reading staged in one transaction, then
-  `services.entities.batch_upsert(update=True, source="mqtt")` with the newest reading of each
-  entity attribute, grouped by acting key — entities get their current values and
-  subscriptions fire; acknowledged after both committed.
-- `StagingSink`: observations staged directly (`services.observations.stage`), no entity
-  update — the ingestion baseline of the benchmarks, and a fallback for raw history feeds.
+acknowledged and not stored again (`device_readings.already_stored`). (A device that repeats
+the same value gets no DUP flag on its new messages, so those count.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import queue
 import socket
@@ -50,36 +42,21 @@ import time as clock
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from datetime import datetime
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
-import sqlalchemy as sa
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hakama.core.access import Actor
-from hakama.core.observations import Observation
-from hakama.ingest.formats import (
-    PayloadError,
-    parse_measures,
-    parse_single,
-    parse_time,
-    to_attributes,
-)
-from hakama.services import devices, observations
+from hakama.services import device_readings
+from hakama.services.device_readings import TOPIC_ROOT, EntitySink, Message, Sink
 from hakama.services.platform import Platform
-from hakama.storage.schema_observations import observation_staging
 from hakama.storage.types import utcnow
 
-#: How far back a retransmission's readings are looked for (the staging dedupe window).
-REDELIVERY_WINDOW = timedelta(hours=1)
-
 log = logging.getLogger("hakama.mqtt")
-
-TOPIC_ROOT = "hakama"
 
 
 @dataclass(frozen=True)
@@ -175,212 +152,7 @@ class IngestStats:
         }
 
 
-@dataclass(frozen=True)
-class Item:
-    """A usable message: the entity attributes it carries, for one device and acting key."""
-
-    actor: Actor
-    device: devices.Device
-    attributes: dict[str, list[dict[str, Any]]]
-
-
 Queued = tuple[int, datetime, mqtt.MQTTMessage]
-
-
-class Sink(Protocol):
-    """Writes a batch of usable messages durably; returns the observations staged."""
-
-    def write(self, items: Sequence[Item]) -> int: ...
-
-
-def parse_message(platform: Platform, topic: str, payload: bytes, *, received: datetime) -> Item:
-    """Turn one MQTT message into an `Item`, or raise `devices.Rejected` with the reason."""
-    parts = topic.split("/")
-    if len(parts) not in (4, 5) or parts[0] != TOPIC_ROOT or parts[3] != "attrs":
-        raise devices.Rejected("bad_topic", f"topic {topic!r} is not hakama/<key>/<device>/attrs")
-    key_id, device_id = parts[1], parts[2]
-    bound = devices.binding(platform, key_id, device_id)
-    try:
-        readings = parse_single(parts[4], payload) if len(parts) == 5 else parse_measures(payload)
-    except PayloadError as exc:
-        raise devices.Rejected(exc.reason, str(exc)) from None
-    attributes = to_attributes(readings, bound.device.attributes, received=received)
-    return Item(actor=bound.actor, device=bound.device, attributes=attributes)
-
-
-def item_observations(item: Item, *, source: str = "mqtt") -> list[Observation]:
-    """The observations an item carries (one per Property instance), for direct staging."""
-    out: list[Observation] = []
-    device = item.device
-    for name, instances in item.attributes.items():
-        for prop in instances:
-            value, text = _value_and_text(prop)
-            if value is None and text is None:
-                continue
-            out.append(
-                Observation(
-                    time=parse_time(prop["observedAt"]),
-                    entity_id=device.entity_id,
-                    entity_type=device.entity_type,
-                    attribute=name,
-                    value=value,
-                    text=text,
-                    unit=prop.get("unitCode"),
-                    area_code=device.area_code,
-                    source=source,
-                )
-            )
-    return out
-
-
-def already_stored(conn: sa.Connection, candidates: Sequence[tuple[Item, datetime]]) -> list[bool]:
-    """For each retransmitted (item, reception instant): was that time-less message stored
-    before — its readings, from this device, staged within the dedupe window? Messages that
-    carry their time never need this (their dedupe key is already stable).
-
-    Set-based: one indexed query (`ix_observation_staging_redelivery`) per entity attribute of
-    the batch, asking for the values it carries, so a backlog drains in time linear in its size.
-    """
-    wanted: dict[tuple[str, str], set[tuple[float | None, str | None]]] = {}
-    found: list[list[Observation] | None] = []
-    for item, received in candidates:
-        readings = item_observations(item)
-        if not readings or any(o.time != received for o in readings):
-            found.append(None)
-            continue
-        found.append(readings)
-        for o in readings:
-            wanted.setdefault((o.entity_id, o.attribute), set()).add((o.value, o.text))
-    if not wanted:
-        return [False] * len(candidates)
-    since = min(received for _item, received in candidates) - REDELIVERY_WINDOW
-    latest = _latest_staged(conn, wanted, since)
-
-    def stored(o: Observation) -> bool:
-        at = latest.get((o.entity_id, o.attribute, o.value, o.text))
-        return at is not None and at >= o.time - REDELIVERY_WINDOW
-
-    return [readings is not None and all(map(stored, readings)) for readings in found]
-
-
-_KeyedTimes = dict[tuple[str, str, float | None, str | None], datetime]
-
-
-def _latest_staged(
-    conn: sa.Connection,
-    wanted: dict[tuple[str, str], set[tuple[float | None, str | None]]],
-    since: datetime,
-) -> _KeyedTimes:
-    """When each wanted (entity, attribute, value, text) was last staged from MQTT since `since`."""
-    s = observation_staging
-    out: _KeyedTimes = {}
-    for (entity_id, attribute), readings in wanted.items():
-        numbers = sorted({v for v, _t in readings if v is not None})
-        texts = sorted({t for v, t in readings if v is None and t is not None})
-        # `value = NULL` is never true, and PostgreSQL cannot use an index for IS NOT DISTINCT
-        # FROM: numbers are looked up by value, texts by their NULL value, then their text.
-        matches = [s.c.value.in_(chunk) for chunk in _chunks(numbers)] + [
-            sa.and_(s.c.value.is_(None), s.c.text.in_(chunk)) for chunk in _chunks(texts)
-        ]
-        for match in matches:
-            query = (
-                sa.select(s.c.value, s.c.text, sa.func.max(s.c.staged_at))
-                .where(
-                    s.c.entity_id == entity_id,
-                    s.c.attribute == attribute,
-                    match,
-                    s.c.staged_at >= since,
-                    s.c.source == "mqtt",
-                )
-                .group_by(s.c.value, s.c.text)
-            )
-            for value, text, at in conn.execute(query):
-                out[(entity_id, attribute, value, text)] = at
-    return out
-
-
-def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
-    return [values[i : i + size] for i in range(0, len(values), size)]
-
-
-def _value_and_text(prop: dict[str, Any]) -> tuple[float | None, str | None]:
-    if prop.get("type") == "Relationship":
-        return None, str(prop.get("object"))
-    value = prop.get("value")
-    if isinstance(value, bool):
-        return float(value), None
-    if isinstance(value, int | float):
-        return float(value), None
-    if isinstance(value, str):
-        return None, value
-    if value is None:
-        return None, None
-    return None, json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-class StagingSink:
-    """Stage observations directly, one transaction per batch (no entity update)."""
-
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-
-    def write(self, items: Sequence[Item]) -> int:
-        rows = [o for item in items for o in item_observations(item)]
-        with self.platform.db.begin() as conn:
-            return observations.stage(conn, rows)
-
-
-class EntitySink:
-    """Stage every reading, then bring each entity up to date through the entities service.
-
-    Step 1 stages all the batch's observations in one transaction (the bulk of the work, and
-    what makes the batch durable). Step 2 calls `entities.batch_upsert(update=True)` once per
-    acting key with, for each entity, only the newest reading of each attribute: the entity
-    gets its current values, subscriptions fire, and the observation that call stages again
-    is a duplicate the dedupe key drops. The cost of step 2 grows with the number of distinct
-    entities in a batch, not with the number of messages.
-    """
-
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-
-    def write(self, items: Sequence[Item]) -> int:
-        from hakama.services import entities
-
-        rows = [o for item in items for o in item_observations(item)]
-        with self.platform.db.begin() as conn:
-            staged = observations.stage(conn, rows)
-        newest: dict[tuple[str, str], dict[str, tuple[datetime, dict[str, Any]]]] = {}
-        actors: dict[str, Actor] = {}
-        kinds: dict[str, str] = {}
-        areas: dict[str, str | None] = {}  # an entity without a location stays in its commune
-        for item in items:
-            actors[item.actor.id] = item.actor
-            kinds[item.device.entity_id] = item.device.entity_type
-            areas[item.device.entity_id] = item.device.area_code
-            attrs = newest.setdefault((item.actor.id, item.device.entity_id), {})
-            for name, instances in item.attributes.items():
-                for prop in instances:
-                    at = parse_time(prop["observedAt"])
-                    if name not in attrs or attrs[name][0] <= at:
-                        attrs[name] = (at, prop)
-        by_actor: dict[str, list[dict[str, Any]]] = {}
-        for (actor_id, entity_id), attrs in newest.items():
-            body: dict[str, Any] = {"id": entity_id, "type": kinds[entity_id]}
-            body.update({name: prop for name, (_at, prop) in attrs.items()})
-            by_actor.setdefault(actor_id, []).append(body)
-        for actor_id, bodies in by_actor.items():
-            result = entities.batch_upsert(
-                self.platform,
-                bodies,
-                actor=actors[actor_id],
-                update=True,
-                source="mqtt",
-                areas=areas,
-            )
-            for error in result.errors:
-                log.warning("entity %s not updated: %s", error.entity_id, error.error.message)
-        return staged
 
 
 class BufferedClient(mqtt.Client):
@@ -570,43 +342,22 @@ class Subscriber:
                 delay = min(delay * 2, 30.0)
 
     def commit(self, batch: Sequence[Queued]) -> int:
-        """Parse, write and then acknowledge one batch; returns the observations staged.
+        """Store and then acknowledge one batch; returns the observations staged.
 
         Raises if the database refuses: then nothing is acknowledged or counted, and the same
         batch can be committed again.
         """
-        items: list[Item] = []
-        resent: list[tuple[Item, datetime]] = []
-        rejected: list[tuple[str, str, str]] = []
-        for _generation, received, message in batch:
-            try:
-                item = parse_message(
-                    self.platform, message.topic, bytes(message.payload), received=received
-                )
-            except devices.Rejected as exc:
-                rejected.append((exc.reason, message.topic, str(exc)))
-                continue
-            if message.dup:
-                resent.append((item, received))
-            else:
-                items.append(item)
-        duplicates = 0
-        if resent:
-            with self.platform.db.connect() as conn:
-                known = already_stored(conn, resent)
-            duplicates = sum(known)
-            items.extend(item for (item, _at), old in zip(resent, known, strict=True) if not old)
-        staged = self.sink.write(items) if items else 0
-        if items:
-            seen = {item.device.device_id: batch[-1][1] for item in items}
-            with self.platform.db.begin() as conn:
-                devices.touch(conn, seen)
-        for reason, topic, detail in rejected:
+        messages = [
+            Message(message.topic, bytes(message.payload), received, bool(message.dup))
+            for _generation, received, message in batch
+        ]
+        outcome = device_readings.store(self.platform, messages, self.sink)
+        for reason, topic, detail in outcome.rejected:
             self._reject(reason, topic, detail)
         self.stats.received += len(batch)
-        self.stats.duplicates += duplicates
-        self.stats.stored += len(items)
-        self.stats.observations += staged
+        self.stats.duplicates += outcome.duplicates
+        self.stats.stored += outcome.stored
+        self.stats.observations += outcome.observations
         self.stats.batches += 1
         now = utcnow()
         self.stats.lag_seconds = (now - batch[0][1]).total_seconds()
@@ -617,7 +368,7 @@ class Subscriber:
                 self.client.ack(message.mid, message.qos)
         if self.on_batch is not None:
             self.on_batch(len(batch))
-        return staged
+        return outcome.observations
 
     def _reject(self, reason: str, topic: str, detail: str) -> None:
         self.stats.rejected[reason] += 1

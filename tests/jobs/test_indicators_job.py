@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hakama.analytics import scheduler
 from hakama.core.access import system_actor
 from hakama.demo.territory import demo_areas
+from hakama.jobs import indicators as indicator_job
 from hakama.services.platform import Platform
 from hakama.services.territory import save_areas
 from hakama.settings import Settings
@@ -27,7 +27,7 @@ def test_enabled_follows_the_setting(tmp_path: Path) -> None:
         Settings(data_dir=tmp_path / "b", environment="test", indicators_interval_minutes=5)
     )
     try:
-        assert scheduler.enabled(off) is False and scheduler.enabled(on) is True
+        assert indicator_job.enabled(off) is False and indicator_job.enabled(on) is True
     finally:
         off.close()
         on.close()
@@ -35,7 +35,7 @@ def test_enabled_follows_the_setting(tmp_path: Path) -> None:
 
 def test_a_round_on_an_empty_lake_does_nothing_and_says_so(sqlite_platform: Platform) -> None:
     save_areas(sqlite_platform, demo_areas(), actor=system_actor("test"))
-    done = scheduler.run_round(sqlite_platform)
+    done = indicator_job.run_round(sqlite_platform)
     assert done.error is None and done.computed == 0 and done.values == 0
 
 
@@ -54,7 +54,7 @@ def test_a_failing_round_is_logged_and_the_loop_goes_on(
         # Wait for the second failed round rather than a fixed time: on a loaded machine one
         # round can take longer than the whole of a fixed sleep.
         stop = asyncio.Event()
-        task = asyncio.create_task(scheduler.run(sqlite_platform, stop, interval_seconds=0.05))
+        task = asyncio.create_task(indicator_job.run(sqlite_platform, stop, interval_seconds=0.05))
         for _ in range(600):
             if len(failures()) >= 2 or task.done():
                 break

@@ -9,11 +9,12 @@ from datetime import timedelta
 import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 
-from hakama.ingest.mqtt_source import MqttConfig, StagingSink, Subscriber
+from hakama.jobs.mqtt import MqttConfig, Subscriber
 from hakama.services import observations
+from hakama.services.device_readings import StagingSink
 from hakama.services.platform import Platform
 from hakama.storage.types import utcnow
-from tests.ingest.conftest import provision
+from tests.jobs.conftest import provision
 
 
 def _resent(
@@ -54,7 +55,7 @@ def test_redelivered_readings_count_once_numbers_and_texts(platform: Platform) -
 
 
 def test_the_redelivery_check_uses_the_index(sqlite_platform: Platform) -> None:
-    from hakama.ingest.mqtt_source import _latest_staged
+    from hakama.services.device_readings import _latest_staged
 
     with sqlite_platform.db.connect() as conn:
         captured: list[tuple[str, object]] = []
