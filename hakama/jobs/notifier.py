@@ -33,6 +33,7 @@ from hakama.core import jsonld
 from hakama.core import subscriptions as core
 from hakama.services import subscriptions as subs
 from hakama.services.platform import Platform
+from hakama.storage import db
 from hakama.storage.schema_subscriptions import notification_outbox, subscriptions
 from hakama.storage.types import utcnow
 
@@ -90,8 +91,7 @@ def claim(platform: Platform, *, now: datetime, busy: frozenset[str] = frozenset
         )
         if busy:
             query = query.where(t.c.subscription_id.not_in(sorted(busy)))
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = db.locking(conn, query, skip_locked=True)
         rows = conn.execute(query).all()
         if not rows:
             return []

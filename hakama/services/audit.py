@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from hakama.core.access import Actor
 from hakama.core.audit import GENESIS, AuditEntry, ChainReport, entry_hash, verify_chain
-from hakama.storage import schema
+from hakama.storage import db, schema
 from hakama.storage.types import utcnow
 
 
@@ -30,8 +30,7 @@ def record(
     allows one writer at a time. A concurrent append that still races fails on the primary key
     of `seq` and rolls back the whole change, never leaving a fork in the chain.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(7243101)"))
+    db.serialise(conn, "audit_log")
     last = conn.execute(
         sa.select(schema.audit_log.c.seq, schema.audit_log.c.hash)
         .order_by(schema.audit_log.c.seq.desc())

@@ -30,6 +30,7 @@ from hakama.services.mail import mail_enabled, send_mail
 from hakama.services.platform import Platform
 from hakama.services.sms import Refused, send_sms, sms_enabled
 from hakama.settings import Settings
+from hakama.storage import db
 from hakama.storage.schema_notices import notice_outbox, notice_recipients
 from hakama.storage.schema_requests import service_requests
 from hakama.storage.types import utcnow
@@ -152,7 +153,7 @@ def follow(
     now = now or utcnow()
     r = notice_recipients
     with platform.db.begin() as conn:
-        request_store.take_write_lock(conn)
+        db.write_lock(conn, service_requests)
         row = request_store.load(conn, request_id, lock=True)
         count = conn.execute(
             sa.select(sa.func.count()).select_from(r).where(r.c.request_id == row.id)
@@ -342,8 +343,7 @@ def claim(platform: Platform, *, now: datetime, limit: int = 50) -> list[Claimed
             .order_by(o.c.id)
             .limit(limit * 10)
         )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=o, skip_locked=True)
+        query = db.locking(conn, query, of=o, skip_locked=True)
         rows = conn.execute(query).all()
         gone = [
             row.id

@@ -23,6 +23,7 @@ from hakama.core.jsonld import Context
 from hakama.services import audit, events, observations, territory
 from hakama.services.events import EntityChanged
 from hakama.services.platform import Platform
+from hakama.storage import db
 from hakama.storage.schema_entities import entities
 from hakama.storage.types import utcnow
 
@@ -205,7 +206,7 @@ def transaction(
     for attempt in range(2):
         try:
             with platform.db.begin() as conn:
-                lock_for_write(conn)
+                db.write_lock(conn, entities)
                 current = load(conn, ids)
                 changes, failed = plan(current)
                 if changes:
@@ -250,21 +251,11 @@ def transaction(
     return changes, failed
 
 
-def lock_for_write(conn: sa.Connection) -> None:
-    """Take the write lock before reading, so read-modify-write cannot lose an update.
-
-    SQLite: a no-op UPDATE makes the driver open the transaction and take the RESERVED lock
-    (other writers wait on busy_timeout). PostgreSQL: rows are read FOR UPDATE in `load`.
-    """
-    if conn.dialect.name == "sqlite":
-        conn.execute(sa.text("UPDATE entities SET id = id WHERE 0 = 1"))
-
-
 def load(conn: sa.Connection, ids: list[str]) -> dict[str, Row]:
     columns = (entities.c.id, entities.c.doc, entities.c.area_code)
     return {
         row.id: Row(row.doc, row.area_code)
-        for row in chunked_select(conn, ids, *columns, for_update=conn.dialect.name == "postgresql")
+        for row in chunked_select(conn, ids, *columns, for_update=True)
     }
 
 
@@ -275,7 +266,7 @@ def chunked_select(
     for start in range(0, len(unique), CHUNK):
         stmt = sa.select(*columns).where(entities.c.id.in_(unique[start : start + CHUNK]))
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = db.locking(conn, stmt)
         yield from conn.execute(stmt)
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from hakama.services import audit
 from hakama.services.platform import Platform
+from hakama.storage import db
 from hakama.storage.types import utcnow
 
 
@@ -93,10 +94,9 @@ def check(platform: Platform, *, read_lake_data: bool = True) -> CheckReport:
 
 def _check_database(platform: Platform, problems: list[str]) -> int:
     with platform.db.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            found = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check(20)")]
-            if found != ["ok"]:
-                problems.append("database integrity check failed: " + "; ".join(found[:5]))
+        found = db.integrity_problems(conn)
+        if found:
+            problems.append("database integrity check failed: " + "; ".join(found[:5]))
         names = sa.inspect(conn).get_table_names()
         for name in names:
             try:  # reads every page of the table

@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from hakama.core.errors import Invalid
 from hakama.core.observations import OBSERVATIONS_SCHEMA, Observation, check
 from hakama.services.platform import Platform
+from hakama.storage import db
 from hakama.storage.lake import LakeFile, fsync_dir, write_file
 from hakama.storage.schema_observations import lake_flushes, observation_staging
 from hakama.storage.types import utcnow
@@ -97,107 +98,33 @@ def stage(conn: sa.Connection, observations: Iterable[Observation]) -> int:
     refuses (naive time, no value, unknown source…), before anything is written.
     """
     now = utcnow()
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, tuple[Any, ...]] = {}
     for index, obs in enumerate(observations):
         reason = check(obs)
         if reason is not None:
             raise Invalid(f"observation {index} ({obs.entity_id} {obs.attribute}): {reason}")
         key = obs.key
         if key not in rows:
-            rows[key] = {
-                "key": key,
-                "time": obs.time,
-                "entity_id": obs.entity_id,
-                "entity_type": obs.entity_type,
-                "attribute": obs.attribute,
-                "value": None if obs.value is None else float(obs.value),
-                "text": obs.text,
-                "unit": obs.unit,
-                "area_code": obs.area_code,
-                "source": obs.source,
-                "staged_at": now,
-            }
-    if not rows:
-        return 0
-    if conn.dialect.name == "postgresql":
-        return _stage_postgresql(conn, list(rows.values()))
-    if conn.dialect.name == "sqlite":
-        return _stage_sqlite(conn, list(rows.values()))
-    raise NotImplementedError(f"staging on {conn.dialect.name}")  # pragma: no cover
+            rows[key] = (
+                key,
+                obs.time,
+                obs.entity_id,
+                obs.entity_type,
+                obs.attribute,
+                None if obs.value is None else float(obs.value),
+                obs.text,
+                obs.unit,
+                obs.area_code,
+                obs.source,
+                now,
+            )
+    return db.insert_new(conn, observation_staging, "key", _COLUMNS, list(rows.values()))
 
 
 _COLUMNS = (
     "key", "time", "entity_id", "entity_type", "attribute", "value", "text", "unit",
     "area_code", "source", "staged_at",
 )  # fmt: skip
-
-
-def _sqlite_time(value: datetime) -> str:
-    """An instant as SQLAlchemy's SQLite DATETIME text (naive UTC), what `UTCDateTime` reads."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _stage_sqlite(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
-    """One `executemany` of INSERT OR IGNORE on the DB-API cursor, in the caller's transaction.
-
-    Going around SQLAlchemy's per-row type processing triples the rate; the times are written
-    in exactly the text form `UTCDateTime` writes and reads on SQLite.
-    """
-    columns = ", ".join(_COLUMNS)
-    marks = ", ".join("?" for _ in _COLUMNS)
-    staged_at = _sqlite_time(rows[0]["staged_at"])  # one instant for the whole call
-    raw = conn.connection.driver_connection  # pysqlite begins the transaction on the INSERT
-    assert raw is not None
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(
-            f"INSERT OR IGNORE INTO observation_staging ({columns}) VALUES ({marks})",
-            [
-                (
-                    row["key"],
-                    _sqlite_time(row["time"]),
-                    row["entity_id"],
-                    row["entity_type"],
-                    row["attribute"],
-                    row["value"],
-                    row["text"],
-                    row["unit"],
-                    row["area_code"],
-                    row["source"],
-                    staged_at,
-                )
-                for row in rows
-            ],
-        )
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
-
-
-def _stage_postgresql(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
-    """COPY into a session-local table, then one INSERT … ON CONFLICT DO NOTHING.
-
-    COPY is several times faster than multi-row INSERTs, and the final INSERT's row count is
-    exactly the number of new rows (executemany's is not, on psycopg).
-    """
-    columns = ", ".join(_COLUMNS)
-    conn.exec_driver_sql(
-        "CREATE TEMP TABLE IF NOT EXISTS _observation_stage_in "
-        "(LIKE observation_staging INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-    )
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cursor:
-        with cursor.copy(f"COPY _observation_stage_in ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[c] for c in _COLUMNS])
-        cursor.execute(
-            f"INSERT INTO observation_staging ({columns}) SELECT {columns} "
-            "FROM _observation_stage_in ON CONFLICT (key) DO NOTHING"
-        )
-        inserted = cursor.rowcount
-        cursor.execute("DELETE FROM _observation_stage_in")
-    return int(inserted)
 
 
 def flush(
@@ -261,9 +188,8 @@ def _claim(platform: Platform, max_rows: int) -> int | None:
             .order_by(observation_staging.c.seq)
             .limit(max_rows)
         )
-        if conn.dialect.name == "postgresql":
-            # Several hakama processes may flush at once: each claims rows no other holds.
-            pick = pick.with_for_update(skip_locked=True)
+        # Several hakama processes may flush at once: each claims rows no other holds.
+        pick = db.locking(conn, pick, skip_locked=True)
         seqs = [int(s) for s in conn.execute(pick).scalars()]
         if not seqs:
             return None

@@ -25,6 +25,7 @@ from hakama.core.requests import EventKind, Status
 from hakama.core.territory import Area, AreaIndex
 from hakama.services import audit, events, request_events, request_store, territory
 from hakama.services.platform import Platform
+from hakama.storage import db
 from hakama.storage.schema import api_keys
 from hakama.storage.schema_devices import devices
 from hakama.storage.schema_entities import entities
@@ -133,8 +134,7 @@ def plan(conn: sa.Connection, index: AreaIndex) -> Relocation:
         .where(t.c.status.in_(OPEN_STATUSES), t.c.lat.is_not(None), t.c.lon.is_not(None))
         .order_by(t.c.id)
     )
-    if conn.dialect.name == "postgresql":
-        request_query = request_query.with_for_update()
+    request_query = db.locking(conn, request_query)
     request_rows = [
         (r.id, r.area_code, float(r.lon), float(r.lat)) for r in conn.execute(request_query)
     ]
@@ -201,7 +201,7 @@ def save_and_relocate(
             return SaveReport(len(areas), plan(conn, index), dry_run=True)
     now = utcnow()
     with platform.db.begin() as conn:
-        request_store.take_write_lock(conn)
+        db.write_lock(conn, service_requests)
         relocation = plan(conn, index)
         saved = territory.write_areas(conn, areas, actor=actor, now=now)
         apply(conn, relocation, actor=actor, now=now)

@@ -24,6 +24,7 @@ from hakama.core.requests import (
 )
 from hakama.services import audit, citizen_notices, events
 from hakama.services.platform import Platform
+from hakama.storage import db
 from hakama.storage.schema_requests import (
     request_events,
     request_events_staging,
@@ -175,18 +176,8 @@ def flush_events(platform: Platform, *, batch: int = 50_000) -> int:
     between writes it again on the next flush (at least once, never lost). One flusher at a
     time: a lock in this process, and on PostgreSQL an advisory lock across processes.
     """
-    with _FLUSH_LOCK, platform.db.connect() as guard:
-        if guard.dialect.name == "postgresql":
-            got = guard.execute(sa.text("SELECT pg_try_advisory_lock(7243102)")).scalar()
-            guard.commit()
-            if not got:
-                return 0
-        try:
-            return _flush(platform, batch)
-        finally:
-            if guard.dialect.name == "postgresql":
-                guard.execute(sa.text("SELECT pg_advisory_unlock(7243102)"))
-                guard.commit()
+    with _FLUSH_LOCK, db.try_lock(platform.db.engine, "request_events_flush") as got:
+        return _flush(platform, batch) if got else 0
 
 
 def _flush(platform: Platform, batch: int) -> int:

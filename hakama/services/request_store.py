@@ -19,6 +19,7 @@ from hakama.core.requests import (
 )
 from hakama.services import territory
 from hakama.services.platform import Platform
+from hakama.storage import db
 from hakama.storage.schema_requests import (
     service_requests,
 )
@@ -104,24 +105,13 @@ def holds_token(row: Any, token: str | None) -> bool:
     return bool(token and row.token_hash and hmac.compare_digest(row.token_hash, token_hash(token)))
 
 
-def take_write_lock(conn: sa.Connection) -> None:
-    """On SQLite, take the write lock before reading what we will change.
-
-    A transaction that reads first and writes later fails at once (SQLITE_BUSY, no waiting) if
-    another writer committed in between; a first (empty) write makes it queue for the lock.
-    PostgreSQL locks the rows instead (`load(lock=True)`).
-    """
-    if conn.dialect.name == "sqlite":
-        conn.execute(sa.text("UPDATE request_events_staging SET id = id WHERE 1 = 0"))
-
-
 def load(conn: sa.Connection, request_id: str, *, lock: bool = False) -> Any:
     t = service_requests
     # The id as given first (any stored id), then as a tracking number typed loosely.
     candidates = {request_id, normalise_request_id(request_id)}
     query = sa.select(t).where(t.c.id.in_(sorted(candidates))).order_by(t.c.id != request_id)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+    if lock:
+        query = db.locking(conn, query)
     row = conn.execute(query.limit(1)).first()
     if row is None:
         raise NotFound(f"no service request {request_id!r}", service_request_id=request_id)

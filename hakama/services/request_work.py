@@ -30,6 +30,7 @@ from hakama.core.requests import (
 )
 from hakama.services import request_events, request_media, request_store
 from hakama.services.platform import Platform
+from hakama.storage import db
 from hakama.storage.schema_requests import (
     service_requests,
 )
@@ -59,7 +60,7 @@ def _change(
     Yields the connection, the request and whether the actor acts as the requester.
     """
     with platform.db.begin() as conn:
-        request_store.take_write_lock(conn)
+        db.write_lock(conn, service_requests)
         row = request_store.load(conn, request_id, lock=True)
         staff = request_store.may(platform, actor, Action.WORK_REQUESTS, row.area_code)
         as_requester = not staff and requester_may and request_store.holds_token(row, token)
@@ -391,7 +392,7 @@ def merge_duplicates(
     if not dupes:
         raise Invalid("name at least one duplicate other than the primary request")
     with platform.db.begin() as conn:
-        request_store.take_write_lock(conn)
+        db.write_lock(conn, service_requests)
         primary_row = request_store.load(conn, primary_key, lock=True)
         if not request_store.may(platform, actor, Action.WORK_REQUESTS, primary_row.area_code):
             raise Forbidden(f"{actor.label} may not work requests in {primary_row.area_code}")

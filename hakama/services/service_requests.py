@@ -73,6 +73,7 @@ from hakama.services.request_work import (
     reopen,
     transition,
 )
+from hakama.storage import db
 from hakama.storage.schema_requests import (
     request_contacts,
     service_requests,
@@ -363,7 +364,7 @@ def history(
 def get_contact(platform: Platform, request_id: str, *, actor: Actor) -> Contact | None:
     """The requester's contact details, for agents of the request's commune only (audited)."""
     with platform.db.begin() as conn:
-        request_store.take_write_lock(conn)
+        db.write_lock(conn, service_requests)
         row = request_store.load(conn, request_id)
         if not request_store.may(platform, actor, Action.READ_PERSONAL, row.area_code):
             raise Forbidden(f"{actor.label} may not read requesters' details in {row.area_code}")

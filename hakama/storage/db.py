@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+
+from hakama.storage.types import UTCDateTime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -151,3 +154,148 @@ def select_rows(conn: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[
     if conn.dialect.name != "sqlite":
         sql = sql.replace("?", "%s")
     return [tuple(r) for r in conn.exec_driver_sql(sql, params).fetchall()]
+
+
+# Engine differences, named once -------------------------------------------------------------
+# Services say what they need (a lock, rows locked as read, new rows only); how each engine
+# does it lives here and nowhere else.
+
+#: PostgreSQL advisory-lock keys of the named cross-process locks. The numbers are stable:
+#: a process of an older version may hold one during an upgrade.
+ADVISORY_LOCKS = {"audit_log": 7243101, "request_events_flush": 7243102}
+
+
+def write_lock(conn: sa.Connection, table: sa.Table) -> None:
+    """Take the write lock before reading what this transaction will change (read, then write).
+
+    SQLite: a transaction that reads first and writes later fails at once (SQLITE_BUSY, no
+    waiting) if another writer committed in between; an empty UPDATE takes the write lock now,
+    so writers queue (busy_timeout) instead. PostgreSQL locks the rows as they are read
+    (`locking`), so nothing is taken here.
+    """
+    if conn.dialect.name == "sqlite":
+        key = next(iter(table.primary_key.columns))
+        conn.execute(table.update().where(sa.false()).values({key.name: key}))
+
+
+def locking(
+    conn: sa.Connection, query: sa.Select[Any], *, skip_locked: bool = False, of: Any = None
+) -> sa.Select[Any]:
+    """`query` locking the rows it reads until the transaction ends (`FOR UPDATE`), where the
+    engine locks rows (PostgreSQL); `skip_locked` leaves rows another transaction holds to it.
+    SQLite has one writer at a time (`write_lock`), so the query is returned unchanged."""
+    if conn.dialect.name != "postgresql":
+        return query
+    if of is not None:
+        return query.with_for_update(skip_locked=skip_locked, of=of)
+    return query.with_for_update(skip_locked=skip_locked)
+
+
+def serialise(conn: sa.Connection, name: str) -> None:
+    """Hold the lock `name` until this transaction ends: transactions that take it run one after
+    the other, across processes. SQLite write transactions already do (one writer at a time)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCKS[name]})
+
+
+@contextmanager
+def try_lock(engine: sa.Engine, name: str) -> Iterator[bool]:
+    """Try the cross-process lock `name` for the length of the block; yields whether it was got
+    (False: another process holds it). Within one process, callers add their own lock; SQLite
+    serves one process's jobs, so there it is always got."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = ADVISORY_LOCKS[name]
+    with engine.connect() as guard:
+        got = bool(
+            guard.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar()
+        )
+        guard.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                guard.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                guard.commit()
+
+
+def time_param(conn: sa.Connection, value: datetime) -> Any:
+    """An instant as a parameter of a raw query (`select_rows`): SQLite compares stored text."""
+    if conn.dialect.name == "sqlite":
+        return value.astimezone(UTC).strftime(stored_time_format(conn))
+    return value
+
+
+def integrity_problems(conn: sa.Connection) -> list[str]:
+    """What the engine's own consistency check finds wrong (SQLite `PRAGMA integrity_check`;
+    PostgreSQL checks pages as it reads them, so nothing is run ahead)."""
+    if conn.dialect.name != "sqlite":
+        return []
+    found = [str(r[0]) for r in conn.exec_driver_sql("PRAGMA integrity_check(20)")]
+    return [] if found == ["ok"] else found
+
+
+def insert_new(
+    conn: sa.Connection, table: sa.Table, key: str, columns: tuple[str, ...], rows: list[Any]
+) -> int:
+    """Insert `rows` (tuples of `columns`; times as aware datetimes) whose `key` is not stored
+    yet, in the caller's transaction; returns how many were new. The fast path of ingest: it
+    goes around SQLAlchemy's per-row processing.
+
+    SQLite: one `executemany` of INSERT OR IGNORE, times as the text `UTCDateTime` reads.
+    PostgreSQL: COPY into a session-local table, then one INSERT … ON CONFLICT DO NOTHING —
+    several times faster than multi-row INSERTs, and its row count is exactly the new rows
+    (executemany's is not, on psycopg).
+    """
+    if not rows:
+        return 0
+    names = ", ".join(columns)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if conn.dialect.name == "sqlite":
+        times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime)]
+        texts: dict[datetime, str] = {}
+
+        def stored(value: datetime) -> str:
+            text = texts.get(value)
+            if text is None:
+                text = texts[value] = _sqlite_time(value)
+            return text
+
+        if times:
+            rows = [list(row) for row in rows]
+            for row in rows:
+                for i in times:
+                    if row[i] is not None:
+                        row[i] = stored(row[i])
+        marks = ", ".join("?" for _ in columns)
+        cursor = raw.cursor()  # pysqlite begins the transaction on the INSERT
+        try:
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {table.name} ({names}) VALUES ({marks})", rows
+            )
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+    stage = f"_{table.name}_in"
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+        f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table.name} ({names}) SELECT {names} "
+            f"FROM {stage} ON CONFLICT ({key}) DO NOTHING"
+        )
+        inserted = cursor.rowcount
+        cursor.execute(f"DELETE FROM {stage}")
+    return int(inserted)
+
+
+def _sqlite_time(value: datetime) -> str:
+    """An instant as SQLAlchemy's SQLite DATETIME text (naive UTC), what `UTCDateTime` reads."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
