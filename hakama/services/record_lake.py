@@ -55,15 +55,12 @@ def _db_rows(platform: Platform, first: date, last: date) -> pa.Table:
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     with platform.db.connect() as conn:
-        fmt = db.stored_time_format(conn)
         rows = db.select_rows(
             conn,
             "SELECT requested_at, record_id, area_code, service, channel, status, delivered_at "
             "FROM admin_records WHERE requested_at >= ? AND requested_at < ? "
             "ORDER BY requested_at, record_id",
-            (start.strftime(fmt), end.strftime(fmt))
-            if conn.dialect.name == "sqlite"
-            else (start, end),
+            (db.time_param(conn, start), db.time_param(conn, end)),
         )
     columns: list[Sequence[Any]] = (
         [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(7)]
