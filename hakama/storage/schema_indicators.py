@@ -56,6 +56,8 @@ alerts = sa.Table(
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("closed_at", UTCDateTime, nullable=True),
     sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+    # the open alert of a subject, found without a scan (as migration 0004 creates it)
+    sa.Index("ix_alerts_open", "kind", "subject", "attribute", "area_code", "closed_at"),
 )
 
 #: Durable outbox of alert webhooks: written with the alert, sent by the indicator job (hakama.jobs.indicators).
