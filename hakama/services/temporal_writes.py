@@ -9,7 +9,9 @@ entity). One audit row per request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,13 +20,15 @@ from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Forbidden, Invalid, NotFound
-from hakama.core.observations import Observation
-from hakama.core.temporal import TemporalQuery
+from hakama.core.observations import Observation, observation_key
+from hakama.core.temporal import TemporalQuery, instance_id
 from hakama.services import audit, entities, observations
 from hakama.services.platform import Platform
 from hakama.services.temporal import answer
+from hakama.services.temporal_sql import VIEW
 from hakama.services.territory import area_chain
 from hakama.storage.schema_entities import entities as entities_table
+from hakama.storage.schema_temporal import temporal_tombstones
 from hakama.storage.types import utcnow
 
 
@@ -88,7 +92,9 @@ def _stage_instances(
                     now=now, area_code=area_code, source="http",
                 )
             )  # fmt: skip
+    revived = _revival(platform, entity_id, rows)
     with platform.db.begin() as conn:
+        _revive(conn, entity_id, rows, revived, actor=actor)
         staged = observations.stage(conn, rows)
         audit.record(
             conn,
@@ -99,6 +105,82 @@ def _stage_instances(
             after={"attributes": sorted(attributes), "instances": len(rows), "new": staged},
         )
     return staged
+
+
+@dataclass(frozen=True)
+class _Revival:
+    """What writing instances again changes in the tombstones that hide them: the cut-off
+    tombstones they fall under go, replaced by one tombstone per instance they hid (the
+    instances written again excepted), so only the instances written are seen again."""
+
+    cut_ids: list[int]
+    still_hidden: list[tuple[str, datetime, float | None, str | None, datetime]]
+
+
+def _revival(platform: Platform, entity_id: str, rows: Sequence[Observation]) -> _Revival:
+    t = temporal_tombstones
+    with platform.db.connect() as conn:
+        cuts = conn.execute(
+            sa.select(t.c.id, t.c.attribute, t.c.cutoff, t.c.deleted_at).where(
+                t.c.entity_id == entity_id, t.c.instance_id.is_(None)
+            )
+        ).all()
+    hit = [
+        c
+        for c in cuts
+        if any(r.time <= c.cutoff and c.attribute in (None, r.attribute) for r in rows)
+    ]
+    if not hit:
+        return _Revival([], [])
+    written = {r.key for r in rows}
+    hidden: list[tuple[str, datetime, float | None, str | None, datetime]] = []
+    with observations.recent_and_lake(platform) as lake:
+        for cut in hit:
+            sql = (
+                f"SELECT attribute, time, value, text FROM {VIEW} WHERE entity_id = ? AND time <= ?"
+            )
+            params: list[Any] = [entity_id, cut.cutoff]
+            if cut.attribute is not None:
+                sql += " AND attribute = ?"
+                params.append(cut.attribute)
+            for attribute, time, value, text in lake.execute(sql, params).fetchall():
+                if observation_key(entity_id, attribute, time, value, text) not in written:
+                    hidden.append((attribute, time, value, text, cut.deleted_at))
+    return _Revival([c.id for c in hit], hidden)
+
+
+def _revive(
+    conn: sa.Connection,
+    entity_id: str,
+    rows: Sequence[Observation],
+    revival: _Revival,
+    *,
+    actor: Actor,
+) -> None:
+    """Apply `revival` and lift the one-instance tombstones of the instances written again."""
+    t = temporal_tombstones
+    ids = {instance_id(entity_id, r.attribute, r.time, r.value, r.text) for r in rows}
+    conn.execute(t.delete().where(t.c.entity_id == entity_id, t.c.instance_id.in_(sorted(ids))))
+    if not revival.cut_ids:
+        return
+    conn.execute(t.delete().where(t.c.id.in_(revival.cut_ids)))
+    if revival.still_hidden:
+        conn.execute(
+            t.insert(),
+            [
+                {
+                    "entity_id": entity_id,
+                    "attribute": attribute,
+                    "instance_id": instance_id(entity_id, attribute, time, value, text),
+                    "observed_at": time,
+                    "value": value,
+                    "text": text,
+                    "actor": actor.label,
+                    "deleted_at": deleted_at,
+                }
+                for attribute, time, value, text, deleted_at in revival.still_hidden
+            ],
+        )
 
 
 def create(
