@@ -31,7 +31,7 @@ def operations(tmp: Path) -> list[Any]:
 
 def test_never_a_server_error(tmp_path: Path) -> None:
     ops = operations(tmp_path)
-    assert len(ops) == 13  # 8 temporal, 5 subscription operations
+    assert len(ops) == 14  # 9 temporal, 5 subscription operations
     for operation in ops:
         fuzz(operation)
 

@@ -12,7 +12,9 @@ with `Content-Range: date-time <first>-<last>/*`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,13 +22,15 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
-from hakama.core import ngsi_query
+from hakama.core import jsonld, ngsi_query
 from hakama.core.temporal import TemporalQuery, Truncated, format_time
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
+from hakama.http.api.ngsi_shape import parse_projection
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.offload import offload_of
 from hakama.services import temporal, temporal_deletes, temporal_writes
+from hakama.services.platform import Platform
 
 router = APIRouter(
     prefix="/ngsi-ld/v1/temporal",
@@ -60,7 +64,10 @@ def _temporal_query(
     if fmt is not None:
         if fmt not in ("normalized", "temporalValues", "aggregatedValues"):
             raise NgsiError(ErrorKind.INVALID_REQUEST, f"format={fmt} is not a temporal format")
-        words.add(fmt)
+        # format takes precedence over the representation words of options (clause 6.3.12)
+        words = (words - {"normalized", "temporalValues", "aggregatedValues"}) | {fmt}
+        if fmt != "aggregatedValues":
+            aggr_methods = aggr_period = None
     tq = TemporalQuery.parse(
         timerel=timerel,
         time_at=time_at,
@@ -70,8 +77,6 @@ def _temporal_query(
         aggr_period=aggr_period,
         options=sorted(words),
     )
-    from dataclasses import replace
-
     return replace(tq, attrs=tuple(attrs))
 
 
@@ -106,35 +111,74 @@ async def query_entities(
     limit: Annotated[int, Query(ge=0)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
     count: bool = False,
+    pick: str | None = None,
+    omit: str | None = None,
+    local: bool = False,
 ) -> Response:
-    """Temporal evolution of the entities matching the filters (one page, by id)."""
+    """Temporal evolution of the entities matching the filters (one page, by id).
+
+    hakama has no context sources: `local=true` changes no answer, but lets a query select
+    every entity (clause 6.3.18); otherwise a type, attrs, q or georel must narrow it (ids
+    alone do not: clause 5.7.4)."""
     ctx = await media.request_context(request, platform)
     answer_as = media.negotiate(request)
-    if limit > MAX_LIMIT:
-        raise NgsiError(ErrorKind.TOO_MANY_RESULTS, f"limit must be at most {MAX_LIMIT}")
+    _check_limit(limit)
+    project = _projection(pick, omit, attrs)
     tq = _temporal_query(
         timerel=timerel, time_at=timeAt, end_time_at=endTimeAt, timeproperty=timeproperty,
         attrs=media.split_names(attrs, ctx), last_n=lastN, aggr_methods=aggrMethods,
         aggr_period=aggrPeriodDuration, options=options, fmt=format,
     )  # fmt: skip
-    if not any((id, type, idPattern, attrs, q, georel)):
+    if not any((type, idPattern, attrs, q, georel, local)):
         raise NgsiError(
             ErrorKind.BAD_REQUEST_DATA,
-            "give at least one of type, id, idPattern, attrs, q, georel (clause 5.7.4)",
+            "give at least one of type, idPattern, attrs, q, georel, or local=true (clause 5.7.4)",
         )
     parsed_q = ngsi_query.parse_q(q, expand=ctx.to_canonical) if q else None
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, ctx.to_canonical(geoproperty) if geoproperty else None
     )
+    selection = _Selection(media.split_names(type, ctx), media.split(id), idPattern, parsed_q, geoq)
+    return await _answer_query(
+        request, platform, tq, selection, ctx, answer_as, project,
+        limit=limit, offset=offset, count=count,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """Which entities a temporal query is about (canonical types; q and geoQ parsed)."""
+
+    types: list[str]
+    ids: list[str]
+    id_pattern: str | None
+    q: ngsi_query.Query | None
+    geoq: ngsi_query.GeoQuery | None
+
+
+async def _answer_query(
+    request: Request,
+    platform: Platform,
+    tq: TemporalQuery,
+    selection: _Selection,
+    ctx: jsonld.Context,
+    answer_as: str,
+    project: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    limit: int,
+    offset: int,
+    count: bool,
+) -> Response:
+    """One page of a temporal query, GET or POST: 200, or 206 when an attribute was cut."""
     page = await offload_of(request).run(
         lambda: temporal.query(
             platform,
             tq,
-            types=media.split_names(type, ctx),
-            ids=media.split(id),
-            id_pattern=idPattern,
-            q=parsed_q,
-            geoq=geoq,
+            types=selection.types,
+            ids=selection.ids,
+            id_pattern=selection.id_pattern,
+            q=selection.q,
+            geoq=selection.geoq,
             limit=limit,
             offset=offset,
             count=count,
@@ -145,7 +189,114 @@ async def query_entities(
     status = 200
     if page.truncated is not None:
         status, headers["Content-Range"] = 206, _content_range(page.truncated)
-    return media.respond(page.entities, ctx, answer_as, status=status, headers=headers)
+    entities = [kept for kept in map(project, page.entities) if kept]
+    return media.respond(entities, ctx, answer_as, status=status, headers=headers)
+
+
+@router.post("/entityOperations/query", operation_id="ngsi_temporal_batch_query")
+async def query_entities_by_body(
+    request: Request,
+    platform: PlatformDep,
+    options: str | None = None,
+    format: str | None = None,
+    limit: Annotated[int, Query(ge=0)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    count: bool = False,
+) -> Response:
+    """Temporal query with a Query object in the body (clauses 5.7.4 via POST, 6.24)."""
+    body, ctx = await media.read_body(request, platform)
+    answer_as = media.negotiate(request)
+    _check_limit(limit)
+    if not isinstance(body, Mapping) or body.get("type") != "Query":
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, 'the body must be a Query object ({"type": "Query", ...})'
+        )
+    types: list[str] = []
+    ids: list[str] = []
+    patterns: list[str] = []
+    for item in _members(body, "entities"):
+        if not isinstance(item, Mapping):
+            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: each item must be an object")
+        if "type" in item:
+            types.extend(media.split_names(_text(item["type"], "entities.type"), ctx))
+        if "id" in item:
+            ids.append(_text(item["id"], "entities.id"))
+        if "idPattern" in item:
+            patterns.append(_text(item["idPattern"], "entities.idPattern"))
+    if len(set(patterns)) > 1:
+        raise NgsiError(ErrorKind.OPERATION_NOT_SUPPORTED, "one idPattern per query only")
+    attrs = [ctx.to_canonical(_text(a, "attrs")) for a in _members(body, "attrs")]
+    q = body.get("q")
+    parsed_q = ngsi_query.parse_q(_text(q, "q"), expand=ctx.to_canonical) if q else None
+    geo = body.get("geoQ")
+    geoq = None
+    if geo is not None:
+        if not isinstance(geo, Mapping):
+            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "geoQ: must be an object")
+        prop = geo.get("geoproperty")
+        geoq = ngsi_query.parse_geoq(
+            _text(geo.get("georel"), "geoQ.georel"),
+            _text(geo.get("geometry"), "geoQ.geometry"),
+            geo.get("coordinates"),
+            ctx.to_canonical(_text(prop, "geoQ.geoproperty")) if prop else None,
+        )
+    if not (types or ids or patterns or attrs or parsed_q or geoq):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "the Query needs entities, attrs, q or geoQ")
+    temporal_q = body.get("temporalQ", {})
+    if not isinstance(temporal_q, Mapping):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "temporalQ: must be an object")
+    aggr = temporal_q.get("aggrMethods")
+    tq = _temporal_query(
+        timerel=_optional_text(temporal_q, "timerel"),
+        time_at=_optional_text(temporal_q, "timeAt"),
+        end_time_at=_optional_text(temporal_q, "endTimeAt"),
+        timeproperty=_optional_text(temporal_q, "timeproperty"),
+        attrs=attrs,
+        last_n=_last_n(temporal_q.get("lastN")),
+        aggr_methods=",".join(aggr)
+        if isinstance(aggr, list)
+        else _optional_text(temporal_q, "aggrMethods"),
+        aggr_period=_optional_text(temporal_q, "aggrPeriodDuration"),
+        options=options,
+        fmt=format,
+    )
+    selection = _Selection(types, ids, patterns[0] if patterns else None, parsed_q, geoq)
+    return await _answer_query(
+        request, platform, tq, selection, ctx, answer_as, lambda entity: entity,
+        limit=limit, offset=offset, count=count,
+    )  # fmt: skip
+
+
+def _check_limit(limit: int) -> None:
+    if limit > MAX_LIMIT:
+        raise NgsiError(ErrorKind.TOO_MANY_RESULTS, f"limit must be at most {MAX_LIMIT}")
+
+
+def _members(body: Mapping[str, Any], name: str) -> list[Any]:
+    value = body.get(name, [])
+    if not isinstance(value, list):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{name}: must be an array")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: must be a non-empty string")
+    return value
+
+
+def _optional_text(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return None if value is None else _text(value, f"temporalQ.{name}")
+
+
+def _last_n(value: Any) -> str | None:
+    """`lastN` of a JSON TemporalQuery: a positive integer (as text for the shared parser)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "temporalQ.lastN: must be a positive integer")
+    return str(value)
 
 
 @router.get("/entities/{entity_id}", operation_id="ngsi_temporal_retrieve")
@@ -164,12 +315,15 @@ async def retrieve_entity(
     aggrPeriodDuration: str | None = None,
     options: str | None = None,
     format: str | None = None,
+    pick: str | None = None,
+    omit: str | None = None,
 ) -> Response:
     """The temporal evolution of one entity."""
     ctx = await media.request_context(request, platform)
     if not core_entities.is_uri(entity_id):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{entity_id[:80]!r} is not an entity id")
     answer_as = media.negotiate(request)
+    project = _projection(pick, omit, attrs)
     tq = _temporal_query(
         timerel=timerel, time_at=timeAt, end_time_at=endTimeAt, timeproperty=timeproperty,
         attrs=media.split_names(attrs, ctx), last_n=lastN, aggr_methods=aggrMethods,
@@ -184,10 +338,29 @@ async def retrieve_entity(
         raise NgsiError(
             ErrorKind.RESOURCE_NOT_FOUND, f"{entity_id} has no history of {', '.join(wanted)}"
         )
+    entity = project(entity)
+    if not entity:
+        raise NgsiError(ErrorKind.RESOURCE_NOT_FOUND, f"pick/omit leave nothing of {entity_id}")
     if truncated is not None:
         headers = {"Content-Range": _content_range(truncated)}
         return media.respond(entity, ctx, answer_as, status=206, headers=headers)
     return media.respond(entity, ctx, answer_as)
+
+
+def _projection(
+    pick: str | None, omit: str | None, attrs: str | None
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`pick`/`omit` (clause 4.21) over temporal entities: the members kept, in the client's
+    names (id, type, attributes); neither goes with `attrs`, nor with each other."""
+    if not (pick or omit):
+        return lambda entity: entity
+    if attrs:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "attrs cannot be combined with pick or omit")
+    if pick and omit:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "pick and omit exclude each other")
+    names = parse_projection(pick or omit or "", "pick" if pick else "omit")
+    keep = bool(pick)
+    return lambda entity: {k: v for k, v in entity.items() if (k in names) is keep}
 
 
 @router.post("/entities", status_code=201, operation_id="ngsi_temporal_create")
