@@ -27,6 +27,7 @@ from hakama.http.api import (
 from hakama.http.web import (
     auth_pages,
     backoffice,
+    catalogue_editor,
     communes,
     comparisons,
     dashboards,
@@ -37,6 +38,7 @@ from hakama.http.web import (
     records_pages,
     reports,
     tiles,
+    tracking,
 )
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -61,8 +63,10 @@ def routers() -> list[APIRouter]:
         open_data.router,
         auth_pages.router,
         portal.router,
+        tracking.router,
         notices.router,
         backoffice.router,
+        catalogue_editor.router,
         records_pages.router,
         comparisons.router,
         dashboards.router,

@@ -10,7 +10,7 @@ from hakama.core.access import ANONYMOUS, Actor, Role, system_actor
 from hakama.core.requests import RequestDraft, Status
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import indicators, request_events, service_catalog, territory
+from hakama.services import indicators, request_events, request_filing, service_catalog, territory
 from hakama.services import service_requests as sr
 from hakama.services.platform import Platform
 
@@ -36,7 +36,7 @@ def test_filed_and_resolved_requests_feed_the_indicators(platform: Platform) -> 
             attributes={"problem": "off"},
             language="ar",
         )
-        filed = sr.file_request(platform, draft=draft, actor=ANONYMOUS, now=at)
+        filed = request_filing.file_request(platform, draft=draft, actor=ANONYMOUS, now=at)
         sr.transition(
             platform,
             filed.request.id,

@@ -24,7 +24,14 @@ from hakama.core.access import system_actor
 from hakama.core.requests import Status
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import request_media, service_catalog, service_requests, territory, users
+from hakama.services import (
+    request_filing,
+    request_media,
+    service_catalog,
+    service_requests,
+    territory,
+    users,
+)
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from tests.browser.conftest import serve
@@ -92,7 +99,7 @@ def seed_requests(platform: Platform) -> None:
             for a in service.attributes
             if a.required
         }
-        service_requests.file_request(
+        request_filing.file_request(
             platform,
             draft=RequestDraft(
                 service_code=code, lat=point.y, lon=point.x, language="ar", attributes=answers

@@ -62,8 +62,7 @@ def test_reimport_dry_run_then_moves_and_prints_counts(tmp_path: Path) -> None:
     from hakama.core.requests import RequestDraft
     from hakama.demo.seed_services import catalogue_for
     from hakama.demo.territory import demo_areas
-    from hakama.services import service_catalog
-    from hakama.services import service_requests as sr
+    from hakama.services import request_filing, service_catalog
     from hakama.services.platform import Platform
     from hakama.settings import Settings
 
@@ -82,7 +81,7 @@ def test_reimport_dry_run_then_moves_and_prints_counts(tmp_path: Path) -> None:
         draft = RequestDraft(
             service_code="public_lighting", lat=34.917, lon=-2.318, attributes={"problem": "off"}
         )
-        filed = sr.file_request(platform, draft=draft, actor=ANONYMOUS).request
+        filed = request_filing.file_request(platform, draft=draft, actor=ANONYMOUS).request
     finally:
         platform.close()
     assert filed.area_code == "02.113.05.15"

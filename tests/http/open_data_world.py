@@ -16,12 +16,12 @@ from hakama.services import (
     dataset_builds,
     indicators,
     request_events,
+    request_filing,
     request_publication,
     request_work,
     service_catalog,
     territory,
 )
-from hakama.services import service_requests as sr
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.types import utcnow
@@ -96,7 +96,7 @@ def build_world(folder: Path) -> World:
         contact = Contact(
             first_name=MARKERS[0], last_name=MARKERS[1], email=MARKERS[8], phone=MARKERS[3]
         )
-        filed = sr.file_request(
+        filed = request_filing.file_request(
             platform,
             draft=draft,
             actor=ANONYMOUS,

@@ -17,7 +17,7 @@ from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.core.services_catalog import service_from_dict
 from hakama.core.territory import Area, Level
 from hakama.http.app import create_app
-from hakama.services import service_catalog, service_requests, territory, users
+from hakama.services import request_filing, service_catalog, service_requests, territory, users
 from hakama.services.platform import Platform
 from hakama.storage.types import utcnow
 
@@ -63,7 +63,7 @@ class Office:
 
     def file(self, *, at: tuple[float, float] = (0.5, 0.5), service: str = "lighting",
              description: str = "Lampe éteinte", days_ago: float = 0) -> str:
-        filed = service_requests.file_request(
+        filed = request_filing.file_request(
             self.platform,
             draft=RequestDraft(service_code=service, lat=at[1], lon=at[0], description=description),
             actor=OPERATOR,

@@ -14,7 +14,7 @@ from hakama.core.access import ANONYMOUS, Actor, Role
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.jobs import citizen_notices as job
-from hakama.services import citizen_notices
+from hakama.services import citizen_notices, request_filing
 from hakama.services import service_requests as sr
 from hakama.storage.schema_notices import notice_outbox, notice_recipients
 from hakama.storage.schema_requests import request_contacts
@@ -25,7 +25,7 @@ from .conftest import World
 BASE = "https://hakama.example.ma"
 
 
-def _file(w: World, contact: Contact | None, language: str = "ar") -> sr.FiledRequest:
+def _file(w: World, contact: Contact | None, language: str = "ar") -> request_filing.FiledRequest:
     lon, lat = w.point
     draft = RequestDraft(
         service_code="public_lighting",
@@ -35,7 +35,7 @@ def _file(w: World, contact: Contact | None, language: str = "ar") -> sr.FiledRe
         attributes={"problem": "off"},
         language=language,
     )
-    return sr.file_request(w.platform, draft=draft, actor=ANONYMOUS, contact=contact)
+    return request_filing.file_request(w.platform, draft=draft, actor=ANONYMOUS, contact=contact)
 
 
 def _agent(w: World) -> Actor:

@@ -24,6 +24,7 @@ from hakama.services import (
     devices,
     entities,
     relocation,
+    request_filing,
     request_work,
     service_catalog,
     territory,
@@ -56,7 +57,7 @@ def _file(platform: Platform, lon: float, lat: float) -> str:
         lon=lon,
         attributes={"problem": "off"},
     )
-    return sr.file_request(platform, draft=draft, actor=ANONYMOUS).request.id
+    return request_filing.file_request(platform, draft=draft, actor=ANONYMOUS).request.id
 
 
 def _counts(platform: Platform) -> dict[str, int]:

@@ -17,7 +17,7 @@ from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import audit, events, request_media, service_catalog, territory
+from hakama.services import audit, events, request_filing, request_media, service_catalog, territory
 from hakama.services import service_requests as sr
 from hakama.services.platform import Platform
 from hakama.storage.schema_requests import request_contacts, request_events_staging
@@ -65,7 +65,7 @@ def world(platform: Platform) -> Iterator[World]:
 
 def _file(
     w: World, *, point: tuple[float, float] | None = None, **extra: object
-) -> sr.FiledRequest:
+) -> request_filing.FiledRequest:
     lon, lat = point or w.point_a
     draft = RequestDraft(
         service_code="public_lighting",
@@ -75,7 +75,7 @@ def _file(
         attributes={"problem": "off"},
         language="ar",
     )
-    return sr.file_request(w.platform, draft=draft, actor=ANONYMOUS, contact=CONTACT, **extra)  # type: ignore[arg-type]
+    return request_filing.file_request(w.platform, draft=draft, actor=ANONYMOUS, contact=CONTACT, **extra)  # type: ignore[arg-type]
 
 
 def test_filing_places_the_request_and_starts_the_clock(world: World) -> None:
@@ -118,7 +118,7 @@ def test_bad_drafts_are_refused_clearly(
         base["address"] = "Place du marché"
     draft = RequestDraft(**{**base, **change})  # type: ignore[arg-type]
     with pytest.raises(Invalid, match=message):
-        sr.file_request(world.platform, draft=draft, actor=ANONYMOUS)
+        request_filing.file_request(world.platform, draft=draft, actor=ANONYMOUS)
     with world.platform.db.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM service_requests")).scalar_one() == 0
 
@@ -133,7 +133,7 @@ def test_jurisdiction_must_hold_the_point(world: World) -> None:
         jurisdiction_id=world.commune_b,
     )
     with pytest.raises(Invalid, match=f"not in {world.commune_b}"):
-        sr.file_request(world.platform, draft=draft, actor=ANONYMOUS)
+        request_filing.file_request(world.platform, draft=draft, actor=ANONYMOUS)
     by_address = RequestDraft(
         service_code="waste",
         address="Souk",
@@ -141,7 +141,7 @@ def test_jurisdiction_must_hold_the_point(world: World) -> None:
         jurisdiction_id=world.commune_b,
     )
     assert (
-        sr.file_request(world.platform, draft=by_address, actor=ANONYMOUS).request.area_code
+        request_filing.file_request(world.platform, draft=by_address, actor=ANONYMOUS).request.area_code
         == world.commune_b
     )
 
@@ -454,7 +454,7 @@ def test_free_text_is_for_those_who_work_the_requests(world: World) -> None:
     draft = RequestDraft(service_code="public_lighting", description="appelez Amina au 0600112233",
                          lat=lat, lon=lon, address="chez Amina Berrada, 12 rue des Orangers",
                          attributes={"problem": "off"})
-    req = sr.file_request(p, draft=draft, actor=ANONYMOUS, contact=CONTACT).request
+    req = request_filing.file_request(p, draft=draft, actor=ANONYMOUS, contact=CONTACT).request
     sr.comment(p, req.id, text="note interne: le voisin M. Alaoui se plaint", actor=world.agent_a,
                public=False)
     analyst = Actor(kind="user", id="an", role=Role.ANALYST, area_code=world.commune_a)

@@ -24,7 +24,13 @@ from hakama.core.errors import HakamaError, NotFound, Unauthorized
 from hakama.core.requests import ServiceRequest, Status, open311_statuses
 from hakama.core.services_catalog import Service, parse_datetime
 from hakama.http.api.open311_codec import FORMATS, FormError, error_response, parse_post, respond
-from hakama.services import request_media, service_catalog, service_requests, territory
+from hakama.services import (
+    request_filing,
+    request_media,
+    service_catalog,
+    service_requests,
+    territory,
+)
 from hakama.services.platform import Platform
 from hakama.storage.types import utcnow
 
@@ -438,7 +444,7 @@ async def post_request(request: Request, fmt: str) -> Response:
         actor = actor_for(request, parsed.api_key or "")
         if actor.kind == "anonymous":
             raise Open311Error(403, "api_key is required")
-        filed = service_requests.file_request(
+        filed = request_filing.file_request(
             platform,
             draft=parsed.draft,
             actor=actor,

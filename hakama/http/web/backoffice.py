@@ -1,7 +1,7 @@
 """The back office under `/office`: a commune's agents work their queue (filters, sort, search,
-assign, status with public or internal notes, merge, bulk), and admins manage the service
-catalogue. Every change goes through `services.service_requests` / `service_catalog`, which
-check the actor's area; this module only shows what they allow and says no politely.
+assign, status with public or internal notes, merge, bulk) and open one request (the catalogue
+editor is `catalogue_editor`). Every change goes through `services.service_requests`, which
+checks the actor's area; this module only shows what it allows and says no politely.
 """
 
 from __future__ import annotations
@@ -11,16 +11,17 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Forbidden, HakamaError, Invalid, NotFound, Unauthorized
 from hakama.core.requests import TRANSITIONS, Status
-from hakama.core.services_catalog import ICONS, Datatype, Service, service_from_dict
-from hakama.http.deps import ActorDep, csrf_token, verify_csrf
+from hakama.core.services_catalog import Service
+from hakama.http.deps import ActorDep, verify_csrf
+from hakama.http.web.forms import form_text
+from hakama.http.web.office import Redirect, office_context, office_message, staff_areas
 from hakama.http.web.request_pages import (
     Page,
-    leaf_areas,
     page_url,
     pager,
     services_by_code,
@@ -47,73 +48,6 @@ SORTS: tuple[tuple[SortKey, str], ...] = (
     ("-updated_at", "Recently changed"),
 )
 ACTIVE = tuple(s for s in Status if s.is_active)
-MESSAGES = {
-    "saved": "Saved.",
-    "merged": "The duplicates were merged into this request.",
-    "reopened": "The request is open again.",
-    "service": "The service was saved.",
-    "disabled": "The service is no longer offered there.",
-}
-
-
-class _Redirect(Exception):
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-def _sign_in(request: Request) -> RedirectResponse:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-
-
-def _work_areas(page: Page, actor: Actor) -> list[str]:
-    """Communes whose queue the actor works, in name order; empty if none."""
-    leaves = leaf_areas(page.platform)
-    chains = {a.code: territory.area_chain(page.platform, a.code) for a in leaves}
-    codes = [a.code for a in leaves if allowed(actor, Action.WORK_REQUESTS, chains[a.code])]
-    return sorted(codes, key=page.area_name)
-
-
-def _staff(page: Page, actor: Actor) -> list[str]:
-    """The actor's communes; sends the public to sign in and others to a 403 page."""
-    if actor.kind == "anonymous":
-        raise _Redirect(_sign_in(page.request))
-    areas = _work_areas(page, actor)
-    if not areas:
-        raise _Redirect(page.error(Forbidden("this account does not work a request queue")))
-    return areas
-
-
-def _common(page: Page, actor: Actor, section: str) -> dict[str, Any]:
-    return {
-        "section": section,
-        "actor_label": actor.id,
-        "can_manage_catalog": bool(_catalog_areas(page, actor)),
-        "csrf_token": csrf_token(page.request),
-    }
-
-
-def _message(page: Page) -> str:
-    key = page.request.query_params.get("msg", "")
-    if key == "bulk":
-        done = _int(page.request.query_params.get("done"))
-        failed = _int(page.request.query_params.get("failed"))
-        text = page._("%(done)d request(s) updated.", done=done)
-        if failed:
-            text += " " + page._(
-                "%(failed)d could not be changed from their status.", failed=failed
-            )
-        return text
-    return page._(MESSAGES[key]) if key in MESSAGES else ""
-
-
-def _int(value: str | None) -> int:
-    try:
-        return max(0, int(value or "0"))
-    except ValueError:
-        return 0
-
-
 # The queue ---------------------------------------------------------------------------------------
 
 
@@ -134,8 +68,8 @@ def queue(
     q, status, service, area, overdue = q[:100], status[:20], service[:64], area[:64], overdue[:5]
     page = Page(request)
     try:
-        areas = _staff(page, actor)
-    except _Redirect as exit_:
+        areas = staff_areas(page, actor)
+    except Redirect as exit_:
         return exit_.response
     if status == "all":
         statuses: tuple[Status, ...] = ()
@@ -183,7 +117,7 @@ def queue(
     paging = pager("/office", kept, page_no, result)
     return page.render(
         "office/queue.html",
-        **_common(page, actor, "queue"),
+        **office_context(page, actor, "queue"),
         rows=[page.request_view(r, now, known) for r in result.items],
         total=result.total,
         overdue_count=late,
@@ -194,14 +128,9 @@ def queue(
         sorts=[(k, page._(label)) for k, label in SORTS],
         paging=paging,
         back=page_url("/office", kept, page_no),
-        message=_message(page),
+        message=office_message(page),
         errors=[],
     )
-
-
-def _text(form: FormData, name: str, limit: int = 5000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
 
 
 @router.post("/bulk", response_class=HTMLResponse)
@@ -210,13 +139,13 @@ async def bulk(request: Request, actor: ActorDep) -> Response:
     page = Page(request)
     form = await request.form()
     try:
-        _staff(page, actor)
-        verify_csrf(request, _text(form, "csrf_token", 600))
+        staff_areas(page, actor)
+        verify_csrf(request, form_text(form, "csrf_token", 600))
         ids = [v for v in form.getlist("ids") if isinstance(v, str)][:500]
         if not ids:
             raise Invalid("select at least one request")
-        action = _text(form, "action", 20)
-        note = _text(form, "note")
+        action = form_text(form, "action", 20)
+        note = form_text(form, "note")
         if action == "assign":
             report = service_requests.bulk(
                 page.platform,
@@ -236,13 +165,13 @@ async def bulk(request: Request, actor: ActorDep) -> Response:
                 actor=actor,
                 status=target,
                 note=note,
-                public=_text(form, "public") == "1",
+                public=form_text(form, "public") == "1",
             )
-    except _Redirect as exit_:
+    except Redirect as exit_:
         return exit_.response
     except HakamaError as exc:
         return page.error(exc)
-    back = _text(form, "back", 1000)
+    back = form_text(form, "back", 1000)
     if not back.startswith("/office"):
         back = "/office"
     joiner = "&" if "?" in back else "?"
@@ -287,7 +216,7 @@ def _detail(
     return page.render(
         "office/request.html",
         status_code,
-        **_common(page, actor, "queue"),
+        **office_context(page, actor, "queue"),
         req=view,
         events=[page.event_view(e) for e in events],
         contact=contact,
@@ -302,7 +231,7 @@ def _detail(
         communes_geojson=page.communes_geojson([req.area_code]),
         publication=request_publication.get(page.platform, req.id),
         stored_media=[m for m in req.media if request_media.is_stored_name(m)],
-        message=_message(page),
+        message=office_message(page),
         errors=errors or [],
     )
 
@@ -323,9 +252,9 @@ def request_detail(request: Request, request_id: str, actor: ActorDep) -> Respon
     """A request with its whole history; the requester's contact on demand (audited)."""
     page = Page(request)
     try:
-        _staff(page, actor)
+        staff_areas(page, actor)
         return _detail(page, actor, request_id)
-    except _Redirect as exit_:
+    except Redirect as exit_:
         return exit_.response
     except HakamaError as exc:
         return page.error(exc)
@@ -336,12 +265,12 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
     form = await request.form()
     msg = "saved"
     try:
-        _staff(page, actor)
-        verify_csrf(request, _text(form, "csrf_token", 600))
-        note = _text(form, "note")
-        public = _text(form, "public") == "1"
+        staff_areas(page, actor)
+        verify_csrf(request, form_text(form, "csrf_token", 600))
+        note = form_text(form, "note")
+        public = form_text(form, "public") == "1"
         if what == "status":
-            target = next((s for s in Status if s.value == _text(form, "status", 20)), None)
+            target = next((s for s in Status if s.value == form_text(form, "status", 20)), None)
             if target is None:
                 raise Invalid("choose the new status")
             service_requests.transition(
@@ -352,8 +281,8 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
                 page.platform,
                 request_id,
                 actor=actor,
-                assignee=_text(form, "assignee", 300),
-                department=_text(form, "department", 300),
+                assignee=form_text(form, "assignee", 300),
+                department=form_text(form, "department", 300),
             )
         elif what == "comment":
             service_requests.comment(
@@ -374,7 +303,9 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
             service_requests.add_media(page.platform, request_id, data=data, actor=actor)
         elif what == "merge":
             dupes = [
-                d for d in _text(form, "duplicates", 400).replace(";", ",").split(",") if d.strip()
+                d
+                for d in form_text(form, "duplicates", 400).replace(";", ",").split(",")
+                if d.strip()
             ]
             service_requests.merge_duplicates(
                 page.platform,
@@ -385,14 +316,14 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
             )
             msg = "merged"
         elif what == "publish":  # open data: the text (and photos) an agent approves
-            if _text(form, "withdraw") == "1":
+            if form_text(form, "withdraw") == "1":
                 request_publication.withdraw(page.platform, request_id, actor=actor)
             else:
                 photos = [p for p in form.getlist("photos") if isinstance(p, str)]
                 request_publication.approve(
                     page.platform, request_id, text=note, photos=photos, actor=actor
                 )
-    except _Redirect as exit_:
+    except Redirect as exit_:
         return exit_.response
     except (NotFound, Forbidden, Unauthorized) as exc:
         return page.error(exc)
@@ -459,295 +390,4 @@ def media(request: Request, request_id: str, name: str, actor: ActorDep) -> Resp
         return page.error(exc)
     return FileResponse(
         path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"}
-    )
-
-
-# The service catalogue -----------------------------------------------------------------------
-
-
-def _catalog_areas(page: Page, actor: Actor) -> list[str]:
-    """Areas whose catalogue the actor manages: their own area (or all) and the communes below."""
-    if actor.kind == "anonymous":
-        return []
-    out = []
-    for area in territory.list_areas(page.platform):
-        if area.level.depth < 2:  # countries and regions: catalogues start at provinces
-            continue
-        if allowed(actor, Action.MANAGE_CATALOG, territory.area_chain(page.platform, area.code)):
-            out.append(area.code)
-    return sorted(
-        out, key=lambda c: (territory.get_area(page.platform, c).level.depth, page.area_name(c))
-    )
-
-
-def _admin(page: Page, actor: Actor, area: str) -> tuple[list[str], str]:
-    if actor.kind == "anonymous":
-        raise _Redirect(_sign_in(page.request))
-    areas = _catalog_areas(page, actor)
-    if not areas:
-        raise _Redirect(page.error(Forbidden("this account does not manage a service catalogue")))
-    if area and area not in areas:
-        raise _Redirect(
-            page.error(Forbidden(f"{actor.label} may not manage the services of {area}"))
-        )
-    return areas, area or areas[0]
-
-
-def _catalogue_rows(page: Page, area: str) -> list[dict[str, Any]]:
-    own = service_catalog.definitions_at(page.platform, area)
-    offered = {s.code: s for s in service_catalog.list_services(page.platform, area_code=area)}
-    for service in own:
-        offered.setdefault(service.code, service)
-    return [
-        {
-            "code": s.code,
-            "name": s.name(page.lang),
-            "department": s.department,
-            "target_hours": f"{s.target_hours:g}",
-            "defined_at": page.area_name(s.area_code),
-            "active": s.active,
-            "icon": s.icon,
-        }
-        for s in sorted(offered.values(), key=lambda s: (s.category, s.code))
-    ]
-
-
-@router.get("/services", response_class=HTMLResponse)
-def services(request: Request, actor: ActorDep, area: str = "") -> Response:
-    area = area[:64]
-    """The services an area offers (own and inherited definitions), for its admins."""
-    page = Page(request)
-    try:
-        areas, chosen = _admin(page, actor, area)
-    except _Redirect as exit_:
-        return exit_.response
-    return page.render(
-        "office/services.html",
-        **_common(page, actor, "services"),
-        areas=[{"code": c, "name": page.area_name(c)} for c in areas],
-        area={"code": chosen, "name": page.area_name(chosen)},
-        services=_catalogue_rows(page, chosen),
-        message=_message(page),
-    )
-
-
-def _service_form(service: Service | None, code: str = "") -> dict[str, Any]:
-    attrs = []
-    for attr in service.attributes if service else ():
-        attrs.append(
-            {
-                "code": attr.code,
-                "datatype": attr.datatype.value,
-                "required": attr.required,
-                "ar": attr.descriptions.get("ar", ""),
-                "fr": attr.descriptions.get("fr", ""),
-                "en": attr.descriptions.get("en", ""),
-                "values": ", ".join(
-                    f"{v.key}={v.names.get('fr', '')}" if v.names.get("fr") else v.key
-                    for v in attr.values
-                ),
-            }
-        )
-    blank: dict[str, Any] = {
-        "code": "",
-        "datatype": "string",
-        "required": False,
-        "ar": "",
-        "fr": "",
-        "en": "",
-        "values": "",
-    }
-    attrs.extend(dict(blank) for _ in range(2))
-    names = service.names if service else {}
-    descriptions = service.descriptions if service else {}
-    return {
-        "existing": service is not None,
-        "code": service.code if service else code,
-        **{f"name_{lang}": names.get(lang, "") for lang in ("ar", "fr", "en")},
-        **{f"description_{lang}": descriptions.get(lang, "") for lang in ("ar", "fr", "en")},
-        "category": service.category if service else "",
-        "department": service.department if service else "",
-        "target_hours": f"{service.target_hours:g}" if service else "72",
-        "business_hours": service.business_hours if service else False,
-        "icon": service.icon if service else "other",
-        "active": service.active if service else True,
-        "attributes": attrs,
-    }
-
-
-def _render_service_form(
-    page: Page,
-    actor: Actor,
-    area: str,
-    form: dict[str, Any],
-    *,
-    errors: list[str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return page.render(
-        "office/service_form.html",
-        status_code,
-        **_common(page, actor, "services"),
-        area={"code": area, "name": page.area_name(area)},
-        form=form,
-        icons=ICONS,
-        datatypes=[d.value for d in Datatype],
-        errors=errors or [],
-    )
-
-
-@router.get("/services/new", response_class=HTMLResponse)
-def service_new(request: Request, actor: ActorDep, area: str = "") -> Response:
-    area = area[:64]
-    page = Page(request)
-    try:
-        _areas, chosen = _admin(page, actor, area)
-    except _Redirect as exit_:
-        return exit_.response
-    return _render_service_form(page, actor, chosen, _service_form(None))
-
-
-@router.get("/services/{code}", response_class=HTMLResponse)
-def service_edit(request: Request, code: str, actor: ActorDep, area: str = "") -> Response:
-    """Edit a definition; editing an inherited one creates the area's own override."""
-    page = Page(request)
-    try:
-        _areas, chosen = _admin(page, actor, area)
-        own = next(
-            (s for s in service_catalog.definitions_at(page.platform, chosen) if s.code == code),
-            None,
-        )
-        service = own or service_catalog.get_service(page.platform, code, area_code=chosen)
-    except _Redirect as exit_:
-        return exit_.response
-    except HakamaError as exc:
-        return page.error(exc)
-    return _render_service_form(page, actor, chosen, _service_form(service))
-
-
-def _attributes_from_form(form: FormData, previous: Service | None) -> list[dict[str, Any]]:
-    columns = {
-        name: [v if isinstance(v, str) else "" for v in form.getlist(f"attr_{name}")]
-        for name in ("code", "datatype", "required", "ar", "fr", "en", "values")
-    }
-    out = []
-    for i, code in enumerate(columns["code"][:50]):
-        code = code.strip()
-        if not code:
-            continue
-
-        def cell(name: str, i: int = i) -> str:
-            values = columns[name]
-            return values[i].strip() if i < len(values) else ""
-
-        old = previous.attribute(code) if previous else None
-        old_names = {v.key: dict(v.names) for v in old.values} if old else {}
-        values = []
-        for part in cell("values").split(","):
-            key, _sep, name = part.partition("=")
-            key = key.strip()
-            if not key:
-                continue
-            names = old_names.get(key, {})
-            names["fr"] = name.strip() or names.get("fr") or key
-            values.append({"key": key, "names": names})
-        out.append(
-            {
-                "code": code,
-                "datatype": cell("datatype") or "string",
-                "required": cell("required") == "1",
-                "descriptions": {lang: cell(lang) for lang in ("ar", "fr", "en") if cell(lang)},
-                "values": values,
-            }
-        )
-    return out
-
-
-@router.post("/services/save", response_class=HTMLResponse)
-async def service_save(request: Request, actor: ActorDep) -> Response:
-    """Create or replace the area's definition of a service."""
-    page = Page(request)
-    form = await request.form()
-    area = _text(form, "area", 64)
-    try:
-        _areas, chosen = _admin(page, actor, area)
-        verify_csrf(request, _text(form, "csrf_token", 600))
-    except _Redirect as exit_:
-        return exit_.response
-    except HakamaError as exc:
-        return page.error(exc)
-    code = _text(form, "code", 64).strip()
-    previous = next(
-        (s for s in service_catalog.all_definitions(page.platform) if s.code == code), None
-    )
-    data: dict[str, Any] = {
-        "code": code,
-        "area_code": chosen,
-        "category": _text(form, "category", 64).strip(),
-        "names": {lang: _text(form, f"name_{lang}", 200).strip() for lang in ("ar", "fr", "en")},
-        "descriptions": {
-            lang: _text(form, f"description_{lang}", 500).strip() for lang in ("ar", "fr", "en")
-        },
-        "department": _text(form, "department", 200).strip(),
-        "target_hours": _text(form, "target_hours", 20).strip() or "0",
-        "business_hours": _text(form, "business_hours") == "1",
-        "icon": _text(form, "icon", 32) or "other",
-        "active": _text(form, "active") == "1",
-        "attributes": _attributes_from_form(form, previous),
-    }
-    try:
-        try:
-            service = service_from_dict(data)
-        except ValueError as exc:
-            raise Invalid(str(exc)) from None
-        service_catalog.save_service(page.platform, service, actor=actor)
-    except HakamaError as exc:
-        if isinstance(exc, Forbidden | Unauthorized):
-            return page.error(exc)
-        shown = _service_form(None, code)
-        rows = [
-            {
-                "code": a["code"],
-                "datatype": a["datatype"],
-                "required": a["required"],
-                **{lang: a["descriptions"].get(lang, "") for lang in ("ar", "fr", "en")},
-                "values": ", ".join(f"{v['key']}={v['names'].get('fr', '')}" for v in a["values"]),
-            }
-            for a in data["attributes"]
-        ]
-        shown["attributes"] = rows + shown["attributes"]
-        shown.update(
-            {
-                k: v
-                for k, v in data.items()
-                if k in ("category", "department", "icon", "active", "business_hours")
-            },
-            target_hours=data["target_hours"],
-            existing=False,
-            **{f"name_{k}": v for k, v in data["names"].items()},
-            **{f"description_{k}": v for k, v in data["descriptions"].items()},
-        )
-        return _render_service_form(
-            page, actor, chosen, shown, errors=[exc.message], status_code=exc.status
-        )
-    return RedirectResponse(
-        "/office/services?" + urlencode({"area": chosen, "msg": "service"}), status_code=303
-    )
-
-
-@router.post("/services/{code}/disable", response_class=HTMLResponse)
-async def service_disable(request: Request, code: str, actor: ActorDep) -> Response:
-    page = Page(request)
-    form = await request.form()
-    area = _text(form, "area", 64)
-    try:
-        _areas, chosen = _admin(page, actor, area)
-        verify_csrf(request, _text(form, "csrf_token", 600))
-        service_catalog.disable_service(page.platform, code, area_code=chosen, actor=actor)
-    except _Redirect as exit_:
-        return exit_.response
-    except HakamaError as exc:
-        return page.error(exc)
-    return RedirectResponse(
-        "/office/services?" + urlencode({"area": chosen, "msg": "disabled"}), status_code=303
     )

@@ -1,26 +1,22 @@
-"""The citizen portal: report a problem (icons, map, photo), follow it by its number, and the
-public list and map of requests — all through `services.service_requests`, no rule of its own.
-
-The requester's token (returned once at filing) is kept in a cookie scoped to the request's
-tracking page, and given as a private link, so the same person can later comment, confirm or
-contest the resolution; everyone else sees the public view of the request.
+"""The citizen portal: report a problem (icons, map, photo) and the public list and map of
+requests — all through `services.request_filing` / `service_requests`, no rule of its own.
+Following a request by its number is `tracking`: filing hands the requester's token to it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from hakama.core.errors import HakamaError, Invalid, NotFound
-from hakama.core.requests import REQUEST_ID, Contact, RequestDraft, Status, normalise_request_id
+from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.core.services_catalog import Datatype, Service
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
-from hakama.http.web import notices
+from hakama.http.web.forms import form_photos, form_text
 from hakama.http.web.request_pages import (
     Page,
     leaf_areas,
@@ -31,46 +27,18 @@ from hakama.http.web.request_pages import (
 from hakama.http.web.request_pages import (
     page_number as read_page,
 )
-from hakama.services import citizen_notices, request_media, service_catalog, service_requests
+from hakama.http.web.tracking import remember_token
+from hakama.services import (
+    request_filing,
+    service_catalog,
+    service_requests,
+)
 from hakama.services.service_requests import RequestFilter
 from hakama.storage.types import utcnow
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 20
-TOKEN_COOKIE = "hakama_rq_"
-MAX_PHOTOS = 2  # the form offers a camera input and a file input
-
-
-def _token_cookie(request_id: str) -> str:
-    return TOKEN_COOKIE + request_id.replace("-", "")
-
-
-def requester_token(request: Request, request_id: str) -> str | None:
-    """The requester's token: from a private link (`?key=`) if it is right, else the cookie."""
-    asked = request.query_params.get("key")
-    if asked and len(asked) <= 100:
-        try:
-            if (
-                service_requests.request_id_for_token(request.app.state.platform, asked)
-                == request_id
-            ):
-                return asked
-        except NotFound:
-            pass
-    return request.cookies.get(_token_cookie(request_id))
-
-
-def _remember_token(response: Response, request: Request, request_id: str, token: str) -> None:
-    response.set_cookie(
-        _token_cookie(request_id),
-        token,
-        max_age=365 * 24 * 3600,
-        path=f"/track/{request_id}",
-        httponly=True,
-        samesite="lax",
-        secure=request.app.state.platform.settings.secure_cookies,
-    )
 
 
 # Reporting -------------------------------------------------------------------------------------
@@ -194,11 +162,6 @@ def report_form(request: Request, code: str, commune: str | None = None) -> HTML
     return _report_form(page, service, form={"commune": commune or ""})
 
 
-def _text(form: FormData, name: str, limit: int = 5000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
-
-
 def _number(value: str, what: str) -> float | None:
     value = value.strip().replace(",", ".")
     if not value:
@@ -237,36 +200,22 @@ def _local_datetime(page: Page, value: str) -> str:
     return parsed.isoformat()
 
 
-async def _photos(form: FormData) -> list[bytes]:
-    """The photos sent (camera and file inputs); one byte over the limit is enough to refuse."""
-    photos: list[bytes] = []
-    for item in form.getlist("photo"):
-        if not isinstance(item, UploadFile) or not item.filename:
-            continue
-        data = await item.read(request_media.MAX_BYTES + 1)
-        if data:
-            photos.append(data)
-    if len(photos) > MAX_PHOTOS:
-        raise Invalid(f"at most {MAX_PHOTOS} photos")
-    return photos
-
-
 @router.post("/report/{code}", response_class=HTMLResponse)
 async def report_submit(request: Request, code: str, actor: ActorDep) -> Response:
     """File the request, then show its tracking number (the token goes in a cookie)."""
     page = Page(request)
     form = await request.form()
     try:
-        verify_csrf(request, _text(form, "csrf_token", 600))
+        verify_csrf(request, form_text(form, "csrf_token", 600))
     except HakamaError as exc:
         return page.error(exc)
-    commune = _text(form, "commune", 64) or None
+    commune = form_text(form, "commune", 64) or None
     try:
         service = _service_for(page, code, commune)
     except HakamaError as exc:
         return page.error(exc)
     values = {
-        key: _text(form, key)
+        key: form_text(form, key)
         for key in (
             "lat",
             "long",
@@ -280,7 +229,7 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
     }
     answers = _answers(page, service, form)
     try:
-        lang = _text(form, "language", 2)
+        lang = form_text(form, "language", 2)
         draft = RequestDraft(
             service_code=service.code,
             description=values["description"],
@@ -288,7 +237,7 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
             lon=_number(values["long"], "long"),
             address=values["address_string"],
             jurisdiction_id=commune,
-            jurisdiction_chosen=_text(form, "commune_chosen", 2) == "1",
+            jurisdiction_chosen=form_text(form, "commune_chosen", 2) == "1",
             attributes=answers,
             language=lang if lang in ("ar", "fr", "en") else page.lang,
             channel="web",
@@ -298,8 +247,8 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
             phone=values["phone"].strip(),
             email=values["email"].strip(),
         )
-        filed = service_requests.file_request(
-            page.platform, draft=draft, actor=actor, contact=contact, photos=await _photos(form)
+        filed = request_filing.file_request(
+            page.platform, draft=draft, actor=actor, contact=contact, photos=await form_photos(form)
         )
     except HakamaError as exc:
         if exc.status >= 500 or exc.status in (401, 403):
@@ -318,266 +267,8 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
         )
     request_id = filed.request.id
     response = RedirectResponse(f"/track/{request_id}?filed=1", status_code=303)
-    _remember_token(response, request, request_id, filed.token)
+    remember_token(response, request, request_id, filed.token)
     return response
-
-
-# Following -------------------------------------------------------------------------------------
-
-
-@router.get("/track", response_class=HTMLResponse)
-def track_find(request: Request, id: str = "") -> Response:
-    """Ask for a tracking number, then go to its page."""
-    id = id[:40]
-    page = Page(request)
-    if id.strip():
-        wanted = normalise_request_id(id)
-        if REQUEST_ID.fullmatch(wanted):
-            try:
-                service_requests.get_request(page.platform, wanted, actor=request.state.actor)
-                return RedirectResponse(f"/track/{wanted}", status_code=303)
-            except NotFound:
-                pass
-        return page.render(
-            "portal/track_find.html",
-            404,
-            asked=id,
-            errors=[page._("No request has this number. Check it and try again.")],
-        )
-    return page.render("portal/track_find.html", asked="", errors=[])
-
-
-def _track_page(
-    page: Page,
-    request_id: str,
-    actor: Any,
-    *,
-    token: str | None,
-    filed: bool = False,
-    message: str = "",
-    errors: list[str] | None = None,
-    field_errors: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    req = service_requests.get_request(page.platform, request_id, actor=actor, token=token)
-    events = service_requests.history(page.platform, req.id, actor=actor, token=token)
-    is_requester = token is not None and _holds(page, req.id, token)
-    now = utcnow()
-    known = services_by_code(service_catalog.list_services(page.platform))
-    view = page.request_view(req, now, known)
-    private_link = ""
-    if filed and is_requester and token:
-        base = str(page.request.base_url).rstrip("/")
-        private_link = f"{base}/track/{req.id}?{urlencode({'key': token})}"
-    return page.render(
-        "portal/track.html",
-        status_code,
-        req=view,
-        events=[page.event_view(e) for e in events],
-        filed=filed,
-        is_requester=is_requester,
-        private_link=private_link,
-        can_comment=is_requester and not req.merged_into and req.status is not Status.CLOSED,
-        can_feedback=is_requester and req.status is Status.RESOLVED and not req.merged_into,
-        photos=[f"/track/{req.id}/media/{m}" for m in req.media if request_media.is_stored_name(m)]
-        if is_requester
-        else [],
-        communes_geojson=page.communes_geojson([req.area_code]),
-        csrf_token=csrf_token(page.request),
-        message=message,
-        errors=errors or [],
-        field_errors=field_errors or {},
-        form=form or {},
-        notices=notices.follow_view(page, req.id, is_requester=is_requester),
-        private_qr=notices.qr_svg(private_link, page._("QR code of the private link"))
-        if private_link
-        else "",
-    )
-
-
-def track_with(
-    page: Page,
-    request_id: str,
-    actor: Any,
-    *,
-    message: str = "",
-    errors: list[str] | None = None,
-    field_errors: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> Response:
-    """The tracking page after an action on it (a message, or errors), or the error page."""
-    token = requester_token(page.request, request_id)
-    try:
-        return _track_page(
-            page,
-            request_id,
-            actor,
-            token=token,
-            message=message,
-            errors=errors,
-            field_errors=field_errors,
-            form=form,
-            status_code=status_code,
-        )
-    except HakamaError as exc:
-        return page.error(exc)
-
-
-@router.post("/track/{request_id}/follow", response_class=HTMLResponse)
-async def follow(request: Request, request_id: str, actor: ActorDep) -> Response:
-    """Someone who did not file the request asks to be told of its changes by e-mail."""
-    page = Page(request)
-    form = await request.form()
-    email = _text(form, "email", 320)
-    try:
-        verify_csrf(request, _text(form, "csrf_token", 600))
-        citizen_notices.follow(page.platform, request_id, email=email, language=page.lang)
-    except HakamaError as exc:
-        if exc.status == 404:
-            return page.error(exc)
-        problem = translate_error(page, exc.message)
-        return track_with(
-            page,
-            request_id,
-            actor,
-            errors=[problem],
-            field_errors={"follow-email": problem},
-            form={"follow_email": email},
-            status_code=exc.status,
-        )
-    return track_with(
-        page,
-        request_id,
-        actor,
-        message=page._(
-            "We sent a message to this address: open the link in it to confirm. "
-            "Nothing else is sent until you do."
-        ),
-    )
-
-
-@router.post("/track/{request_id}/notices/stop", response_class=HTMLResponse)
-async def stop_my_notices(request: Request, request_id: str, actor: ActorDep) -> Response:
-    """The requester, on their tracking page, stops the messages about their request."""
-    page = Page(request)
-    form = await request.form()
-    try:
-        verify_csrf(request, _text(form, "csrf_token", 600))
-        citizen_notices.stop_requester(
-            page.platform, request_id, token=requester_token(request, request_id)
-        )
-    except HakamaError as exc:
-        return page.error(exc)
-    return track_with(
-        page, request_id, actor, message=page._("You will get no more messages about this request.")
-    )
-
-
-def _holds(page: Page, request_id: str, token: str) -> bool:
-    try:
-        return service_requests.request_id_for_token(page.platform, token) == request_id
-    except NotFound:
-        return False
-
-
-@router.get("/track/{request_id}", response_class=HTMLResponse)
-def track(request: Request, request_id: str, actor: ActorDep, filed: bool = False) -> Response:
-    """A request's status, public notes and timeline; the requester may comment and answer."""
-    page = Page(request)
-    canonical = normalise_request_id(request_id)
-    if canonical != request_id and REQUEST_ID.fullmatch(canonical):
-        return RedirectResponse(f"/track/{canonical}", status_code=307)
-    token = requester_token(request, canonical)
-    try:
-        response = _track_page(page, canonical, actor, token=token, filed=filed)
-    except HakamaError as exc:
-        return page.error(exc)
-    asked = request.query_params.get("key")
-    if asked and token == asked:  # a right private link: remember it on this device
-        _remember_token(response, request, canonical, asked)
-    return response
-
-
-async def _requester_action(request: Request, request_id: str, actor: Any, kind: str) -> Response:
-    page = Page(request)
-    form = await request.form()
-    token = requester_token(request, request_id)
-    try:
-        verify_csrf(request, _text(form, "csrf_token", 600))
-        note = _text(form, "note")
-        if kind == "comment":
-            service_requests.comment(page.platform, request_id, text=note, actor=actor, token=token)
-            message = page._("Your comment was added.")
-        elif kind == "photo":
-            photos = await _photos(form)
-            if len(photos) != 1:
-                raise Invalid("choose one photo")
-            service_requests.add_media(
-                page.platform, request_id, data=photos[0], actor=actor, token=token
-            )
-            message = page._("Your photo was added.")
-        elif _text(form, "verdict") == "confirm":
-            service_requests.confirm(page.platform, request_id, actor=actor, token=token, note=note)
-            message = page._("Thank you: the request is closed.")
-        elif _text(form, "verdict") == "contest":
-            service_requests.contest(page.platform, request_id, actor=actor, token=token, note=note)
-            message = page._("The request is open again; the commune will look at it.")
-        else:
-            raise Invalid("answer yes or no")
-    except HakamaError as exc:
-        if isinstance(exc, NotFound):
-            return page.error(exc)
-        try:
-            return _track_page(
-                page,
-                request_id,
-                actor,
-                token=token,
-                errors=[translate_error(page, exc.message)],
-                status_code=exc.status,
-            )
-        except HakamaError as again:
-            return page.error(again)
-    return _track_page(page, request_id, actor, token=token, message=message)
-
-
-@router.post("/track/{request_id}/photo", response_class=HTMLResponse)
-async def track_photo(request: Request, request_id: str, actor: ActorDep) -> Response:
-    """The requester adds a photo later (re-encoded without metadata, like at filing)."""
-    return await _requester_action(request, request_id, actor, "photo")
-
-
-@router.post("/track/{request_id}/comment", response_class=HTMLResponse)
-async def track_comment(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _requester_action(request, request_id, actor, "comment")
-
-
-@router.post("/track/{request_id}/feedback", response_class=HTMLResponse)
-async def track_feedback(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _requester_action(request, request_id, actor, "feedback")
-
-
-@router.get("/track/{request_id}/media/{name}")
-def track_media(request: Request, request_id: str, name: str) -> Response:
-    """A photo of the request, for its requester only (photos may show people or plates)."""
-    page = Page(request)
-    token = requester_token(request, request_id)
-    try:
-        if not token or not _holds(page, request_id, token):
-            raise NotFound("no such media")
-        req = service_requests.get_request(
-            page.platform, request_id, actor=request.state.actor, token=token
-        )
-        if name not in req.media:
-            raise NotFound("no such media")
-        path, content_type = request_media.media_path(page.platform, name)
-    except HakamaError as exc:
-        return page.error(exc)
-    return FileResponse(
-        path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"}
-    )
 
 
 # The public list -------------------------------------------------------------------------------
