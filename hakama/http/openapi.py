@@ -16,6 +16,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from hakama.core.requests import Status
+from hakama.http.api import ckan
+from hakama.http.openapi_ngsi import document_ngsi_ld
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -54,7 +58,11 @@ FAMILIES: tuple[tuple[str, str, tuple[int, ...], dict[str, Any]], ...] = (
         "/ngsi-ld/",
         "NgsiLd",
         (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 501, 503),
-        {"application/json": {"schema": PROBLEM_SCHEMA}},
+        {
+            "application/json": {"schema": PROBLEM_SCHEMA},
+            # What the app answers before the NGSI-LD router runs (a revoked or unknown key).
+            "application/problem+json": {"schema": PROBLEM_SCHEMA},
+        },
     ),
     (
         "/open311/",
@@ -104,7 +112,7 @@ DESCRIPTIONS = {
 
 
 _FORM = "application/x-www-form-urlencoded"
-_STR = {"type": "string"}
+_STR = {"type": "string", "pattern": "^[^\\x00]*$"}  # text, without NUL
 _WHO = {"api_key": _STR, "token": _STR, "description": _STR}
 #: Open311's bodies are forms that its routers read themselves: what they read, by operation.
 OPEN311_BODIES: dict[str, dict[str, Any]] = {
@@ -114,7 +122,7 @@ OPEN311_BODIES: dict[str, dict[str, Any]] = {
                 "type": "object",
                 "properties": {
                     "api_key": _STR,
-                    "service_code": _STR,
+                    "service_code": {"type": "string", "minLength": 1},
                     "lat": {"type": "number", "minimum": -90, "maximum": 90},
                     "long": {"type": "number", "minimum": -180, "maximum": 180},
                     "address_string": _STR,
@@ -134,7 +142,11 @@ OPEN311_BODIES: dict[str, dict[str, Any]] = {
         _FORM: {
             "schema": {
                 "type": "object",
-                "properties": {**_WHO, "status": _STR, "public": {"type": "boolean"}},
+                "properties": {
+                    **_WHO,
+                    "status": {"enum": [s.value for s in Status]},
+                    "public": {"type": "boolean"},
+                },
             }
         }
     },
@@ -150,6 +162,63 @@ OPEN311_BODIES: dict[str, dict[str, Any]] = {
                 "required": ["media"],
             }
         }
+    },
+}
+
+
+#: Rules a request must follow that OpenAPI cannot state (between parameters, or on a value the
+#: server looks up), by operation: the operation's description lists them, and the server's
+#: 400/422 answer quotes them (tests/http/test_openapi_truth.py accepts a valid-looking request
+#: refused only for one of these).
+_TIME_RULES = (
+    "timerel needs timeAt",
+    "timeAt and endTimeAt need timerel",
+    "endTimeAt must be after timeAt",
+    "aggregatedValues needs aggrMethods",
+    "aggrPeriodDuration needs aggrMethods",
+)
+UNSTATED_RULES: dict[str, tuple[str, ...]] = {
+    "ngsi_query_entities": (
+        "give at least one of type, id, idPattern, attrs, q, georel (or local=true)",
+        "a geo-query needs georel, geometry and coordinates together",
+        "no area with code",
+        "limit must be positive (0 only with count=true)",
+        "attrs cannot be combined with pick or omit",
+    ),
+    "ngsi_get_entity": ("attrs cannot be combined with pick or omit",),
+    "ngsi_temporal_query": (
+        "give at least one of type, id, idPattern, attrs, q, georel (clause 5.7.4)",
+        "a geo-query needs georel, geometry and coordinates together",
+        *_TIME_RULES,
+    ),
+    "ngsi_batch_query": ("limit must be positive (0 only with count=true)",),
+    "ngsi_temporal_retrieve": _TIME_RULES,
+    "admin_create_key": ("cannot have scope",),  # a role's scopes: docs/security.md
+    "admin_create_user": ("cannot have scope",),
+    "open311x_post_update": ("a comment cannot be empty",),
+    "open311x_post_media": (
+        "the file is not a readable JPEG, PNG or WebP image",
+        "the multipart form could not be read",
+        "the photo is empty",
+    ),
+    "push_records": (
+        "name the commune: `area_code`",
+        "fields as GET /api/records/types describes the record type",
+    ),
+}
+_RECORDS = {"type": "array", "items": {"type": "object"}, "maxItems": 5}
+#: Bodies the routers read themselves, outside NGSI-LD and Open311, by operation.
+BODIES: dict[str, dict[str, Any]] = {
+    "push_records": {
+        "oneOf": [
+            _RECORDS,
+            {
+                "type": "object",
+                "properties": {"area_code": _STR, "records": _RECORDS},
+                "required": ["records"],
+                "additionalProperties": False,
+            },
+        ]
     },
 }
 
@@ -183,6 +252,22 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             if path.startswith("/open311/"):
                 document_open311(path, operation)
+            if path.startswith("/ngsi-ld/"):
+                document_ngsi_ld(operation)
+            if path.startswith(("/api/3/action/", "/api/action/")):
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("name") == "name":
+                        parameter["schema"] = {"enum": sorted(ckan.ACTIONS)}
+            body = BODIES.get(operation.get("operationId", ""))
+            if body is not None:
+                operation["requestBody"] = {
+                    "required": True,
+                    "content": {"application/json": {"schema": body}},
+                }
+            rules = UNSTATED_RULES.get(operation.get("operationId", ""))
+            if rules:
+                said = "; ".join(rules)
+                operation["description"] = f"{operation.get('description', '')}\n\nAlso: {said}.".strip()
             if path in RDF_PATHS:
                 for status, answer in operation["responses"].items():
                     if status.startswith("2"):

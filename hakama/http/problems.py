@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from hakama.core.errors import HakamaError
 from hakama.http.web.errors import error_page, wants_html
@@ -21,6 +22,18 @@ PROBLEM_JSON = "application/problem+json"
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path, for a 405's `Allow` (Starlette lists only
+    the first route's, and a path often has one route per method)."""
+    routes = request.app.router.routes
+    methods = {
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    }
+    return ", ".join(sorted(methods))
 
 
 def install(app: FastAPI) -> None:
@@ -56,6 +69,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405 and (allowed := allowed_methods(_request)):
+            exc.headers = {**(exc.headers or {}), "Allow": allowed}
         if ngsi_errors.is_ngsi_path(_request.url.path):
             return ngsi_errors.to_response(exc)
         detail = exc.detail if isinstance(exc.detail, str) else "error"

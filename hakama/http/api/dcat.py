@@ -270,7 +270,7 @@ def _base(request: Request) -> str:
 
 @router.get("/catalog", summary="The DCAT-AP 3 catalogue (Turtle, JSON-LD or RDF/XML by Accept)")
 async def catalog(
-    request: Request, page: int | None = Query(None, description="Page of 100 datasets (hydra)")
+    request: Request, page: int | None = Query(None, ge=1, description="Page of 100 datasets (hydra)")
 ) -> Response:
     fmt = negotiate(request.headers.get("accept", ""))
     g = await run_in_threadpool(
@@ -280,7 +280,7 @@ async def catalog(
 
 
 @router.get("/catalog.{ext}", summary="The DCAT-AP 3 catalogue in the format its extension names")
-async def catalog_file(request: Request, ext: str, page: int | None = Query(None)) -> Response:
+async def catalog_file(request: Request, ext: str, page: int | None = Query(None, ge=1)) -> Response:
     if ext not in BY_EXTENSION:
         raise NotFound(f"no catalogue format .{ext}; one of .ttl, .jsonld, .rdf")
     g = await run_in_threadpool(

@@ -10,13 +10,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hakama.core.access import Action, allowed
 from hakama.http.auth import require
 from hakama.http.deps import ActorDep, PlatformDep, require_csrf
+from hakama.ingest.formats import ATTRIBUTE_NAME
 from hakama.services import devices, observations
-from hakama.services.devices import DEVICE_ID, ENTITY_ID, ENTITY_TYPE, Device
+from hakama.services.devices import DEVICE_ID, ENTITY_ID, ENTITY_TYPE, UNIT_CODE, Device
 from hakama.services.territory import area_chain
 
 router = APIRouter(prefix="/api/devices", tags=["devices"], dependencies=[Depends(require_csrf)])
@@ -26,19 +27,43 @@ class AttributeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(
-        None, max_length=128, description="NGSI-LD attribute; default the measure name."
+        None,
+        max_length=128,
+        pattern=f"^{ATTRIBUTE_NAME.pattern}$",
+        description="NGSI-LD attribute; default the measure name.",
     )
     unit: str | None = Field(
-        None, max_length=8, description="UN/CEFACT common code, e.g. GQ (µg/m³)."
+        None,
+        max_length=8,
+        pattern=f"^{UNIT_CODE.pattern}$",
+        description="UN/CEFACT common code, e.g. GQ (µg/m³).",
     )
+
+
+MeasureName = Annotated[str, StringConstraints(pattern=f"^{ATTRIBUTE_NAME.pattern}$")]
+#: The measure names as clients generated from the document understand them.
+_MEASURES: dict[str, Any] = {
+    "patternProperties": {
+        f"^{ATTRIBUTE_NAME.pattern}$": {"$ref": "#/components/schemas/AttributeSpec"}
+    },
+    "additionalProperties": False,
+}
 
 
 class Point(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field("Point", pattern="^Point$")
-    coordinates: list[float] = Field(
-        min_length=2, max_length=2, description="[longitude, latitude]"
+    coordinates: list[Annotated[float, Field(ge=-180, le=180)]] = Field(
+        min_length=2,
+        max_length=2,
+        description="[longitude, latitude]",
+        json_schema_extra={
+            "prefixItems": [
+                {"type": "number", "minimum": -180, "maximum": 180},
+                {"type": "number", "minimum": -90, "maximum": 90},
+            ]
+        },
     )
 
 
@@ -63,8 +88,8 @@ class DeviceIn(BaseModel):
     api_key_id: str | None = Field(
         None, max_length=16, description="Public id of the key the device publishes with."
     )
-    attributes: dict[str, AttributeSpec] = Field(
-        default_factory=dict, description="Measure name → attribute and unit."
+    attributes: dict[MeasureName, AttributeSpec] = Field(
+        default_factory=dict, description="Measure name → attribute and unit.", json_schema_extra=_MEASURES
     )
     location: Point | None = None
     area_code: str | None = Field(
@@ -77,7 +102,7 @@ class DevicePatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     api_key_id: str | None = Field(None, max_length=16)
-    attributes: dict[str, AttributeSpec] | None = None
+    attributes: dict[MeasureName, AttributeSpec] | None = Field(None, json_schema_extra=_MEASURES)
     location: Point | None = None
     area_code: str | None = Field(None, max_length=64)
     description: str | None = Field(None, max_length=2000)
