@@ -171,6 +171,7 @@ OPEN311_BODIES: dict[str, dict[str, Any]] = {
 #: 400/422 answer quotes them (tests/http/test_openapi_truth.py accepts a valid-looking request
 #: refused only for one of these).
 _TIME_RULES = (
+    "attrs cannot be combined with pick or omit",
     "timerel needs timeAt",
     "timeAt and endTimeAt need timerel",
     "endTimeAt must be after timeAt",
@@ -179,7 +180,7 @@ _TIME_RULES = (
 )
 UNSTATED_RULES: dict[str, tuple[str, ...]] = {
     "ngsi_query_entities": (
-        "give at least one of type, id, idPattern, attrs, q, georel (or local=true)",
+        "give at least one of type, id, idPattern, attrs, q, georel",
         "a geo-query needs georel, geometry and coordinates together",
         "no area with code",
         "limit must be positive (0 only with count=true)",
@@ -187,12 +188,13 @@ UNSTATED_RULES: dict[str, tuple[str, ...]] = {
     ),
     "ngsi_get_entity": ("attrs cannot be combined with pick or omit",),
     "ngsi_temporal_query": (
-        "give at least one of type, id, idPattern, attrs, q, georel (clause 5.7.4)",
+        "give at least one of type, idPattern, attrs, q, georel",
         "a geo-query needs georel, geometry and coordinates together",
         *_TIME_RULES,
     ),
     "ngsi_batch_query": ("limit must be positive (0 only with count=true)",),
     "ngsi_temporal_retrieve": _TIME_RULES,
+    "ngsi_temporal_batch_query": _TIME_RULES,
     "admin_create_key": ("cannot have scope",),  # a role's scopes: docs/security.md
     "admin_create_user": ("cannot have scope",),
     "open311x_post_update": ("a comment cannot be empty",),

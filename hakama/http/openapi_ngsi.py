@@ -186,6 +186,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "ngsi_batch_merge": _BATCH,
     "ngsi_batch_delete": {"type": "array", "items": URI, "minItems": 1, "maxItems": 4},
     "ngsi_batch_query": QUERY,
+    "ngsi_temporal_batch_query": QUERY,
     "ngsi_add_context": CONTEXT,
     "ngsi_temporal_create": TEMPORAL_ENTITY,
     "ngsi_temporal_append": _attributes(
@@ -255,11 +256,11 @@ PARAMETERS_BY_OPERATION: dict[tuple[str, str], dict[str, Any]] = {
         (operation, "options"): _words(
             "temporalValues", "aggregatedValues", "sysAttrs", "keyValues", "concise", "normalized"
         )
-        for operation in ("ngsi_temporal_query", "ngsi_temporal_retrieve")
+        for operation in ("ngsi_temporal_query", "ngsi_temporal_retrieve", "ngsi_temporal_batch_query")
     },
     **{
         (operation, "format"): {"enum": ["normalized", "temporalValues", "aggregatedValues"]}
-        for operation in ("ngsi_temporal_query", "ngsi_temporal_retrieve")
+        for operation in ("ngsi_temporal_query", "ngsi_temporal_retrieve", "ngsi_temporal_batch_query")
     },
 }
 _NONE = {"description": "Done (no body)"}
