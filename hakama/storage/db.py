@@ -138,14 +138,19 @@ def insert_many(
 ) -> None:
     """Insert rows whose values are already in storage form (times as `stored_time_format`
     text, JSON as text) straight through the driver: a bulk load of a million rows spends its
-    time in the database, not in per-value conversions. PostgreSQL casts the text itself."""
+    time in the database, not in per-value conversions (PostgreSQL: COPY, which casts the text
+    itself)."""
     if not rows:
         return
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
-    if conn.dialect.name == "sqlite":  # random keys into big indexes: keep them in memory
-        conn.exec_driver_sql("PRAGMA cache_size = -65536")
     names = ", ".join(table.c[c].name for c in columns)
-    marks = ", ".join([mark] * len(columns))
+    if conn.dialect.name == "postgresql":  # COPY: one stream, no statement per row
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    conn.exec_driver_sql("PRAGMA cache_size = -65536")  # random keys into big indexes
+    marks = ", ".join(["?"] * len(columns))
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 

@@ -15,7 +15,7 @@ admin_records = sa.Table(
     sa.Column("record_type", sa.String(64), nullable=False),
     sa.Column("area_code", sa.String(64), nullable=False),
     sa.Column("key_hash", sa.String(64), nullable=False),  # sha256 of type, area and key
-    sa.Column("record_id", sa.String(40), nullable=False, unique=True),  # the lake's id
+    sa.Column("record_id", sa.String(40), nullable=False),  # the lake's id: from key_hash
     sa.Column("service", sa.String(64), nullable=False),
     sa.Column("requested_at", UTCDateTime, nullable=False, index=True),
     sa.Column("channel", sa.String(16), nullable=False),
