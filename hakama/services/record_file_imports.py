@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,13 +86,14 @@ def _validate_batches(
     now = utcnow()
     schema = normalised_schema(rt)
     total = valid = 0
-    keys: list[pa.Array] = []
-    key_lines: list[pa.Array] = []
+    hashes: list[np.ndarray] = []  # 8 bytes a row: the keys themselves would be ~10 times that
+    key_lines: list[np.ndarray] = []
     shown: list[pa.Table] = []
     shown_count = 0
+    duck = duckdb.connect(config={"threads": 1})
     with (
-        ipc.new_file(str(valid_path), schema) as writer,
         pcsv.CSVWriter(str(errors_path), ERRORS_SCHEMA) as errors_out,
+        ipc.new_file(str(valid_path), schema) as writer,
     ):
 
         def write_errors(table: pa.Table) -> None:
@@ -109,8 +111,8 @@ def _validate_batches(
             total += checked.rows
             valid += checked.valid.num_rows
             writer.write_batch(checked.valid)
-            keys.append(checked.valid.column(1))
-            key_lines.append(checked.valid.column(0))
+            hashes.append(_key_hashes(duck, checked.valid.column(1)))
+            key_lines.append(checked.valid.column(0).to_numpy())
             write_errors(checked.errors)
 
         # Arrow's kernels release the GIL: batches are checked on every core while the next
@@ -145,9 +147,10 @@ def _validate_batches(
                     schema=ERRORS_SCHEMA,
                 )
             )
+        writer.close()  # the staged rows are read back for the keys that may repeat
+        duck.close()
         dup_errors, dup_lines = duplicate_errors(
-            pa.concat_arrays(keys) if keys else pa.array([], pa.string()),
-            pa.concat_arrays(key_lines) if key_lines else pa.array([], pa.int64()),
+            *_keys_that_may_repeat(valid_path, hashes, key_lines),
             "+".join(rt.key),
             "+".join(columns.get(k, k) for k in rt.key),
         )
@@ -168,6 +171,40 @@ def _validate_batches(
     ]
     errors.sort(key=lambda e: e.line)
     return _Staged(total, valid, total - valid, errors)
+
+
+def _key_hashes(duck: duckdb.DuckDBPyConnection, keys: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each key (DuckDB's `hash`), in order."""
+    duck.register("keys", pa.table({"key": keys}))
+    try:
+        found: np.ndarray = duck.execute("SELECT hash(key) AS h FROM keys").fetchnumpy()["h"]
+    finally:
+        duck.unregister("keys")
+    return np.asarray(found, dtype=np.uint64)
+
+
+def _keys_that_may_repeat(
+    staged: Path, hashes: list[np.ndarray], lines: list[np.ndarray]
+) -> tuple[pa.Array, pa.Array]:
+    """The keys and lines of the staged rows whose key hash is not unique (the exact check is
+    then made on these few): a million keys are compared as integers, not strings."""
+    every_hash = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
+    ordered = np.sort(every_hash)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    del ordered
+    if repeated.size == 0:
+        return pa.array([], pa.string()), pa.array([], pa.int64())
+    suspects = pa.array(np.concatenate(lines)[np.isin(every_hash, repeated)])
+    keys: list[pa.Array] = []
+    found: list[pa.Array] = []
+    with pa.OSFile(str(staged)) as source:
+        reader = ipc.open_file(source)
+        for i in range(reader.num_record_batches):
+            batch = reader.get_batch(i)
+            batch = batch.filter(pc.is_in(batch.column(0), value_set=suspects))
+            keys.append(batch.column(1))
+            found.append(batch.column(0))
+    return pa.concat_arrays(keys), pa.concat_arrays(found)
 
 
 def _sort_csv(path: Path) -> None:
