@@ -20,6 +20,7 @@ from hakama.services import (
     record_sources,
     records,
 )
+from hakama.services.platform import Platform
 from hakama.services.records import ImportReport
 
 records_app = typer.Typer(
@@ -76,7 +77,7 @@ def list_types(
     console.print(table)
 
 
-def _show(report: ImportReport, *, errors_to: Path | None, platform_dir: Path) -> None:
+def _show(report: ImportReport, *, errors_to: Path | None, platform: Platform) -> None:
     _print(
         f"import {report.id} ({report.record_type}, {report.area_code}): {report.rows_total} rows, "
         f"{report.rows_valid} valid, {report.rows_rejected} rejected"
@@ -87,10 +88,9 @@ def _show(report: ImportReport, *, errors_to: Path | None, platform_dir: Path) -
     if report.rows_rejected > 20:
         _print(f"  … {report.rows_rejected - 20} more in the error report")
     if errors_to is not None and report.rows_rejected:
-        source = platform_dir / "records" / report.id / "errors.csv"
-        if source.exists():
-            shutil.copyfile(source, errors_to)
-            _print(f"error report: {errors_to}")
+        source = records.errors_csv(platform, actor=OPERATOR, import_id=report.id)
+        shutil.copyfile(source, errors_to)  # line, column, value, code, reason
+        _print(f"error report: {errors_to}")
 
 
 @records_app.command("import")
@@ -132,7 +132,7 @@ def import_file(
         file_name=file.name, mapping_text=mapping_text, partial=partial,
     )  # fmt: skip
     if not as_json:
-        _show(staged, errors_to=errors, platform_dir=platform.settings.data_dir)
+        _show(staged, errors_to=errors, platform=platform)
     elif errors is not None and staged.rows_rejected:
         shutil.copyfile(platform.settings.records_dir / staged.id / "errors.csv", errors)
     if dry_run:

@@ -114,7 +114,7 @@ def ingest_rows(
     if rejected and not partial:
         raise Invalid(
             f"{rejected} of {len(rows)} records rejected; nothing stored",
-            errors=[e.__dict__ for e in errors[:SHOWN_ERRORS]],
+            errors=[e.as_dict() for e in errors[:SHOWN_ERRORS]],
         )
     payload = json.dumps(rows, sort_keys=True, default=str, ensure_ascii=False).encode()
     import_id = uuid.uuid4().hex

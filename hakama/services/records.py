@@ -21,7 +21,7 @@ incremental computation then recomputes exactly the periods of those days.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Forbidden, NotFound
+from hakama.core.record_errors import explain
 from hakama.core.records import (
     RecordType,
     load_types,
@@ -86,7 +87,14 @@ class RowError:
     line: int
     column: str
     value: str | None
-    reason: str
+    reason: str  # in English; `code` is stable, `record_errors.explain` translates it
+
+    @property
+    def code(self) -> str:
+        return explain(self.reason).code
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "code": self.code}
 
 
 @dataclass
@@ -121,7 +129,7 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k not in ("errors", "preview")}
-        out["errors"] = [e.__dict__ for e in self.errors]
+        out["errors"] = [e.as_dict() for e in self.errors]
         out["preview"] = self.preview
         for k in ("created_at", "committed_at"):
             out[k] = out[k].isoformat() if out[k] else None
@@ -134,13 +142,54 @@ def import_dir(platform: Platform, import_id: str) -> Path:
     return platform.settings.records_dir / import_id
 
 
-def errors_csv(platform: Platform, *, actor: Actor, import_id: str) -> Path:
-    """The import's rejected rows as CSV (line, column, value, reason)."""
+def errors_csv(
+    platform: Platform,
+    *,
+    actor: Actor,
+    import_id: str,
+    lang: str = "en",
+    translate: Callable[[str], str] | None = None,
+) -> Path:
+    """The import's rejected rows as CSV: line, column, value, code (stable), reason (in `lang`,
+    through `translate`, a gettext). Made once per language from the report kept at staging."""
     report = get_import(platform, actor=actor, import_id=import_id)
-    path = import_dir(platform, report.id) / "errors.csv"
-    if not path.exists():
+    folder = import_dir(platform, report.id)
+    kept = folder / "errors.csv"
+    if not kept.exists():
         raise NotFound(f"import {import_id} kept no error report")
+    if not lang.isalpha():
+        raise NotFound(f"no language {lang!r}")
+    path = folder / f"errors.{lang}.csv"
+    if path.exists():
+        return path
+    table = _read_errors(kept)
+    reasons = pc.dictionary_encode(table["reason"]).combine_chunks()
+    codes, texts = [], []
+    for reason in reasons.dictionary.to_pylist():
+        explained = explain(reason)
+        codes.append(explained.code)
+        message = translate(explained.message) if translate else explained.message
+        texts.append(message % explained.params if explained.params else message)
+    out = pa.table(
+        {
+            "line": table["line"],
+            "column": table["column"],
+            "value": table["value"],
+            "code": pc.take(pa.array(codes, pa.string()), reasons.indices),
+            "reason": pc.take(pa.array(texts, pa.string()), reasons.indices),
+        }
+    )
+    tmp = path.with_suffix(".tmp")
+    pcsv.write_csv(out, tmp)
+    tmp.replace(path)
     return path
+
+
+def _read_errors(path: Path) -> pa.Table:
+    if not path.stat().st_size:
+        return ERRORS_SCHEMA.empty_table()
+    types = dict(zip(ERRORS_SCHEMA.names, ERRORS_SCHEMA.types, strict=True))
+    return pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types=types))
 
 
 def staged_batches(folder: Path) -> Iterator[pa.RecordBatch]:
@@ -263,22 +312,7 @@ def get_import(platform: Platform, *, actor: Actor, import_id: str) -> ImportRep
     report = _row_to_report(row)
     errors_path = import_dir(platform, import_id) / "errors.csv"
     if errors_path.exists():
-        with open(errors_path, encoding="utf-8") as handle:
-            table = (
-                pcsv.read_csv(
-                    handle.buffer,
-                    convert_options=pcsv.ConvertOptions(
-                        column_types={
-                            "line": pa.int64(),
-                            "column": pa.string(),
-                            "value": pa.string(),
-                            "reason": pa.string(),
-                        }
-                    ),
-                )
-                if errors_path.stat().st_size
-                else ERRORS_SCHEMA.empty_table()
-            )
+        table = _read_errors(errors_path)
         report.errors = [
             RowError(int(r["line"]), r["column"] or "", r["value"], r["reason"])
             for r in table.slice(0, SHOWN_ERRORS).to_pylist()

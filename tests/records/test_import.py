@@ -194,7 +194,11 @@ def test_rejected_rows_stop_the_whole_file_and_are_reported_by_line_column_value
     assert report.state == "refused"
     text = records.errors_csv(p, actor=agent(EAST), import_id=staged.id).read_text(encoding="utf-8")
     table = list(csv.DictReader(io.StringIO(text)))
-    assert list(table[0]) == ["line", "column", "value", "reason"]
+    assert list(table[0]) == ["line", "column", "value", "code", "reason"]
+    assert {r["code"] for r in table} == {
+        "future", "unknown_code", "not_number", "before_requested", "duplicate_key", "required"
+    }  # fmt: skip
+    assert "other" not in {e.code for e in staged.errors}
     assert len(table) == len(staged.errors) == 7
     assert [int(r["line"]) for r in table] == sorted(int(r["line"]) for r in table)
 

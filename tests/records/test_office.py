@@ -101,10 +101,19 @@ def test_rejected_rows_block_the_commit_and_the_error_csv_downloads(
     where = upload(amina, bad.encode("cp1256")).headers["location"]  # type: ignore[attr-defined]
     page = amina.get(where)
     assert 'id="blocked"' in page.text and 'id="commit"' not in page.text
-    assert "in the future" in page.text and "unknown code" in page.text
-    csv_text = amina.get(where + "/errors.csv").text
-    assert csv_text.splitlines()[0] == '"line","column","value","reason"'
-    assert '4,"canal","fax"' in csv_text
+    assert "dans le futur" in page.text and "code inconnu" in page.text  # the default language
+    english = amina.get(where + "?lang=en").text
+    assert "in the future" in english and "unknown code" in english
+    csv_text = amina.get(where + "/errors.csv?lang=en").text
+    assert csv_text.splitlines()[0] == '"line","column","value","code","reason"'
+    assert '4,"canal","fax","unknown_code","unknown code (allowed: ' in csv_text
+    arabic = amina.get(where + "?lang=ar").text  # the reasons in the page's language
+    assert "في المستقبل" in arabic and "رمز غير معروف (المسموح: counter, online)" in arabic
+    assert "in the future" not in arabic and "<code>future</code>" in arabic
+    french = amina.get(where + "/errors.csv?lang=fr").text
+    assert french.splitlines()[0] == '"line","column","value","code","reason"'
+    assert '"future","dans le futur"' in french and "in the future" not in french
+    assert '4,"canal","fax","unknown_code","code inconnu (autorisés : counter, online)"' in french
     karim = signed_in(app, "karim")  # another commune's agent does not see it
     assert karim.get(where).status_code == 404
     assert karim.get(where + "/errors.csv").status_code == 404

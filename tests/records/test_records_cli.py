@@ -67,7 +67,7 @@ def test_import_reports_errors_refuses_then_stores_with_partial(
     )
     assert "Traceback" not in refused.stderr
     errors = (tmp_path / "errors.csv").read_text(encoding="utf-8").splitlines()
-    assert errors[0] == '"line","column","value","reason"' and len(errors) == 3
+    assert errors[0] == '"line","column","value","code","reason"' and len(errors) == 3
     kept = hakama(data_dir, *args, "--partial", "--json")
     assert kept.returncode == 0, kept.stderr
     report = json.loads(kept.stdout)

@@ -159,7 +159,7 @@ def get_import(import_id: str, platform: PlatformDep, actor: ActorDep) -> JSONRe
 
 @router.get("/imports/{import_id}/errors.csv", operation_id="record_import_errors")
 def import_errors(import_id: str, platform: PlatformDep, actor: ActorDep) -> FileResponse:
-    """Every rejected row of an import: line, column, value, reason."""
+    """Every rejected row of an import: line, column, value, code (stable), reason."""
     require(platform, actor, Action.READ_INTERNAL, actor.area_code)
     path = records.errors_csv(platform, actor=actor, import_id=import_id)
     return FileResponse(path, media_type="text/csv", filename=f"errors-{import_id[:12]}.csv")

@@ -21,6 +21,7 @@ from starlette.datastructures import UploadFile
 
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Forbidden, HakamaError, Invalid
+from hakama.core.record_errors import explain
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
 from hakama.http.web.request_pages import Page, leaf_areas
 from hakama.services import record_exchange, record_file_imports, record_sources, records, territory
@@ -176,9 +177,15 @@ def show_import(request: Request, actor: ActorDep, import_id: str) -> Response:
         blocked=report.state == "previewed" and not report.committable,
         columns=columns,
         preview=report.preview,
-        errors=report.errors,
+        errors=[_error_view(page, e) for e in report.errors],
         type_name=rt.name(page.lang),
     )
+
+
+def _error_view(page: Page, error: records.RowError) -> dict[str, Any]:
+    """A rejected row with its reason in the page's language."""
+    explained = explain(error.reason)
+    return {**error.as_dict(), "reason": page._(explained.message, **explained.params)}
 
 
 @router.post("/imports/{import_id}/commit", response_class=HTMLResponse)
@@ -203,10 +210,14 @@ async def commit(request: Request, actor: ActorDep, import_id: str) -> Response:
 def errors_csv(request: Request, actor: ActorDep, import_id: str) -> Response:
     page = Page(request)
     try:
-        path = records.errors_csv(page.platform, actor=actor, import_id=import_id)
+        path = records.errors_csv(
+            page.platform, actor=actor, import_id=import_id, lang=page.lang, translate=page._
+        )
     except HakamaError as exc:
         return page.error(exc)
-    return FileResponse(path, media_type="text/csv", filename=f"errors-{import_id[:12]}.csv")
+    return FileResponse(
+        path, media_type="text/csv", filename=f"errors-{import_id[:12]}-{page.lang}.csv"
+    )
 
 
 # Exchanges ----------------------------------------------------------------------------------
