@@ -144,8 +144,9 @@ def insert_many(
         return
     names = ", ".join(table.c[c].name for c in columns)
     if conn.dialect.name == "postgresql":  # COPY: one stream, no statement per row
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor().copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return
