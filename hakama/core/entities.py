@@ -155,8 +155,13 @@ def check_name(name: Any, where: str) -> str:
 
 @lru_cache(maxsize=4096)
 def valid_name(name: str) -> bool:
+    """Can `name` name a type or an attribute? Not a JSON-LD keyword form (`@...`) either."""
     return (
-        bool(name) and len(name) <= MAX_NAME_LENGTH and not _BAD_NAME.search(name) and text_ok(name)
+        bool(name)
+        and len(name) <= MAX_NAME_LENGTH
+        and not name.startswith("@")
+        and not _BAD_NAME.search(name)
+        and text_ok(name)
     )
 
 

@@ -30,6 +30,9 @@ CORE_CONTEXT_URL = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v{versi
 DEFAULT_CORE_URL = CORE_CONTEXT_URL.format(version="1.8")
 CORE_URLS = {CORE_CONTEXT_URL.format(version=v): v for v in CORE_VERSIONS} | {
     "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context.jsonld": "1.8",
+    # 1.9 only adds terms for features of later versions of the API (hakama serves 1.8.1):
+    # a client naming it gets the 1.8 terms, rather than a fetch that may not be possible.
+    CORE_CONTEXT_URL.format(version="1.9"): "1.8",
 }
 DEFAULT_VOCAB = "https://uri.etsi.org/ngsi-ld/default-context/"
 JSONLD_CONTEXT_REL = "http://www.w3.org/ns/json-ld#context"

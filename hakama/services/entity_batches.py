@@ -215,14 +215,16 @@ def _batch_fragments(
                 if entity_id in changes
                 else base
             )
-            changes_only = {k: v for k, v in fragment.items() if k != "type" or mode == "merge"}
-            result = entity_merge.apply_fragment(old.doc, changes_only, mode=mode, now=now)
-            if result.not_updated and not result.updated:
+            # A fragment's types are added to the entity's, as in Append (clause 5.6.3).
+            result = entity_merge.apply_fragment(old.doc, fragment, mode=mode, now=now)
+            if result.not_updated:
+                # What was not written is reported (207), what was is kept (clause 5.6.9).
                 failed.append(
                     BatchError(
                         entity_id, Invalid("; ".join(f"{n}: {r}" for n, r in result.not_updated))
                     )
                 )
+            if not result.updated and result.entity.get("type") == old.doc.get("type"):
                 continue
             try:
                 written = {n: result.entity[n] for n in result.updated if n in result.entity}

@@ -29,6 +29,8 @@ class Selector:
     type: str | None = None
     id: str | None = None
     id_pattern: str | None = None
+    #: a type expression (`A,B`, `A;B`, clause 4.17), when `type` is not a single name
+    type_query: ngsi_selectors.TypeQuery = ()
 
 
 @dataclass(frozen=True)
@@ -118,14 +120,18 @@ def query(
         *types,
         *ngsi_selectors.type_names(type_query),
         *(sel.type for sel in selectors if sel.type),
+        *(n for sel in selectors for n in ngsi_selectors.type_names(sel.type_query)),
     ):
         core_entities.check_name(name, "type")
     for entity_id in (*ids, *(sel.id for sel in selectors if sel.id)):
         if not core_entities.is_uri(entity_id):
             raise Invalid(f"id: {entity_id[:80]!r} is not a URI")
     compiled = [(sel, _compile_pattern(sel.id_pattern)) for sel in selectors]
-    if compiled and not types and all(sel.type for sel in selectors):
-        types = [sel.type for sel in selectors if sel.type]
+    if compiled and not types and all(sel.type or sel.type_query for sel in selectors):
+        types = [
+            *(sel.type for sel in selectors if sel.type),
+            *sorted({n for sel in selectors for n in ngsi_selectors.type_names(sel.type_query)}),
+        ]
     prefilter_types = [*types, *sorted(ngsi_selectors.type_names(type_query))]
     stmt = sa.select(entities.c.doc).order_by(entities.c.id)
     counter = sa.select(sa.func.count()).select_from(entities)
@@ -169,6 +175,7 @@ def query(
         kinds = core_entities.types_of(doc)
         return any(
             (sel.type is None or sel.type in kinds)
+            and (not sel.type_query or ngsi_selectors.types_match(kinds, sel.type_query))
             and (sel.id is None or sel.id == doc["id"])
             and (regex is None or regex.fullmatch(doc["id"]))
             for sel, regex in compiled

@@ -12,6 +12,7 @@ slash, as some clients send one. `routers` serves them all, in the order their p
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -19,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from hakama.core import ngsi_query, ngsi_selectors
+from hakama.core import entity_render, ngsi_query, ngsi_selectors
 from hakama.http.api import ngsi_ld_attrs, ngsi_ld_batch, ngsi_ld_types, ngsi_shape
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
@@ -154,11 +155,11 @@ async def get_entity(
 
 
 def _retrieve(
-    platform: Platform, entity_id: str, shape: ngsi_shape.Shape
+    platform: Platform, entity_id: str, shape: entity_render.Shape
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One entity and its rendering, in one trip off the event loop."""
     entity = service.get(platform, entity_id, attrs=shape.attrs or None)
-    return entity, ngsi_shape.render_all(platform, [entity], shape)
+    return entity, entity_render.render_all([entity], shape, partial(service.get_many, platform))
 
 
 def _created(entity_id: str) -> dict[str, str]:
@@ -216,6 +217,8 @@ _FALLBACKS: tuple[tuple[str, Callable[..., Any], str, int | None], ...] = (
     ("/entities/{entity_id:path}/attrs/{attr}", ngsi_ld_attrs.delete_attr, "DELETE", 204),
     ("/entities/{entity_id:path}/attrs", ngsi_ld_attrs.append_attrs, "POST", 204),
     ("/entities/{entity_id:path}/attrs", ngsi_ld_attrs.update_attrs, "PATCH", 204),
+    ("/entities/{entity_id:path}/attrs/", ngsi_ld_attrs.append_attrs, "POST", 204),
+    ("/entities/{entity_id:path}/attrs/", ngsi_ld_attrs.update_attrs, "PATCH", 204),
     ("/entities/{entity_id:path}", get_entity, "GET", None),
     ("/entities/{entity_id:path}", replace_entity, "PUT", 204),
     ("/entities/{entity_id:path}", merge_entity, "PATCH", 204),
@@ -229,4 +232,28 @@ for _route_path, _endpoint, _method, _code in _FALLBACKS:
         _route_path, _endpoint, methods=[_method], status_code=_code, include_in_schema=False
     )
 
-routers = [router, ngsi_ld_attrs.router, ngsi_ld_batch.router, ngsi_ld_types.router, _fallbacks]
+
+async def _not_allowed() -> Response:
+    raise NgsiError(
+        ErrorKind.OPERATION_NOT_SUPPORTED,
+        "an entity's attributes are appended (POST) or updated (PATCH)",
+        status=405,
+    )
+
+
+# `/entities/{id}/attrs` takes POST and PATCH only: other methods are refused here, before the
+# entity fallbacks would take `…/attrs` for part of an entity id.
+_attrs_collection = APIRouter(prefix="/ngsi-ld/v1", tags=["ngsi-ld"])
+for _route_path in ("/entities/{entity_id:path}/attrs", "/entities/{entity_id:path}/attrs/"):
+    _attrs_collection.add_api_route(
+        _route_path, _not_allowed, methods=["GET", "PUT", "DELETE"], include_in_schema=False
+    )
+
+routers = [
+    router,
+    ngsi_ld_attrs.router,
+    ngsi_ld_batch.router,
+    ngsi_ld_types.router,
+    _attrs_collection,
+    _fallbacks,
+]

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
-from hakama.core import jsonld, ngsi_query, ngsi_selectors
+from hakama.core import entity_render, jsonld, ngsi_query, ngsi_selectors
 from hakama.http.api import ngsi_media as media
 from hakama.http.api import ngsi_shape
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError, kind_of, problem_body
@@ -213,8 +213,22 @@ async def batch_query(
         count=count,
     )
     language = lang or (body.get("lang") if isinstance(body.get("lang"), str) else None)
-    shape = ngsi_shape.Shape(context, representation, sys_attrs, attr_names, language)
-    return await ngsi_shape.entities_response(platform, result, shape, accept, None)
+    level = body.get("joinLevel", 1)
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 5:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "joinLevel: an integer from 1 to 5")
+    join = body.get("join")
+    shape = entity_render.Shape(
+        context,
+        representation,
+        sys_attrs,
+        attr_names,
+        language,
+        join=ngsi_shape.join_kind(_text(join, "join") if join is not None else None),
+        level=level,
+    )
+    geometry = body.get("geometryProperty")
+    geoproperty = _text(geometry, "geometryProperty") if geometry is not None else None
+    return await ngsi_shape.entities_response(platform, result, shape, accept, geoproperty)
 
 
 def _list(body: Mapping[str, Any], name: str) -> list[Any]:
@@ -238,8 +252,15 @@ def _selector(item: Any, context: jsonld.Context) -> service.Selector:
     if entity_id is not None and not core_entities.is_uri(entity_id):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: id must be a URI")
     pattern = item.get("idPattern")
+    types = (
+        ngsi_selectors.parse_types(_text(kind, "entities.type"), expand=context.to_canonical)
+        if kind is not None
+        else ()
+    )
+    single = len(types) == 1 and len(types[0]) == 1
     return service.Selector(
-        type=context.to_canonical(_text(kind, "entities.type")) if kind is not None else None,
+        type=next(iter(types[0])) if single else None,
+        type_query=() if single else types,
         id=entity_id,
         id_pattern=_text(pattern, "entities.idPattern") if pattern is not None else None,
     )

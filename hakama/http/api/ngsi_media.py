@@ -276,7 +276,8 @@ def page_links(request: Request, *, offset: int, limit: int, more: bool, media: 
 
     def url(at: int, rel: str) -> str:
         params = urlencode({**query, "limit": limit, "offset": at})
-        return f'<{request.url.path}?{params}>; rel="{rel}"; type="{media}"'
+        path = request.url.path.rstrip("/")  # the collection, however the client wrote it
+        return f'<{path}?{params}>; rel="{rel}"; type="{media}"'
 
     if offset > 0 and limit > 0:
         links.append(url(max(0, offset - limit), "prev"))
@@ -322,6 +323,13 @@ def split_names(value: str | None, context: jsonld.Context) -> list[str]:
         if name in core_entities.ENTITY_MEMBERS or not core_entities.valid_name(name):
             raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{name[:80]!r} is not an attribute name")
     return [context.to_canonical(n) for n in names]
+
+
+def attribute_name(name: str, context: jsonld.Context) -> str:
+    """The canonical name of an attribute named in a path; BadRequestData if it cannot be one."""
+    if not core_entities.valid_name(name):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{name[:80]!r} is not an attribute name")
+    return context.to_canonical(name)
 
 
 def split(value: str | None) -> list[str]:

@@ -4,8 +4,7 @@ representation asked for (normalized, concise, keyValues, sysAttrs), `attrs`, `p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -13,7 +12,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
-from hakama.core import entity_render, jsonld
+from hakama.core import jsonld
+from hakama.core.entity_render import Projection, Shape, Spec, render_all
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.services import entities as service
@@ -44,9 +44,6 @@ JoinLevelQ = Annotated[int, Query(ge=1, le=5, description="hops followed by join
 DatasetQ = Annotated[
     str | None, Query(description="datasetIds of the instances to keep (@none: default)")
 ]
-
-
-Projection = dict[str, "Projection | None"]
 
 
 def parse_projection(text: str, where: str) -> Projection:
@@ -85,9 +82,6 @@ def parse_projection(text: str, where: str) -> Projection:
     return found
 
 
-Spec = tuple[str, Projection]  # ("pick" | "omit", members)
-
-
 def _spec(pick: str | None, omit: str | None, attrs: str | None = None) -> Spec | None:
     """The `pick`/`omit` of a request (clause 4.21), checked; None when neither is given."""
     if (pick or omit) and attrs:
@@ -101,128 +95,6 @@ def _spec(pick: str | None, omit: str | None, attrs: str | None = None) -> Spec 
     if omitted:
         return ("omit", omitted)
     return None
-
-
-def _apply_spec(body: dict[str, Any], spec: Spec | None) -> dict[str, Any]:
-    """Keep the picked members, or drop the omitted ones (a member followed by `{...}` is
-    kept: the braces apply to the entity it links to)."""
-    if spec is None:
-        return body
-    kind, members = spec
-    if kind == "pick":
-        return {k: v for k, v in body.items() if k in members}
-    return {k: v for k, v in body.items() if k not in members or members[k] is not None}
-
-
-def _nested(spec: Spec | None, name: str) -> Spec | None:
-    if spec is None:
-        return None
-    child = spec[1].get(name)
-    return (spec[0], child) if child else None
-
-
-@dataclass(frozen=True)
-class Shape:
-    """How entities are rendered for one request: names, representation, projection, join."""
-
-    context: jsonld.Context
-    fmt: core_entities.Format
-    sys_attrs: bool
-    attrs: list[str]
-    lang: str | None
-    spec: Spec | None = None
-    join: str | None = None
-    level: int = 1
-    datasets: tuple[str | None, ...] | None = None
-
-    def one(self, doc: Mapping[str, Any], spec: Spec | None) -> dict[str, Any]:
-        if self.datasets is not None:
-            doc = _only_datasets(doc, self.datasets)
-        rendered = entity_render.render(
-            doc,
-            self.context,
-            fmt=self.fmt,
-            sys_attrs=self.sys_attrs,
-            attrs=self.attrs or None,
-            lang=self.lang,
-        )
-        return _apply_spec(rendered, spec)
-
-
-def _only_datasets(doc: Mapping[str, Any], datasets: tuple[str | None, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, attribute in doc.items():
-        if name in core_entities.ENTITY_MEMBERS:
-            out[name] = attribute
-            continue
-        kept = [i for i in core_entities.instances(attribute) if i.get("datasetId") in datasets]
-        if kept:
-            out[name] = kept[0] if len(kept) == 1 else kept
-    return out
-
-
-def _links(doc: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The entities each relationship of an entity points to (canonical attribute names)."""
-    out: dict[str, list[str]] = {}
-    for name, attribute in doc.items():
-        if name in core_entities.ENTITY_MEMBERS:
-            continue
-        for instance in core_entities.instances(attribute):
-            kind = instance.get("type")
-            found = instance.get("object") if kind == "Relationship" else None
-            if kind == "ListRelationship":
-                found = instance.get("objectList")
-            for target in found if isinstance(found, list) else [found]:
-                if isinstance(target, str) and target not in out.setdefault(name, []):
-                    out[name].append(target)
-    return out
-
-
-def render_all(
-    platform: Platform, docs: list[dict[str, Any]], shape: Shape
-) -> list[dict[str, Any]]:
-    """Render entities; with `join` (clause 4.5.23), the entities their relationships point
-    to, up to `joinLevel` hops: inside the relationship (`inline`: an `entity` member, or the
-    value itself in keyValues) or after the entities (`flat`, each once). Only relationships
-    the projection keeps are followed; `rel{...}` projects the linked entity."""
-    roots = [shape.one(d, shape.spec) for d in docs]
-    if shape.join not in ("inline", "flat"):
-        return roots
-    flat: list[dict[str, Any]] = []
-    seen = {d["id"] for d in docs}
-    level = [(d, r, shape.spec) for d, r in zip(docs, roots, strict=True)]
-    for _ in range(shape.level):
-        wanted = {
-            target for doc, _, _ in level for targets in _links(doc).values() for target in targets
-        }
-        if not wanted:
-            break
-        linked = service.get_many(platform, sorted(wanted))
-        following: list[tuple[dict[str, Any], dict[str, Any], Spec | None]] = []
-        for doc, rendered, spec in level:
-            for name, targets in _links(doc).items():
-                public = shape.context.from_canonical(name)
-                if public not in rendered:
-                    continue
-                child = _nested(spec, public)
-                found = [(linked[t], shape.one(linked[t], child)) for t in targets if t in linked]
-                if not found:
-                    continue
-                following.extend((d, r, child) for d, r in found)
-                if shape.join == "flat":
-                    for d, r in found:
-                        if d["id"] not in seen:
-                            seen.add(d["id"])
-                            flat.append(r)
-                    continue
-                entities = [r for _, r in found]
-                value = entities[0] if len(entities) == 1 else entities
-                if shape.fmt == "keyValues" or not isinstance(rendered[public], dict):
-                    rendered[public] = value
-                else:
-                    rendered[public]["entity"] = value
-        level = following
-    return roots + flat
 
 
 def representation(
@@ -288,7 +160,9 @@ async def entities_response(
         links = media.page_links(request, offset=offset, limit=limit, more=more, media=accept)
         if links:
             headers["Link"] = links
-    rendered = await run_in_threadpool(render_all, platform, result.entities, shape)
+    rendered = await run_in_threadpool(
+        render_all, result.entities, shape, partial(service.get_many, platform)
+    )
     context = shape.context
     if accept == media.GEOJSON:
         prop = context.to_canonical(geoproperty) if geoproperty else "location"
@@ -319,13 +193,14 @@ def from_parameters(
         media.split_names(attrs, context),
         lang,
         _spec(pick, omit, attrs),
-        _join(join),
+        join_kind(join),
         join_level,
         _datasets(dataset_id),
     )
 
 
-def _join(join: str | None) -> str | None:
+def join_kind(join: str | None) -> str | None:
+    """`join` (clause 4.5.23): `flat` or `inline`, None for `@none` or absent."""
     if join is None or join == "@none":
         return None
     if join not in ("inline", "flat"):
