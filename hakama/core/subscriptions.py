@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from hakama.core import jsonld
 from hakama.core.entities import NULL_URI, VALUE_MEMBER, instances
-from hakama.core.entity_render import render as render_entity
+from hakama.core.entity_render import Shape, Spec
 from hakama.core.errors import Invalid
 from hakama.core.ngsi_query import (
     GeoQuery,
@@ -29,7 +29,13 @@ from hakama.core.ngsi_query import (
     parse_geoq,
     parse_q,
 )
-from hakama.core.ngsi_selectors import parse_scope_q, scope_q_matches
+from hakama.core.ngsi_selectors import (
+    TypeQuery,
+    parse_scope_q,
+    parse_types,
+    scope_q_matches,
+    types_match,
+)
 from hakama.core.patterns import compile_user_pattern
 from hakama.core.temporal import format_time, parse_time
 
@@ -53,7 +59,9 @@ class Trigger(StrEnum):
 
 
 DEFAULT_TRIGGERS = frozenset({Trigger.ATTRIBUTE_CREATED, Trigger.ATTRIBUTE_UPDATED})
-FORMATS = ("normalized", "keyValues", "concise")
+FORMATS = ("normalized", "keyValues", "simplified", "concise")
+#: `notification.join` (clause 4.5.23): linked entities inside the relationship, or after.
+JOINS = ("flat", "inline", "@none")
 ACCEPTS = ("application/json", "application/ld+json")
 #: Members of an entity that are not attributes.
 CORE_MEMBERS = frozenset(
@@ -82,6 +90,7 @@ _ALLOWED = frozenset(
         "temporalQ",
         "status",
         "jsonldContext",
+        "datasetId",
         "createdAt",
         "modifiedAt",
     }
@@ -98,14 +107,18 @@ def _is_uri(text: object) -> bool:
 
 @dataclass(frozen=True)
 class EntitySelector:
-    """One item of `entities`: a type and optionally an id or an id pattern."""
+    """One item of `entities`: a type (or a type expression, clause 4.17) and optionally an
+    id or an id pattern."""
 
-    type: str
+    type: str | None
     id: str | None = None
     id_pattern: str | None = None
+    type_query: TypeQuery = ()
 
     def selects(self, entity_id: str, entity_types: Sequence[str]) -> bool:
-        if self.type not in entity_types:
+        if self.type is not None and self.type not in entity_types:
+            return False
+        if self.type_query and not types_match(entity_types, self.type_query):
             return False
         if self.id is not None and entity_id != self.id:
             return False
@@ -221,7 +234,8 @@ def parse(
     q = body.get("q")
     if q is not None and (not isinstance(q, str) or not q.strip()):
         raise Invalid("q must be a non-empty string")
-    query = parse_q(q, expand=ctx.to_canonical) if q is not None else None
+    # A q in a JSON body is written as in a URL (clause 4.9): percent-escapes are decoded.
+    query = parse_q(unquote(q), expand=ctx.to_canonical) if q is not None else None
     geoquery = _geoq(body["geoQ"], ctx) if body.get("geoQ") is not None else None
     notification = body.get("notification")
     if not isinstance(notification, Mapping):
@@ -263,6 +277,11 @@ def parse(
         raise Invalid("notification: pick/omit cannot be combined with attributes")
     if set(picked) & set(omitted):
         raise Invalid("notification: a member cannot be both picked and omitted")
+    if notification.get("join", "@none") not in JOINS:
+        raise Invalid(f"notification.join must be one of {', '.join(JOINS)}")
+    join_level = notification.get("joinLevel", 1)
+    if isinstance(join_level, bool) or not isinstance(join_level, int) or join_level < 1:
+        raise Invalid("notification.joinLevel must be a positive integer")
     json_ld_context = body.get("jsonldContext")
     if json_ld_context is not None and not (
         isinstance(json_ld_context, str) and urlsplit(json_ld_context).scheme in ("http", "https")
@@ -305,6 +324,11 @@ def parse(
         if not entities:
             raise Invalid("a periodic subscription (timeInterval) needs entities")
         time_interval = float(time_interval)
+    datasets = body.get("datasetId")
+    if datasets is not None:
+        listed = datasets if isinstance(datasets, list) else [datasets]
+        if not listed or not all(d == "@none" or _is_uri(d) for d in listed):
+            raise Invalid("datasetId: a URI, @none, or a non-empty list of them")
     scope_q = body.get("scopeQ")
     if scope_q is not None:
         if not isinstance(scope_q, str):
@@ -326,7 +350,18 @@ def parse(
     kept["notification"] = {
         k: v
         for k, v in notification.items()
-        if k in ("attributes", "format", "endpoint", "sysAttrs", "showChanges", "pick", "omit")
+        if k
+        in (
+            "attributes",
+            "format",
+            "endpoint",
+            "sysAttrs",
+            "showChanges",
+            "pick",
+            "omit",
+            "join",
+            "joinLevel",
+        )
     }
     if expires_at is not None:
         kept["expiresAt"] = format_time(expires_at)
@@ -339,7 +374,7 @@ def parse(
         query=query,
         geoquery=geoquery,
         attributes=attributes,
-        format=fmt,
+        format="keyValues" if fmt == "simplified" else fmt,
         uri=uri,
         accept=accept,
         is_active=is_active,
@@ -377,7 +412,10 @@ def _selector(item: Mapping[str, Any], ctx: jsonld.Context) -> EntitySelector:
         if not isinstance(pattern, str):
             raise Invalid("entities: idPattern must be a string")
         compile_user_pattern(pattern, what="entities: idPattern")
-    return EntitySelector(type=ctx.to_canonical(etype), id=eid, id_pattern=pattern)
+    types = parse_types(etype, expand=ctx.to_canonical)
+    if len(types) == 1 and len(types[0]) == 1:
+        return EntitySelector(type=next(iter(types[0])), id=eid, id_pattern=pattern)
+    return EntitySelector(type=None, id=eid, id_pattern=pattern, type_query=types)
 
 
 def _geoq(value: Any, ctx: jsonld.Context) -> GeoQuery:
@@ -411,7 +449,13 @@ def change_triggers(
     if after is None:
         return {Trigger.ENTITY_DELETED: attrs_before, Trigger.ATTRIBUTE_DELETED: attrs_before}
     created = attrs_after - attrs_before
-    deleted = attrs_before - attrs_after
+    # An attribute loses an instance (one datasetId) as it would lose itself whole.
+    deleted = attrs_before - attrs_after | frozenset(
+        name
+        for name in attrs_after & attrs_before
+        if {i.get("datasetId") for i in instances((before or {}).get(name))}
+        - {i.get("datasetId") for i in instances(after.get(name))}
+    )
     updated = (changed & attrs_after & attrs_before) | frozenset(
         name
         for name in attrs_after & attrs_before
@@ -428,40 +472,50 @@ def change_triggers(
 
 
 def notified_entity(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, *, at: datetime
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    *,
+    at: datetime,
+    show_changes: bool = False,
 ) -> dict[str, Any]:
-    """The entity a notification carries: its state after the change, where each attribute
-    instance the change removed appears with NGSI-LD Null as value (clause 4.5.5), and, for
-    a deleted entity, `deletedAt` with all its attributes so marked."""
+    """The entity a notification carries (clause 4.5.5, 5.8.6): its state after the change,
+    where each attribute instance the change removed appears with NGSI-LD Null as value and
+    its `deletedAt` (one instance for an attribute removed whole); a deleted entity is its id,
+    type, system attributes and `deletedAt`. With `show_changes` (clause 4.5.18) a deleted
+    entity keeps its attributes, nulled, and every changed instance its `previous…` value."""
     if after is not None and before is None:
         return dict(after)
-    base = (
-        dict(after)
-        if after is not None
-        else {
-            "id": (before or {}).get("id"),
-            "type": (before or {}).get("type"),
-            "deletedAt": format_time(at.astimezone(UTC)),
-        }
-    )
+    stamp = format_time(at.astimezone(UTC))
+    if after is None:
+        base = {k: v for k, v in (before or {}).items() if k in CORE_MEMBERS}
+        base["deletedAt"] = stamp
+        if not show_changes:
+            return base
+    else:
+        base = dict(after)
     for name, attribute in (before or {}).items():
         if name in CORE_MEMBERS:
             continue
         kept = instances(base.get(name))
         datasets = {i.get("datasetId") for i in kept}
-        gone = [
-            {
-                "type": i.get("type", "Property"),
-                VALUE_MEMBER.get(i.get("type", "Property"), "value"): NULL_URI,
-                **({"datasetId": i["datasetId"]} if "datasetId" in i else {}),
-            }
-            for i in instances(attribute)
-            if i.get("datasetId") not in datasets
-        ]
-        if gone:
-            merged = [*kept, *gone]
+        gone = [i for i in instances(attribute) if i.get("datasetId") not in datasets]
+        if not kept and len(gone) > 1:  # every instance deleted: the attribute is gone
+            gone = [{"type": gone[0].get("type", "Property")}]
+        nulled = [_nulled(i, stamp) for i in gone]
+        if nulled:
+            merged = [*kept, *nulled]
             base[name] = merged[0] if len(merged) == 1 else merged
-    return base
+    return with_previous(base, before) if show_changes else base
+
+
+def _nulled(instance: Mapping[str, Any], stamp: str) -> dict[str, Any]:
+    """A deleted attribute instance as notified: its type, NGSI-LD Null, its datasetId."""
+    kind = instance.get("type", "Property")
+    null: Any = {"@none": NULL_URI} if kind == "LanguageProperty" else NULL_URI
+    out = {"type": kind, VALUE_MEMBER.get(kind, "value"): null, "deletedAt": stamp}
+    if "datasetId" in instance:
+        out["datasetId"] = instance["datasetId"]
+    return out
 
 
 def with_previous(entity: Mapping[str, Any], before: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -488,16 +542,37 @@ def with_previous(entity: Mapping[str, Any], before: Mapping[str, Any] | None) -
     return out
 
 
-def project(
-    sub: Subscription, entity: Mapping[str, Any], context: jsonld.Context
-) -> dict[str, Any]:
-    """The entity as this subscription's notifications carry it: only `notification.attributes`
-    (all when none), in its format, with the subscriber's names and system attributes only
-    when `notification.sysAttrs` asks."""
-    sys_attrs = bool(sub.body.get("notification", {}).get("sysAttrs", False))
-    fmt: Any = sub.format
-    return render_entity(
-        entity, context, fmt=fmt, sys_attrs=sys_attrs, attrs=sub.attributes or None
+def shape(sub: Subscription, context: jsonld.Context) -> Shape:
+    """How this subscription's notifications carry entities: only `notification.attributes`
+    (all when none) or its `pick`/`omit`, in its format, with the subscriber's names, system
+    attributes only when `notification.sysAttrs` asks, and the linked entities of `join`."""
+    note = sub.body.get("notification", {})
+    join = note.get("join") if note.get("join") in ("flat", "inline") else None
+    names = [context.from_canonical(a) for a in sub.attributes]
+    spec: Spec | None = None
+    attrs = list(sub.attributes)
+    if join is not None and attrs:
+        # `attributes` selects the notified entity's, not those of the entities it links to.
+        spec = ("pick", dict.fromkeys([*CORE_MEMBERS, *names]))
+        attrs = []
+    for kind in ("pick", "omit"):
+        members = note.get(kind)
+        if isinstance(members, list) and members:
+            spec = (kind, dict.fromkeys(m for m in members if isinstance(m, str)))
+    datasets = sub.body.get("datasetId")
+    if datasets is not None:
+        listed = datasets if isinstance(datasets, list) else [datasets]
+        datasets = tuple(None if d == "@none" else d for d in listed)
+    return Shape(
+        context,
+        sub.format,  # type: ignore[arg-type]  # checked by `parse`
+        bool(note.get("sysAttrs", False)),
+        attrs,
+        None,
+        spec,
+        join,
+        note.get("joinLevel", 1),
+        datasets,
     )
 
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from hakama.core import jsonld
 from hakama.core import subscriptions as core
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.entities import types_of
+from hakama.core.entity_render import render_all
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.services import audit, contexts, events
 from hakama.services import entities as entity_service
@@ -193,7 +195,8 @@ def update(
     actor: Actor,
     context: jsonld.Context | None = None,
 ) -> Stored:
-    """Change members of a subscription (clause 5.8.2: fragment merged over the current one)."""
+    """Change members of a subscription (clause 5.8.2): each member of the fragment replaces
+    the subscription's (`notification` whole, so it must be complete), null removes it."""
     if not isinstance(patch, Mapping) or not patch:
         raise Invalid("an update is a non-empty JSON object")
     if "id" in patch and patch["id"] != sub_id:
@@ -203,9 +206,7 @@ def update(
     for key, value in patch.items():
         if key == "@context":
             continue
-        if key == "notification" and isinstance(value, Mapping):
-            merged["notification"] = {**merged.get("notification", {}), **value}
-        elif value is None:
+        if value is None:
             merged.pop(key, None)
         else:
             merged[key] = value
@@ -317,10 +318,17 @@ def matching(platform: Platform, event: events.EntityChanged) -> list[Stored]:
     return found
 
 
-def payload_entity(platform: Platform, stored: Stored, entity: Mapping[str, Any]) -> dict[str, Any]:
-    """The entity as this subscription's notifications carry it (format, attributes, names)."""
+def payload_entities(
+    platform: Platform, stored: Stored, entities: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The entities as this subscription's notifications carry them (format, attributes,
+    names), with the entities they link to when it asks for `join`."""
     context = stored.context or _context_of(platform, stored.sub.body)
-    return core.project(stored.sub, entity, context)
+    return render_all(
+        [dict(e) for e in entities],
+        core.shape(stored.sub, context),
+        partial(entity_service.get_many, platform),
+    )
 
 
 def enqueue(platform: Platform, event: events.EntityChanged) -> int:
@@ -328,21 +336,20 @@ def enqueue(platform: Platform, event: events.EntityChanged) -> int:
     found = matching(platform, event)
     if not found:
         return 0
-    entity = core.notified_entity(event.before, event.after, at=event.at)
+    entities = {
+        show: core.notified_entity(event.before, event.after, at=event.at, show_changes=show)
+        for show in (False, True)
+    }
     now = utcnow()
     rows = [
         {
             "subscription_id": stored.sub.id,
             "payload": {
-                "data": [
-                    payload_entity(
-                        platform,
-                        stored,
-                        core.with_previous(entity, event.before)
-                        if stored.sub.body.get("notification", {}).get("showChanges") is True
-                        else entity,
-                    )
-                ],
+                "data": payload_entities(
+                    platform,
+                    stored,
+                    [entities[stored.sub.body.get("notification", {}).get("showChanges") is True]],
+                ),
                 "entityId": event.entity_id,
             },
             "state": "pending",
@@ -401,7 +408,9 @@ def enqueue_periodic(platform: Platform, *, now: datetime | None = None) -> int:
             found = entity_service.query(
                 platform,
                 selectors=[
-                    entity_service.Selector(type=e.type, id=e.id, id_pattern=e.id_pattern)
+                    entity_service.Selector(
+                        type=e.type, id=e.id, id_pattern=e.id_pattern, type_query=e.type_query
+                    )
                     for e in sub.entities
                 ],
                 q=sub.query,
@@ -412,7 +421,7 @@ def enqueue_periodic(platform: Platform, *, now: datetime | None = None) -> int:
         except Exception:
             log.exception("subscription %s: its periodic query failed", sub.id)
             continue
-        data = [payload_entity(platform, stored, e) for e in found if sub.filters_pass(e)]
+        data = payload_entities(platform, stored, [e for e in found if sub.filters_pass(e)])
         if not data:
             continue
         rows.append(
