@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from hakama.core import jsonld
-from hakama.core.subscriptions import Trigger, change_triggers, notification, parse, project
+from hakama.core.entity_render import render_all
+from hakama.core.subscriptions import Trigger, change_triggers, notification, parse, shape
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -66,7 +67,7 @@ def test_projection_and_notification() -> None:
         "r": {"type": "Relationship", "object": "urn:x:2"},
         "modifiedAt": "2026-03-01T00:00:00Z",
     }
-    shown = project(s, entity, jsonld.core())
+    [shown] = render_all([entity], shape(s, jsonld.core()), lambda ids: {})
     assert shown == {"id": "urn:x:1", "type": "T", "p": 3}
     note = notification(s, [shown], at=NOW)
     assert note["type"] == "Notification" and note["subscriptionId"] == s.id
