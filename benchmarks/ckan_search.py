@@ -17,13 +17,13 @@ import httpx
 from _report import report
 
 from hakama.core.access import system_actor
+from hakama.core.clock import utcnow
 from hakama.demo.territory import demo_areas
 from hakama.http.app import create_app
 from hakama.services import dataset_builds, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.schema_open_data import harvested_datasets
-from hakama.storage.types import utcnow
 
 TARGET_SECONDS = 0.5
 

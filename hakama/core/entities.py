@@ -26,10 +26,11 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal
 
+from hakama.core.clock import format_instant, read_instant
 from hakama.core.errors import Invalid
 from hakama.core.jsonld import Context
 from hakama.core.ngsi_query import GEOMETRY_TYPES, check_geometry
@@ -121,30 +122,6 @@ def text_ok(text: str) -> bool:
     return True
 
 
-def format_time(value: datetime) -> str:
-    """An instant as NGSI-LD writes it: ISO 8601 in UTC with a `Z`."""
-    utc = value.astimezone(UTC)
-    spec = (
-        "seconds"
-        if not utc.microsecond
-        else ("milliseconds" if utc.microsecond % 1000 == 0 else "microseconds")
-    )
-    return utc.isoformat(timespec=spec).replace("+00:00", "Z")
-
-
-def parse_time(text: Any, *, where: str) -> datetime:
-    """An aware instant from an ISO 8601 date-time (a time without offset is UTC)."""
-    if not isinstance(text, str):
-        raise Invalid(f"{where}: expected an ISO 8601 date-time string")
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise Invalid(f"{where}: {text!r} is not an ISO 8601 date-time") from None
-    if "T" not in text and " " not in text:
-        raise Invalid(f"{where}: {text!r} is a date, not a date-time")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def check_name(name: Any, where: str) -> str:
     """`name` if it can name a type or an attribute (no spaces, quotes, brackets, control
     characters; at most 256 characters), else Invalid."""
@@ -168,12 +145,12 @@ def valid_name(name: str) -> bool:
 @lru_cache(maxsize=4096)
 def _normal_time(text: str) -> str:
     """An observedAt as stored (UTC, `Z`); cached because a batch repeats a few instants."""
-    return format_time(parse_time(text, where="observedAt"))
+    return format_instant(read_instant(text, where="observedAt"))
 
 
 @lru_cache(maxsize=4096)
 def _stored_time(text: str) -> datetime:
-    return parse_time(text, where="observedAt")
+    return read_instant(text, where="observedAt")
 
 
 def _check_json(value: Any, where: str, depth: int = 0) -> None:

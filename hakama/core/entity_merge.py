@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from hakama.core.clock import format_instant
 from hakama.core.entities import (
     ENTITY_MEMBERS,
     NULL_URI,
     SYSTEM_MEMBERS,
     VALUE_MEMBER,
-    format_time,
     instances,
     is_null,
     types_of,
@@ -44,7 +44,7 @@ def apply_fragment(
     merge: merge-patch semantics (PATCH /entities/{id}): sub-attributes merged. In every mode
     but append_no_overwrite, the value "urn:ngsi-ld:null" deletes the attribute. `type` in the fragment adds types (clause 5.6.3/5.6.17).
     """
-    stamp = format_time(now)
+    stamp = format_instant(now)
     result = dict(entity)
     updated: list[str] = []
     not_updated: list[tuple[str, str]] = []
@@ -160,7 +160,7 @@ def stamp_new(
 
     Every attribute instance gets createdAt/modifiedAt = now (it is new or replaced).
     """
-    stamp = format_time(now)
+    stamp = format_instant(now)
     out: dict[str, Any] = {}
     for name, value in entity.items():
         if name in ENTITY_MEMBERS:
@@ -170,7 +170,7 @@ def stamp_new(
         stamped = [{**i, "createdAt": stamp, "modifiedAt": stamp} for i in instances(value)]
         out[name] = stamped[0] if len(stamped) == 1 else stamped
     if isinstance(created, datetime):
-        created = format_time(created)
+        created = format_instant(created)
     out["createdAt"] = created or stamp
     out["modifiedAt"] = stamp
     return out

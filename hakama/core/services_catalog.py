@@ -12,9 +12,11 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from hakama.core.clock import parse_instant
 
 LANGUAGES = ("ar", "fr", "en")
 SERVICE_CODE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -249,17 +251,11 @@ def _parse_answer(attr: ServiceAttribute, values: list[str]) -> Answer:
 
 
 def parse_datetime(value: str, *, what: str = "date") -> datetime:
-    """An ISO 8601 / W3C instant; a time without an offset is read as UTC (Open311 dates)."""
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
+    """An ISO 8601 / W3C instant (with its offset, as Open311 dates are written)."""
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{what} must be an ISO 8601 date-time, not {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return parse_instant(value)
+    except ValueError as exc:
+        raise ValueError(f"{what} must be an ISO 8601 date-time: {exc}") from None
 
 
 def service_to_dict(service: Service) -> dict[str, Any]:

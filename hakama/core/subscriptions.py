@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from hakama.core import jsonld
+from hakama.core.clock import format_instant, read_instant
 from hakama.core.entities import NULL_URI, VALUE_MEMBER, instances
 from hakama.core.entity_render import Shape, Spec
 from hakama.core.errors import Invalid
@@ -37,7 +38,6 @@ from hakama.core.ngsi_selectors import (
     types_match,
 )
 from hakama.core.patterns import compile_user_pattern
-from hakama.core.temporal import format_time, parse_time
 
 
 class Unsupported(Invalid):
@@ -297,7 +297,7 @@ def parse(
     if body.get("expiresAt") is not None:
         if not isinstance(body["expiresAt"], str):
             raise Invalid("expiresAt must be a date-time string")
-        expires_at = parse_time(body["expiresAt"], parameter="expiresAt")
+        expires_at = read_instant(body["expiresAt"], where="expiresAt", parameter="expiresAt")
         if expires_at <= now:
             raise Invalid("expiresAt must be in the future")
     throttling = body.get("throttling")
@@ -364,7 +364,7 @@ def parse(
         )
     }
     if expires_at is not None:
-        kept["expiresAt"] = format_time(expires_at)
+        kept["expiresAt"] = format_instant(expires_at)
     return Subscription(
         id=sid,
         body=kept,
@@ -485,7 +485,7 @@ def notified_entity(
     entity keeps its attributes, nulled, and every changed instance its `previous…` value."""
     if after is not None and before is None:
         return dict(after)
-    stamp = format_time(at.astimezone(UTC))
+    stamp = format_instant(at.astimezone(UTC))
     if after is None:
         base = {k: v for k, v in (before or {}).items() if k in CORE_MEMBERS}
         base["deletedAt"] = stamp
@@ -584,7 +584,7 @@ def notification(
         "id": f"urn:ngsi-ld:Notification:{uuid.uuid4().hex}",
         "type": "Notification",
         "subscriptionId": sub.id,
-        "notifiedAt": format_time(at.astimezone(UTC)),
+        "notifiedAt": format_instant(at.astimezone(UTC)),
         "data": list(entities),
     }
 
@@ -597,7 +597,7 @@ def render(sub: Subscription, status: Mapping[str, Any], *, now: datetime) -> di
         value = status.get(key)
         if value is None:
             continue
-        note[key] = format_time(value) if isinstance(value, datetime) else value
+        note[key] = format_instant(value) if isinstance(value, datetime) else value
     out["notification"] = note
     if "isActive" in sub.body or not sub.is_active:
         out["isActive"] = sub.is_active

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from hakama.core.clock import read_instant
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.observations import observation_key
 
@@ -90,29 +91,6 @@ def format_duration(duration: timedelta) -> str:
     return out if out != "P" else "PT0S"
 
 
-def parse_time(text: str, *, parameter: str) -> datetime:
-    """An ISO-8601 instant; a time without zone is refused (NGSI-LD times are UTC)."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise Invalid(
-            f"{parameter}: {text!r} is not an ISO-8601 date-time", parameter=parameter
-        ) from None
-    if value.tzinfo is None:
-        raise Invalid(
-            f"{parameter}: {text!r} has no time zone (add Z for UTC)", parameter=parameter
-        )
-    return value.astimezone(UTC)
-
-
-def format_time(value: datetime) -> str:
-    """An instant as NGSI-LD writes it: UTC, `Z`, milliseconds only when there are some."""
-    value = value.astimezone(UTC)
-    if value.microsecond:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class TimeRel(StrEnum):
     BEFORE = "before"
     AFTER = "after"
@@ -174,14 +152,14 @@ def time_window(timerel: str | None, time_at: str | None, end_time_at: str | Non
         ) from None
     if time_at is None:
         raise Invalid("timerel needs timeAt", parameter="timeAt")
-    at = parse_time(time_at, parameter="timeAt")
+    at = read_instant(time_at, where="timeAt", parameter="timeAt")
     if rel is TimeRel.BEFORE:
         return TimeWindow(end=at)
     if rel is TimeRel.AFTER:
         return TimeWindow(start=at)
     if end_time_at is None:
         raise Invalid("timerel=between needs endTimeAt", parameter="endTimeAt")
-    end = parse_time(end_time_at, parameter="endTimeAt")
+    end = read_instant(end_time_at, where="endTimeAt", parameter="endTimeAt")
     if end <= at:
         raise Invalid("endTimeAt must be after timeAt", parameter="endTimeAt")
     return TimeWindow(start=at, end=end)

@@ -19,11 +19,11 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from hakama.core.clock import utcnow
 from hakama.core.operations import BROKER_TOPICS
 from hakama.jobs.mqtt import MqttConfig, default_client_id
 from hakama.services import alerts
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.broker")
 

@@ -17,10 +17,10 @@ import asyncio
 import logging
 from typing import Any
 
+from hakama.core.clock import utcnow
 from hakama.services import citizen_notices, events
 from hakama.services.citizen_notices import Claimed, PermanentFailure
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.notices")
 

@@ -12,9 +12,9 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from hakama.core.clock import utcnow
 from hakama.services import alerts, indicators
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.indicators.schedule")
 

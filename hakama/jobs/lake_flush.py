@@ -16,9 +16,9 @@ import logging
 import time as clock
 from dataclasses import dataclass
 
+from hakama.core.clock import utcnow
 from hakama.services import observations, request_events
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.lake")
 

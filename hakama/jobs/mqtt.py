@@ -51,10 +51,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hakama.core.clock import utcnow
 from hakama.services import device_readings
 from hakama.services.device_readings import TOPIC_ROOT, EntitySink, Message, Sink
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.mqtt")
 

@@ -31,11 +31,11 @@ import sqlalchemy as sa
 
 from hakama.core import jsonld
 from hakama.core import subscriptions as core
+from hakama.core.clock import utcnow
 from hakama.services import subscriptions as subs
 from hakama.services.platform import Platform
 from hakama.storage import db
 from hakama.storage.schema_subscriptions import notification_outbox, subscriptions
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.notifier")
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from hakama.analytics.engines import open_engine
 from hakama.core import census
 from hakama.core.access import Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.indicators import IndicatorDefinition
 from hakama.core.periods import Period
@@ -19,7 +20,6 @@ from hakama.core.territory import Area, Level
 from hakama.services import alerts, comparisons, disparities, indicators, profiles, territory
 from hakama.services.platform import Platform
 from hakama.services.service_levels import ServiceLevels, levels
-from hakama.storage.types import utcnow
 
 FORMATS = ("pdf", "xlsx")
 LANGUAGES = ("ar", "fr", "en")

@@ -18,13 +18,13 @@ import httpx
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, allowed, system_actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid
 from hakama.core.indicators import Quality
 from hakama.core.operations import BrokerLoad
 from hakama.services import audit, indicators, observations, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_indicators import alert_deliveries, alerts, indicator_values
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.alerts")
 SYSTEM = system_actor("alerts")

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from hakama.core.access import Actor
 from hakama.core.audit import GENESIS, AuditEntry, ChainReport, entry_hash, verify_chain
+from hakama.core.clock import utcnow
 from hakama.storage import db, schema
-from hakama.storage.types import utcnow
 
 
 def record(

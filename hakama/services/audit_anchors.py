@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 
 from hakama.core.audit import GENESIS, AuditEntry, verify_chain
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Invalid
 from hakama.services import audit
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 
 @dataclass(frozen=True)

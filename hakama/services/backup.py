@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 
 import hakama
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Invalid
 from hakama.services import integrity
 from hakama.services.observations import DATASET as OBSERVATIONS
@@ -44,7 +45,6 @@ from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.db import current_revision
 from hakama.storage.schema_observations import lake_flushes
-from hakama.storage.types import utcnow
 
 FORMAT = 1
 MANIFEST = "backup.json"

@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hakama.core import notices
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.phones import is_mobile
 from hakama.core.requests import EMAIL, Contact, EventKind, ServiceRequest
@@ -33,7 +34,6 @@ from hakama.settings import Settings
 from hakama.storage import db
 from hakama.storage.schema_notices import notice_outbox, notice_recipients
 from hakama.storage.schema_requests import service_requests
-from hakama.storage.types import utcnow
 
 MAX_ATTEMPTS = 8
 #: First retry after this; each next one waits twice as long, up to MAX_BACKOFF.

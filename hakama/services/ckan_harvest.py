@@ -16,11 +16,11 @@ import httpx
 import sqlalchemy as sa
 
 from hakama.core.access import Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid
 from hakama.services import audit, dataset_builds, datasets
 from hakama.services.platform import Platform
 from hakama.storage.schema_open_data import harvested_datasets
-from hakama.storage.types import utcnow
 
 PAGE = 1000
 MAX_DATASETS = 20_000

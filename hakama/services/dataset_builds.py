@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from hakama.core import privacy
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.datasets import LICENCES
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.territory import Area
@@ -36,7 +37,6 @@ from hakama.services.dataset_specs import BUILT_IN, BuildOptions, Spec, indicato
 from hakama.services.platform import Platform
 from hakama.storage.schema_indicators import indicator_values
 from hakama.storage.schema_open_data import open_datasets, request_publications
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.open_data")
 

@@ -20,13 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from hakama.ingest.formats import ATTRIBUTE_NAME, AttributeMap
 from hakama.services import audit, keys
 from hakama.services.platform import Platform
 from hakama.services.territory import area_chain, get_area, locate
 from hakama.storage.schema_devices import devices
-from hakama.storage.types import utcnow
 
 #: Device ids appear in MQTT topics: no `/`, `+`, `#` or spaces.
 DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")

@@ -34,6 +34,7 @@ from typing import Any
 from hakama.core import entities as core_entities
 from hakama.core import entity_merge, jsonld
 from hakama.core.access import Actor
+from hakama.core.clock import format_instant, utcnow
 from hakama.core.errors import Conflict, Invalid, NotFound
 from hakama.core.jsonld import Context
 from hakama.services.entity_batches import (
@@ -73,7 +74,6 @@ from hakama.services.entity_writes import (
     transaction,
 )
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 __all__ = [
     "MAX_BATCH",
@@ -409,7 +409,7 @@ def delete_attr(
                 doc[attr] = kept[0] if len(kept) == 1 else kept
             else:
                 del doc[attr]
-        doc["modifiedAt"] = core_entities.format_time(utcnow())
+        doc["modifiedAt"] = format_instant(utcnow())
         return [changed(platform, actor, old, doc, {}, frozenset({attr}))], []
 
     _write_one(platform, actor, entity_id, plan, action="ngsi.attrs.delete", source="http")

@@ -9,6 +9,7 @@ from typing import Any
 from hakama.core import entities as core_entities
 from hakama.core import entity_merge
 from hakama.core.access import Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, HakamaError, Invalid, NotFound, Unauthorized
 from hakama.core.jsonld import Context
 from hakama.services.entity_writes import (
@@ -29,7 +30,6 @@ from hakama.services.entity_writes import (
     transaction,
 )
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 
 def batch_create(

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from hakama.core import entities as core_entities
 from hakama.core import entity_geometry, entity_merge, jsonld
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import read_instant, utcnow
 from hakama.core.errors import Conflict, Forbidden, HakamaError, Invalid, NotFound, Unauthorized
 from hakama.core.jsonld import Context
 from hakama.services import audit, events, observations, territory
@@ -25,7 +26,6 @@ from hakama.services.events import EntityChanged
 from hakama.services.platform import Platform
 from hakama.storage import db
 from hakama.storage.schema_entities import entities
-from hakama.storage.types import utcnow
 
 Source = Literal["http", "mqtt", "demo", "import"]
 
@@ -286,8 +286,8 @@ def store(conn: sa.Connection, changes: list[Change], current: dict[str, Row]) -
             "extra_types": list(kinds[1:]) or None,
             "area_code": change.area_after,
             "doc": doc,
-            "created_at": core_entities.parse_time(doc["createdAt"], where="createdAt"),
-            "modified_at": core_entities.parse_time(doc["modifiedAt"], where="modifiedAt"),
+            "created_at": read_instant(doc["createdAt"], where="createdAt"),
+            "modified_at": read_instant(doc["modifiedAt"], where="modifiedAt"),
             "min_lon": box[0] if box else None,
             "min_lat": box[1] if box else None,
             "max_lon": box[2] if box else None,

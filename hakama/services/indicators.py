@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from hakama.analytics.compiler import Scope, compile_definition
 from hakama.analytics.engines import Engine, open_engine
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.indicators import (
     Grain,
@@ -35,7 +36,6 @@ from hakama.core.territory import Area
 from hakama.services import territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_indicators import indicator_inputs, indicator_state, indicator_values
-from hakama.storage.types import utcnow
 
 BUILT_IN = Path(__file__).resolve().parents[1] / "analytics" / "definitions"
 DAY_FOLDER = re.compile(r"day=(\d{4}-\d{2}-\d{2})")

@@ -11,10 +11,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from hakama.core.clock import utcnow
 from hakama.services import audit
 from hakama.services.platform import Platform
 from hakama.storage import db
-from hakama.storage.types import utcnow
 
 
 @dataclass(frozen=True)

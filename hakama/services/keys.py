@@ -19,13 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from hakama.core.access import OWN_AREA_ACTIONS, Action, Actor, Role, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from hakama.services import audit
 from hakama.services.platform import Platform
 from hakama.services.territory import area_chain, get_area
 from hakama.services.users import check_grant, check_manage, parse_role
 from hakama.storage import schema
-from hakama.storage.types import utcnow
 
 PREFIX = "hk_"
 TOKEN = re.compile(r"hk_([0-9a-f]{12})_([A-Za-z0-9_-]{20,100})")

@@ -43,13 +43,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid
 from hakama.core.observations import OBSERVATIONS_SCHEMA, Observation, check
 from hakama.services.platform import Platform
 from hakama.storage import db
 from hakama.storage.lake import LakeFile, fsync_dir, write_file
 from hakama.storage.schema_observations import lake_flushes, observation_staging
-from hakama.storage.types import utcnow
 
 #: The lake dataset observations are flushed to.
 DATASET = "observations"

@@ -23,13 +23,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.ingest.record_validation import KEY_SEPARATOR
 from hakama.services import audit, record_store, records, territory
 from hakama.services.platform import Platform
 from hakama.storage import schema
 from hakama.storage.schema_records import admin_records, record_exchanges
-from hakama.storage.types import utcnow
 
 CONSENT_METHODS = ("signed_form", "in_person", "online", "legal_basis")
 MIN_PURPOSE = 10

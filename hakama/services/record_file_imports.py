@@ -21,6 +21,7 @@ import pyarrow.ipc as ipc
 import sqlalchemy as sa
 
 from hakama.core.access import Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Invalid
 from hakama.core.records import (
     NO_MAPPING,
@@ -56,7 +57,6 @@ from hakama.services.records import (
     staged_batches,
 )
 from hakama.storage.schema_records import record_imports
-from hakama.storage.types import utcnow
 
 CHECK_THREADS = max(1, min(4, os.cpu_count() or 1))
 

@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hakama.core.access import Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid
 from hakama.core.records import (
     NO_MAPPING,
@@ -37,7 +38,6 @@ from hakama.services.records import (
     record_type,
     save_import,
 )
-from hakama.storage.types import utcnow
 
 MAX_BATCH = 10_000
 

@@ -30,13 +30,13 @@ import httpx
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, Role, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, HakamaError, Invalid, NotFound
 from hakama.core.records import NO_MAPPING, load_mapping
 from hakama.services import audit, record_lake, record_rows, records, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_records import record_sources
 from hakama.storage.secret_box import SecretBox
-from hakama.storage.types import utcnow
 
 MAX_PAGES = 10_000
 TIMEOUT = 30.0

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 
+from hakama.core.clock import utcnow
 from hakama.core.records import (
     RecordType,
 )
 from hakama.storage import db
 from hakama.storage.schema_records import admin_records, record_lake_days
-from hakama.storage.types import utcnow
 
 LOOKUP_CHUNK = 2000
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from hakama.core import entity_geometry
 from hakama.core.access import Actor
+from hakama.core.clock import utcnow
 from hakama.core.requests import EventKind, Status
 from hakama.core.territory import Area, AreaIndex
 from hakama.services import audit, events, request_events, request_store, territory
@@ -30,7 +31,6 @@ from hakama.storage.schema import api_keys
 from hakama.storage.schema_devices import devices
 from hakama.storage.schema_entities import entities
 from hakama.storage.schema_requests import service_requests
-from hakama.storage.types import utcnow
 
 #: What is re-placed, in the order the counts are printed.
 KINDS = ("entities", "devices", "requests")

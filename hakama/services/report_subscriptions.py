@@ -14,13 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, Role, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.indicators import Grain
 from hakama.core.periods import Period
 from hakama.services import audit, profiles, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_reports import report_deliveries, report_subscriptions
-from hakama.storage.types import utcnow
 
 FREQUENCIES = {"monthly": Grain.MONTH, "quarterly": Grain.QUARTER}
 LANGUAGES = ("ar", "fr", "en")

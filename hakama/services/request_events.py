@@ -17,6 +17,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from hakama.core.access import Actor, Role
+from hakama.core.clock import utcnow
 from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA, SERVICE_REQUESTS_SCHEMA
 from hakama.core.requests import (
     EventKind,
@@ -30,7 +31,6 @@ from hakama.storage.schema_requests import (
     request_events_staging,
     request_snapshots_staging,
 )
-from hakama.storage.types import utcnow
 
 #: Staged events are written to the lake once this many are waiting (and by `flush_events`).
 FLUSH_ROWS = 500

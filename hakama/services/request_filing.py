@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.core.phones import to_e164
 from hakama.core.requests import (
@@ -41,7 +42,6 @@ from hakama.services import (
 )
 from hakama.services.platform import Platform
 from hakama.storage.schema_requests import request_contacts, service_requests
-from hakama.storage.types import utcnow
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ import sqlalchemy as sa
 
 from hakama.core import privacy
 from hakama.core.access import Action, Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.requests import MAX_NOTE
 from hakama.services import audit, request_store
 from hakama.services.platform import Platform
 from hakama.storage.schema_open_data import request_publications
-from hakama.storage.types import utcnow
 
 
 @dataclass(frozen=True)

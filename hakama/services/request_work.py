@@ -13,6 +13,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.core.requests import (
     CONFIRM_GRACE_DAYS,
@@ -34,7 +35,6 @@ from hakama.storage import db
 from hakama.storage.schema_requests import (
     service_requests,
 )
-from hakama.storage.types import utcnow
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.services_catalog import (
     AttributeValue,
@@ -24,7 +25,6 @@ from hakama.core.services_catalog import (
 from hakama.services import audit, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_requests import services as services_table
-from hakama.storage.types import utcnow
 
 __all__ = [
     "AttributeValue",

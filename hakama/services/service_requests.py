@@ -22,6 +22,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA
 from hakama.core.requests import (
@@ -66,7 +67,6 @@ from hakama.storage.schema_requests import (
 from hakama.storage.schema_requests import (
     request_events as events_table,
 )
-from hakama.storage.types import utcnow
 
 __all__ = [
     "REQUEST_EVENTS_SCHEMA",

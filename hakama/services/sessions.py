@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from hakama.core.access import Actor, Role
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid, NotFound
 from hakama.services import audit
 from hakama.services.platform import Platform
 from hakama.storage import schema
-from hakama.storage.types import utcnow
 
 SESSION_LIFETIME = timedelta(hours=12)
 

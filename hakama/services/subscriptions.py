@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from hakama.core import jsonld
 from hakama.core import subscriptions as core
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.entities import types_of
 from hakama.core.entity_render import render_all
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -36,7 +37,6 @@ from hakama.services import entities as entity_service
 from hakama.services.platform import Platform
 from hakama.services.territory import area_chain
 from hakama.storage.schema_subscriptions import notification_outbox, subscriptions
-from hakama.storage.types import utcnow
 
 log = logging.getLogger("hakama.subscriptions")
 

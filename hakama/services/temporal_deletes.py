@@ -20,15 +20,15 @@ from typing import Any
 from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.access import Actor
+from hakama.core.clock import format_instant, utcnow
 from hakama.core.errors import Invalid, NotFound
-from hakama.core.temporal import TemporalQuery, format_time, instance_id, instance_time
+from hakama.core.temporal import TemporalQuery, instance_id, instance_time
 from hakama.services import audit, entities, observations
 from hakama.services.platform import Platform
 from hakama.services.temporal import answer
 from hakama.services.temporal_sql import VIEW, filters
 from hakama.services.temporal_writes import area_of, check_write
 from hakama.storage.schema_temporal import temporal_tombstones
-from hakama.storage.types import utcnow
 
 
 def _history_exists(platform: Platform, entity_id: str, attribute: str | None) -> bool:
@@ -175,7 +175,7 @@ def modify_instance(
     if len(parsed) != 1:
         raise Invalid("send exactly one instance")
     new = dict(parsed[0])
-    new.setdefault("observedAt", format_time(time))
+    new.setdefault("observedAt", format_instant(time))
     current = entities.get_many(platform, [entity_id]).get(entity_id)
     entity_type = (
         core_entities.types_of(current)[0] if current else _history_type(platform, entity_id)

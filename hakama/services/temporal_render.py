@@ -13,12 +13,12 @@ from typing import Any
 
 from hakama.core import entities as core_entities
 from hakama.core import jsonld
+from hakama.core.clock import format_instant
 from hakama.core.temporal import (
     Aggregation,
     AggrMethod,
     Format,
     TemporalQuery,
-    format_time,
     instance_id,
 )
 
@@ -74,9 +74,9 @@ def build_raw(
         shown = names(attribute)
         if tq.format is Format.TEMPORAL_VALUES:
             slot = entity.setdefault(shown, {"type": kind, _values_member(kind): []})
-            slot[_values_member(kind)].append([decoded, format_time(time)])
+            slot[_values_member(kind)].append([decoded, format_instant(time)])
             continue
-        instance: dict[str, Any] = {"type": kind, member: decoded, "observedAt": format_time(time)}
+        instance: dict[str, Any] = {"type": kind, member: decoded, "observedAt": format_instant(time)}
         if unit:
             instance["unitCode"] = unit
         instance["instanceId"] = instance_id(entity_id, attribute, time, value, text)
@@ -123,11 +123,11 @@ def build_aggregated(
         if period is None:
             start = tq.window.start or buckets[0]
             end = tq.window.end or (last_time + timedelta(microseconds=1))
-            spans = [(format_time(start), format_time(end))]
+            spans = [(format_instant(start), format_instant(end))]
         else:
             for bucket in set(buckets) - bounds.keys():
                 end = _add_months(bucket, period.months) if period.months else bucket + period.span
-                bounds[bucket] = (format_time(bucket), format_time(end))
+                bounds[bucket] = (format_instant(bucket), format_instant(end))
             spans = [bounds[b] for b in buckets]
         kind = _kinds(current.get(entity_id)).get(attribute, "Property")
         slot: dict[str, Any] = {"type": kind}

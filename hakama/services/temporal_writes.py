@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.observations import Observation, observation_key
 from hakama.core.temporal import TemporalQuery, instance_id
@@ -29,7 +30,6 @@ from hakama.services.temporal_sql import VIEW
 from hakama.services.territory import area_chain
 from hakama.storage.schema_entities import entities as entities_table
 from hakama.storage.schema_temporal import temporal_tombstones
-from hakama.storage.types import utcnow
 
 
 def area_of(platform: Platform, entity_id: str) -> tuple[bool, str | None]:

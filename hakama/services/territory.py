@@ -9,12 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from hakama.core.access import Actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.territory import Area, AreaIndex, Level, ancestors
 from hakama.services import audit
 from hakama.services.platform import Platform
 from hakama.storage import schema
-from hakama.storage.types import utcnow
 
 
 def _row_to_area(row: Any) -> Area:

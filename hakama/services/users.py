@@ -19,12 +19,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from hakama.core.access import Action, Actor, Role, allowed, beyond
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from hakama.services import audit
 from hakama.services.platform import Platform
 from hakama.services.territory import area_chain, get_area
 from hakama.storage import schema
-from hakama.storage.types import utcnow
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # argon2 hashes anything, but a megabyte "password" is an attack

@@ -33,6 +33,3 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

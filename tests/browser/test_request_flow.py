@@ -82,8 +82,8 @@ def seed_requests(platform: Platform) -> None:
     """A few older requests, two of them past their deadline, and one in another commune."""
     from datetime import timedelta
 
+    from hakama.core.clock import utcnow
     from hakama.core.requests import RequestDraft
-    from hakama.storage.types import utcnow
 
     here = shape(territory.get_area(platform, COMMUNE).geometry).representative_point()
     other = shape(territory.get_area(platform, OTHER_COMMUNE).geometry).representative_point()

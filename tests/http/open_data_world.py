@@ -9,6 +9,7 @@ from pathlib import Path
 from shapely.geometry import Point, shape
 
 from hakama.core.access import ANONYMOUS, Actor, Role, system_actor
+from hakama.core.clock import utcnow
 from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
@@ -24,7 +25,6 @@ from hakama.services import (
 )
 from hakama.services.platform import Platform
 from hakama.settings import Settings
-from hakama.storage.types import utcnow
 
 #: Every one of these is personal or internal: none may appear in any published byte.
 MARKERS = (

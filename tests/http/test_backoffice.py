@@ -13,13 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hakama.core.access import system_actor
+from hakama.core.clock import utcnow
 from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.core.services_catalog import service_from_dict
 from hakama.core.territory import Area, Level
 from hakama.http.app import create_app
 from hakama.services import request_filing, service_catalog, service_requests, territory, users
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 OPERATOR = system_actor("test")
 PASSWORD = "correct horse battery"

@@ -328,7 +328,7 @@ def test_a_redelivered_time_less_message_counts_once(sqlite_platform: Platform) 
         message.payload = payload
         message.qos = 1
         message.dup = dup
-        from hakama.storage.types import utcnow
+        from hakama.core.clock import utcnow
 
         return (-1, utcnow(), message)  # an old connection's generation: nothing to acknowledge
 

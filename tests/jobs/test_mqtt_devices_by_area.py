@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 
 from hakama.core.access import Actor, Role, system_actor
+from hakama.core.clock import utcnow
 from hakama.demo.territory import demo_areas
 from hakama.jobs.mqtt import MqttConfig, Subscriber
 from hakama.services import devices, entities, keys, subscriptions, territory
@@ -21,7 +22,6 @@ from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.schema_entities import entities as entities_table
 from hakama.storage.schema_subscriptions import notification_outbox
-from hakama.storage.types import utcnow
 
 ADMIN = system_actor("test")
 COMMUNE = "02.113.05.15"

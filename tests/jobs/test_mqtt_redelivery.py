@@ -9,11 +9,11 @@ from datetime import timedelta
 import paho.mqtt.client as mqtt
 import sqlalchemy as sa
 
+from hakama.core.clock import utcnow
 from hakama.jobs.mqtt import MqttConfig, Subscriber
 from hakama.services import observations
 from hakama.services.device_readings import StagingSink
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 from tests.jobs.conftest import provision
 
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from hakama.core.access import ANONYMOUS, Actor, Role
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.jobs import citizen_notices as job
@@ -18,7 +19,6 @@ from hakama.services import citizen_notices, request_filing
 from hakama.services import service_requests as sr
 from hakama.storage.schema_notices import notice_outbox, notice_recipients
 from hakama.storage.schema_requests import request_contacts
-from hakama.storage.types import utcnow
 
 from .conftest import World
 

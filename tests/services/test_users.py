@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from hakama.core.access import Actor, Role, system_actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from hakama.core.territory import Area, Level
 from hakama.services import audit, sessions, territory, users
 from hakama.services.platform import Platform
 from hakama.storage import schema
-from hakama.storage.types import utcnow
 
 OPERATOR = system_actor("test")
 PASSWORD = "correct horse battery"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from hakama.core.access import system_actor
+from hakama.core.clock import utcnow
 from hakama.services import entities, events, subscriptions
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 from tests.subscriptions.test_notifier import deliver
 
 ADMIN = system_actor("test")

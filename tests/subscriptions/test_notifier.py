@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from hakama.core.access import system_actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid
 from hakama.jobs import notifier
 from hakama.services import entities, events
 from hakama.services import subscriptions as subs
 from hakama.services.platform import Platform
 from hakama.storage.schema_subscriptions import notification_outbox
-from hakama.storage.types import utcnow
 
 ADMIN = system_actor("test")
 

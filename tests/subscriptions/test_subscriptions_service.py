@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hakama.core.access import ANONYMOUS, Actor, Role, system_actor
+from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, HakamaError, Invalid, NotFound
 from hakama.services import audit, events
 from hakama.services import subscriptions as subs
 from hakama.services.platform import Platform
 from hakama.storage.schema_subscriptions import notification_outbox
-from hakama.storage.types import utcnow
 
 ADMIN = system_actor("test")
 AGENT_A = Actor(kind="user", id="agent-a", role=Role.AGENT, area_code="C-A")

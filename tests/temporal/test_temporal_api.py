@@ -225,3 +225,23 @@ def test_long_answers_are_partial_with_a_content_range(
     assert [i["value"] for i in got.json()["pm25"]] == [10, 20]
     listed = client.get(BASE, params={"type": "AirQualityObserved"})
     assert listed.status_code == 206 and "content-range" in listed.headers
+
+
+def test_an_observed_at_reads_the_same_through_entities_and_temporal(client: TestClient) -> None:
+    """One formatter: the same instant, to the same precision, through both APIs."""
+    eid = "urn:ngsi-ld:AirQualityObserved:same-time"
+    for observed, value in (("2026-03-01T06:00:00.123456Z", 10), ("2026-03-01T07:00:00.5Z", 11)):
+        body = {
+            "id": eid,
+            "type": "AirQualityObserved",
+            "pm25": {"type": "Property", "value": value, "observedAt": observed},
+        }
+        r = client.post("/ngsi-ld/v1/entityOperations/upsert?options=update", json=[body])
+        assert r.status_code in (201, 204), r.text
+        current = client.get(f"/ngsi-ld/v1/entities/{eid}").json()["pm25"]["observedAt"]
+        history = client.get(f"{BASE}/{eid}").json()["pm25"]
+        history = history if isinstance(history, list) else [history]
+        times = {i["observedAt"] for i in history}
+        assert current in times, (current, times)
+    assert current == "2026-03-01T07:00:00.500Z"
+    assert times == {"2026-03-01T06:00:00.123456Z", "2026-03-01T07:00:00.500Z"}

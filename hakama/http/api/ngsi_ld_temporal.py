@@ -23,7 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
 from hakama.core import jsonld, ngsi_query
-from hakama.core.temporal import TemporalQuery, Truncated, format_time
+from hakama.core.clock import format_instant
+from hakama.core.temporal import TemporalQuery, Truncated
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.api.ngsi_shape import parse_projection
@@ -82,7 +83,7 @@ def _temporal_query(
 
 def _content_range(truncated: Truncated) -> str:
     """`Content-Range` of a cut answer (clause 6.3.10): the instants it covers."""
-    return f"date-time {format_time(truncated.first)}-{format_time(truncated.last)}/*"
+    return f"date-time {format_instant(truncated.first)}-{format_instant(truncated.last)}/*"
 
 
 @router.get("/entities", operation_id="ngsi_temporal_query")

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hakama.core.access import Action, Actor, Role
+from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, NotFound, Unauthorized
 from hakama.core.requests import ServiceRequest, Status, open311_statuses
 from hakama.core.services_catalog import Service, parse_datetime
@@ -32,7 +33,6 @@ from hakama.services import (
     territory,
 )
 from hakama.services.platform import Platform
-from hakama.storage.types import utcnow
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from starlette.datastructures import UploadFile
 
 from hakama.core.access import Action, Actor, allowed
+from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, HakamaError, Invalid, NotFound, Unauthorized
 from hakama.core.requests import TRANSITIONS, Status
 from hakama.core.services_catalog import Service
@@ -36,7 +37,6 @@ from hakama.services import (
     territory,
 )
 from hakama.services.service_requests import RequestFilter, SortKey
-from hakama.storage.types import utcnow
 
 router = APIRouter(prefix="/office", include_in_schema=False)
 

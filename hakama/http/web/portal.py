@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
+from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.core.services_catalog import Datatype, Service
@@ -34,7 +35,6 @@ from hakama.services import (
     service_requests,
 )
 from hakama.services.service_requests import RequestFilter
-from hakama.storage.types import utcnow
 
 router = APIRouter(include_in_schema=False)
 

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.requests import REQUEST_ID, Status, normalise_request_id
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
@@ -18,7 +19,6 @@ from hakama.http.web import notices
 from hakama.http.web.forms import form_photos, form_text
 from hakama.http.web.request_pages import Page, services_by_code, translate_error
 from hakama.services import citizen_notices, request_media, service_catalog, service_requests
-from hakama.storage.types import utcnow
 
 router = APIRouter(include_in_schema=False)
 
