@@ -163,6 +163,9 @@ def test_an_oversized_push_is_refused_with_413_before_it_is_read_whole(
         headers={"X-API-Key": token, "Content-Type": "application/json"},
     )  # fmt: skip
     assert small.status_code == 413 and small.json()["status"] == 413  # Content-Length alone
+    broken = declared.post("/api/records/building_permit", content=b'[{"file_number": ',
+                           headers={"X-API-Key": token, "Content-Type": "application/json"})  # fmt: skip
+    assert broken.status_code == 400 and broken.json()["detail"] == "the body is not valid JSON"
     fine = declared.post("/api/records/building_permit", json=[permit(1)],
                          headers={"X-API-Key": token})  # fmt: skip
     assert fine.status_code == 200 and fine.json()["inserted"] == 1
