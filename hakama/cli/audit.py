@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -21,7 +20,6 @@ from hakama.cli.context import console, err_console, state
 from hakama.core.errors import Invalid
 from hakama.services import audit, audit_anchors
 from hakama.services.audit_anchors import Anchor
-from hakama.storage import schema
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 
@@ -84,9 +82,7 @@ def tail(
 ) -> None:
     """Show the last N entries of the audit log."""
     platform = state(ctx).platform()
-    with platform.db.connect() as conn:
-        top = conn.execute(sa.select(sa.func.max(schema.audit_log.c.seq))).scalar() or 0
-        last = list(audit.entries(conn, after_seq=max(0, top - n)))
+    last = audit.last_entries(platform, n)
     if as_json:
         for e in last:
             typer.echo(

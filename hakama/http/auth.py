@@ -18,18 +18,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hakama.core.access import ANONYMOUS, Action, Actor, allowed
+from hakama.core.access import ANONYMOUS, Actor
 from hakama.core.errors import Forbidden, Unauthorized
+from hakama.http.offload import run_blocking
 from hakama.services import keys, sessions
 from hakama.services.platform import Platform
-from hakama.services.territory import area_chain
 
 SESSION_COOKIE = "hakama_session"
 CSRF_COOKIE = "hakama_csrf"
@@ -84,31 +82,6 @@ def resolve_actor(request: Request) -> Actor:
         request.state.csrf_token = caller.csrf_token
         request.state.csrf_token_session = caller.csrf_token
     return caller.actor
-
-
-def require(platform: Platform, actor: Actor, action: Action, area_code: str | None) -> None:
-    """Raise Unauthorized (nobody signed in) or Forbidden unless `actor` may do `action` there."""
-    if allowed(actor, action, area_chain(platform, area_code)):
-        return
-    if actor.kind == "anonymous":
-        raise Unauthorized("sign in or present an API key to do this")
-    where = f"area {area_code}" if area_code else "the whole platform"
-    raise Forbidden(f"{actor.label} may not {action.value} in {where}", action=action.value)
-
-
-def requires(action: Action) -> Any:
-    """A dependency: the actor, if it may do `action` in its own area; else 401/403.
-
-    Use as `actor: Annotated[Actor, requires(Action.WORK_REQUESTS)]`. For a resource in a
-    given area, call `require(...)` with that area inside the handler instead.
-    """
-
-    def dependency(request: Request) -> Actor:
-        actor = resolve_actor(request)
-        require(request.app.state.platform, actor, action, actor.area_code)
-        return actor
-
-    return Depends(dependency)
 
 
 # CSRF ------------------------------------------------------------------------------------------
@@ -184,7 +157,7 @@ class AuthMiddleware:
         needs_db = presented_key(request) is not None or SESSION_COOKIE in request.cookies
         try:
             caller = (
-                await run_in_threadpool(resolve_caller, self.platform, request)
+                await run_blocking(resolve_caller, self.platform, request)
                 if needs_db
                 else Caller(actor=ANONYMOUS)
             )

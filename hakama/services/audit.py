@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from hakama.core.access import Actor
 from hakama.core.audit import GENESIS, AuditEntry, ChainReport, entry_hash, verify_chain
 from hakama.core.clock import utcnow
+from hakama.services.platform import Platform
 from hakama.storage import db, schema
 
 
@@ -116,3 +117,10 @@ def entries(
 def verify(conn: sa.Connection) -> ChainReport:
     """Walk the whole log and report the first entry that was edited, deleted or reordered."""
     return verify_chain(entries(conn))
+
+
+def last_entries(platform: Platform, n: int) -> list[AuditEntry]:
+    """The last `n` entries of the log, oldest first (`hakama audit tail`)."""
+    with platform.db.connect() as conn:
+        top = conn.execute(sa.select(sa.func.max(schema.audit_log.c.seq))).scalar() or 0
+        return list(entries(conn, after_seq=max(0, top - n)))

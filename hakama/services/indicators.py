@@ -33,7 +33,7 @@ from hakama.core.indicators import (
     quality_of,
 )
 from hakama.core.territory import Area
-from hakama.services import territory
+from hakama.services import access, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_indicators import indicator_inputs, indicator_state, indicator_values
 
@@ -58,6 +58,15 @@ def definition(platform: Platform, indicator_id: str) -> IndicatorDefinition:
     if found is None:
         raise NotFound(f"no indicator {indicator_id!r}", indicator=indicator_id)
     return found
+
+
+def visible_definition(platform: Platform, actor: Actor, indicator_id: str) -> IndicatorDefinition:
+    """The definition, or NotFound when it does not exist or is internal and the actor is not
+    staff: the public never learns which internal indicators exist."""
+    d = definition(platform, indicator_id)
+    if not d.public and not access.is_staff(platform, actor):
+        raise NotFound(f"no indicator {indicator_id!r}", indicator=indicator_id)
+    return d
 
 
 def can_read(actor: Actor, d: IndicatorDefinition, area_chain: Sequence[str]) -> bool:

@@ -21,7 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from hakama.core.access import Action, Actor, Role, allowed, beyond
 from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from hakama.services import audit
+from hakama.services import access, audit
 from hakama.services.platform import Platform
 from hakama.services.territory import area_chain, get_area
 from hakama.storage import schema
@@ -104,11 +104,7 @@ def check_password(password: str, *, username: str = "") -> None:
 
 def check_manage(platform: Platform, actor: Actor, area_code: str | None, what: str) -> None:
     """Raise unless `actor` may manage accounts and keys in `area_code` (None: whole platform)."""
-    if not allowed(actor, Action.MANAGE_USERS, area_chain(platform, area_code)):
-        if actor.kind == "anonymous":
-            raise Unauthorized("sign in to manage accounts")
-        where = f"area {area_code}" if area_code else "the whole platform"
-        raise Forbidden(f"{actor.label} may not {what} in {where}", area_code=area_code)
+    access.require(platform, actor, Action.MANAGE_USERS, area_code, what=what)
 
 
 def check_grant(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated
 
 import pytest
 from fastapi import FastAPI
@@ -12,12 +11,12 @@ from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hakama.core.access import Action, Actor, system_actor
+from hakama.core.access import Action, system_actor
 from hakama.core.territory import Area, Level
 from hakama.http.app import create_app
-from hakama.http.auth import requires
-from hakama.http.deps import ActorDep, CsrfDep
+from hakama.http.deps import ActorDep, CsrfDep, PlatformDep
 from hakama.services import keys, territory, users
+from hakama.services.access import require
 from hakama.services.platform import Platform
 
 OPERATOR = system_actor("test")
@@ -292,13 +291,14 @@ def test_secure_cookies_when_the_settings_ask(sqlite_platform: Platform) -> None
         assert "HttpOnly" in response.headers["set-cookie"]
 
 
-def test_requires_dependency(sqlite_platform: Platform) -> None:
+def test_the_access_rule_in_a_route(sqlite_platform: Platform) -> None:
     territory.save_areas(sqlite_platform, [Area(code="P", level=Level.PROVINCE, names={})],
                          actor=OPERATOR)
     app: FastAPI = create_app(sqlite_platform.settings, platform=sqlite_platform, background=False)
 
     @app.get("/_test/internal")
-    def internal(actor: Annotated[Actor, requires(Action.READ_INTERNAL)]) -> dict[str, str]:
+    def internal(platform: PlatformDep, actor: ActorDep) -> dict[str, str]:
+        require(platform, actor, Action.READ_INTERNAL, actor.area_code)
         return {"actor": actor.label}
 
     analyst = keys.create_key(sqlite_platform, name="a", role="analyst", area_code="P",

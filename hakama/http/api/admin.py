@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hakama.core.access import Action, Role
 from hakama.core.errors import Unauthorized
-from hakama.http.auth import require
 from hakama.http.deps import ActorDep, PlatformDep, require_csrf
 from hakama.services import audit_anchors, keys, users
+from hakama.services.access import require
 from hakama.services.keys import ApiKey
 from hakama.services.users import User
 

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hakama.core.access import Action, allowed
-from hakama.http.auth import require
 from hakama.http.deps import ActorDep, PlatformDep, require_csrf
 from hakama.ingest.formats import ATTRIBUTE_NAME
 from hakama.services import devices, observations
+from hakama.services.access import require
 from hakama.services.devices import DEVICE_ID, ENTITY_ID, ENTITY_TYPE, UNIT_CODE, Device
 from hakama.services.territory import area_chain
 

@@ -21,12 +21,11 @@ from fastapi import APIRouter, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
-from hakama.core.access import Action, Actor, allowed
-from hakama.core.errors import NotFound, Unauthorized
+from hakama.core.errors import Unauthorized
 from hakama.core.indicators import LANGUAGES, IndicatorDefinition, IndicatorValue
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.problems import problem
-from hakama.services import alerts, disparities, indicators, territory
+from hakama.services import access, alerts, disparities, indicators, territory
 from hakama.services.platform import Platform
 
 router = APIRouter(prefix="/api/indicators", tags=["indicators"])
@@ -45,20 +44,6 @@ CSV_COLUMNS = (
     "sample",
     "quality",
 )
-
-
-def is_staff(platform: Platform, actor: Actor) -> bool:
-    """May the actor read internal data somewhere (its own area, or everywhere)?"""
-    chain = territory.area_chain(platform, actor.area_code) if actor.area_code else ()
-    return allowed(actor, Action.READ_INTERNAL, chain)
-
-
-def visible_definition(platform: Platform, actor: Actor, indicator_id: str) -> IndicatorDefinition:
-    """The definition, or NotFound when it does not exist or is internal and the actor is not staff."""
-    d = indicators.definition(platform, indicator_id)
-    if not d.public and not is_staff(platform, actor):
-        raise NotFound(f"no indicator {indicator_id!r}", indicator=indicator_id)
-    return d
 
 
 def _languages(values: Any, lang: str | None) -> dict[str, str]:
@@ -138,7 +123,7 @@ def list_indicators(
     theme: Annotated[str | None, Query(max_length=64, description="Only this theme")] = None,
 ) -> dict[str, Any]:
     """The indicator catalogue: public indicators to everyone, internal ones to staff too."""
-    staff = is_staff(platform, actor)
+    staff = access.is_staff(platform, actor)
     found = [
         definition_json(platform, d, lang)
         for d in indicators.catalogue(platform)
@@ -159,7 +144,7 @@ def get_indicator(
     An internal indicator answers 404 to anyone who is not staff, like an unknown id, so the
     public cannot learn which internal indicators exist.
     """
-    return definition_json(platform, visible_definition(platform, actor, indicator_id), lang)
+    return definition_json(platform, indicators.visible_definition(platform, actor, indicator_id), lang)
 
 
 @router.get("/{indicator_id}/series", operation_id="indicators_series", response_model=None)
@@ -188,7 +173,7 @@ def get_series(
     An internal indicator is 404 to non-staff (not 403: its existence is not disclosed); staff of
     another area get 403. `from`/`to` filter on period starts; `from` after `to` is 422.
     """
-    d = visible_definition(platform, actor, indicator_id)
+    d = indicators.visible_definition(platform, actor, indicator_id)
     if date_from and date_to and date_from > date_to:
         return problem(
             422,
@@ -239,7 +224,7 @@ def get_disparities(
 ) -> Response:
     """Communes ranked for one period, their distance to the province and the target, and the
     dispersion across communes (coefficient of variation, Gini, max/min)."""
-    d = visible_definition(platform, actor, indicator_id)
+    d = indicators.visible_definition(platform, actor, indicator_id)
     return JSONResponse(
         _plain(disparities.for_period(platform, d.id, period_start=period, actor=actor))
     )

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from hakama.core.access import Action
-from hakama.http.auth import require
 from hakama.http.deps import ActorDep, PlatformDep
+from hakama.services.access import require
 
 router = APIRouter(tags=["operations"])
 

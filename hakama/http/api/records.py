@@ -21,9 +21,9 @@ from starlette.exceptions import HTTPException
 
 from hakama.core.access import Action
 from hakama.core.errors import Invalid
-from hakama.http.auth import require
 from hakama.http.deps import ActorDep, CsrfDep, PlatformDep
 from hakama.services import record_rows, records
+from hakama.services.access import require
 
 router = APIRouter(prefix="/api/records", tags=["records"])
 

@@ -19,7 +19,6 @@ from hakama.core.errors import Invalid
 from hakama.core.indicators import Grain, IndicatorDefinition, IndicatorValue
 from hakama.core.periods import Period, month_short_names, parse_period
 from hakama.core.territory import Area
-from hakama.http.api.indicators import visible_definition
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.web.render import page_language, render
 from hakama.reports import labels, svg
@@ -103,7 +102,7 @@ def compare(request: Request, platform: PlatformDep, actor: ActorDep, indicator_
     """This period against the previous one and last year; chosen communes over time; all communes."""
     lang = page_language(request)
     rtl = lang in labels.RTL
-    d = visible_definition(platform, actor, indicator_id)
+    d = indicators.visible_definition(platform, actor, indicator_id)
     period = _period(platform, d, request.query_params.get("period"))
     c, areas, province, table = comparison_table(platform, d, period, actor, lang)
     known = {a.code for a in areas}
@@ -210,7 +209,7 @@ def download(
     lang = page_language(request)
     if indicator_id == "composite":
         return _send(composite_table(platform, actor, lang), format, f"hakama-composite-{date.today().isoformat()}-{lang}", lang)
-    d = visible_definition(platform, actor, indicator_id)
+    d = indicators.visible_definition(platform, actor, indicator_id)
     if table == "series":
         return _send([series_table(platform, d, actor, lang)], format, f"hakama-{d.id}-series-{lang}", lang)
     if table != "period":

@@ -23,12 +23,11 @@ from hakama.core.errors import Forbidden, NotFound
 from hakama.core.indicators import Direction, Grain, IndicatorDefinition, IndicatorValue, Quality
 from hakama.core.periods import Period
 from hakama.core.territory import Area
-from hakama.http.api.indicators import is_staff, visible_definition
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.web import numbers, overview
 from hakama.http.web.render import page_language, render
 from hakama.reports import labels
-from hakama.services import disparities, indicators, territory
+from hakama.services import access, disparities, indicators, territory
 from hakama.services.platform import Platform
 
 router = APIRouter(include_in_schema=False)
@@ -110,7 +109,7 @@ def _period(platform: Platform, indicator_id: str) -> date | None:
 
 
 def _visible(platform: Platform, actor: Actor) -> list[IndicatorDefinition]:
-    staff = is_staff(platform, actor)
+    staff = access.is_staff(platform, actor)
     return [d for d in indicators.catalogue(platform) if d.public or staff]
 
 
@@ -192,7 +191,7 @@ def indicator(
 ) -> HTMLResponse:
     """One indicator: its series per area, the communes on a map and ranked, and how it is made."""
     lang = page_language(request)
-    d = visible_definition(platform, actor, indicator_id)
+    d = indicators.visible_definition(platform, actor, indicator_id)
     province, communes = _province_and_communes(platform)
     areas = territory.list_areas(platform)
     names = {a.code: a.name(lang) for a in areas}
