@@ -1,4 +1,19 @@
-"""Dependency aliases that keep routers to a few lines each."""
+"""Dependency aliases that keep routers to a few lines each: the one router convention.
+
+- the platform: `platform: PlatformDep` (`platform_of(request)` in a helper given only the
+  request); settings: `SettingsDep`;
+- the caller: `actor: ActorDep`, then the access rule in the handler, where the area is known:
+  `services.access.require(platform, actor, Action.X, area_code)` (the same rule the CLI and
+  services apply; `actor_of(request)` in a helper);
+- CSRF: every write made with a session cookie is checked by `session_csrf_guard`, which
+  `create_app` puts on every route; an anonymous form adds `_: CsrfDep` (or
+  `dependencies=[Depends(require_csrf)]` on its router); a page that reads its form itself
+  calls `verify_csrf(request, token)`;
+- blocking work: a handler that only calls services is a plain `def` (FastAPI runs it in the
+  thread pool); an `async def` handler calls blocking code through `http.offload.run_blocking`;
+  CPU-heavy work (filtering in Python) through `offload: OffloadDep` (admitted a few at a time,
+  time-limited).
+"""
 
 from __future__ import annotations
 
@@ -17,17 +32,23 @@ from hakama.settings import Settings
 
 
 async def get_platform(request: Request) -> Platform:
+    return platform_of(request)
+
+
+def platform_of(request: Request) -> Platform:
+    """`get_platform` for code that is no dependency (a helper given only the request)."""
     platform: Platform = request.app.state.platform
     return platform
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.platform.settings
-    return settings
+    return platform_of(request).settings
 
 
-async def get_offload(request: Request) -> Offload:
+async def admitted_offload(request: Request) -> Offload:
+    """The heavy-work pool, once it has room for this request (else 503 at once)."""
     offload: Offload = request.app.state.offload
+    offload.admit()
     return offload
 
 
@@ -55,7 +76,7 @@ def verify_csrf(request: Request, token: str | None) -> None:
     from hakama.http.auth import check_csrf
 
     actor_of(request)
-    check_csrf(request.app.state.platform, request, token)
+    check_csrf(platform_of(request), request, token)
 
 
 async def require_csrf(request: Request) -> None:
@@ -122,7 +143,8 @@ async def session_csrf_guard(request: Request) -> None:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
-#: Heavy, CPU-bound work: `await offload.run(fn, ...)` (admitted a few at a time, time-limited).
-OffloadDep = Annotated[Offload, Depends(get_offload)]
+#: Heavy, CPU-bound work: `await offload.run(fn, ...)`. Declared first among a route's
+#: parameters, it refuses a request before anything is parsed when the pool and queue are full.
+OffloadDep = Annotated[Offload, Depends(admitted_offload)]
 #: Add `_: CsrfDep` to a POST handler (or `dependencies=[Depends(require_csrf)]` to a router).
 CsrfDep = Annotated[None, Depends(require_csrf)]

@@ -52,14 +52,19 @@ class Offload:
         stats = self.limiter.statistics()
         return stats.borrowed_tokens >= stats.total_tokens and stats.tasks_waiting >= self.queue
 
-    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """`fn(*args, **kwargs)` in a worker thread; Overloaded when the queue is full, TooSlow
-        past the time limit."""
+    def admit(self) -> None:
+        """Raise Overloaded when busy: a route calls this first (`OffloadDep` does), so a
+        refusal costs no parsing, no context and no thread."""
         if self.busy():
             raise Overloaded(
                 "the server is busy with other heavy queries; try again in a few seconds",
                 retry_after=RETRY_AFTER,
             )
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)` in a worker thread; Overloaded when the queue is full, TooSlow
+        past the time limit."""
+        self.admit()
         start = time.monotonic()
 
         def bounded() -> T:
@@ -78,9 +83,3 @@ class Offload:
                 "narrow it (type, id, a simpler pattern) or try again later",
                 retry_after=RETRY_AFTER,
             ) from None
-
-
-def offload_of(request: Any) -> Offload:
-    """The app's Offload (built once by `create_app`); routers take `OffloadDep` instead."""
-    found: Offload = request.app.state.offload
-    return found

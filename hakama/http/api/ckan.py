@@ -16,7 +16,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 import hakama
 from hakama.core.datasets import (
@@ -30,6 +29,7 @@ from hakama.core.datasets import (
 )
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.territory import Area
+from hakama.http.offload import run_blocking
 from hakama.services import datasets, datastore, territory
 from hakama.services.platform import Platform
 
@@ -511,7 +511,7 @@ async def _action(request: Request, name: str) -> Response:
     try:
         params = await _params(request)
         ctx = Context(request.app.state.platform, str(request.base_url))
-        result = await run_in_threadpool(action, ctx, params)
+        result = await run_blocking(action, ctx, params)
     except HakamaError as exc:
         status, error = _error(exc)
         return _envelope(help_url, status, error=error)

@@ -18,10 +18,10 @@ from fastapi.responses import Response
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 from shapely.geometry import shape
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core.datasets import FORMATS, LANGUAGES, THEMES, Dataset, Frequency
 from hakama.core.errors import Invalid, NotFound
+from hakama.http.offload import run_blocking
 from hakama.services import datasets
 from hakama.services.platform import Platform
 
@@ -273,7 +273,7 @@ async def catalog(
     request: Request, page: int | None = Query(None, ge=1, description="Page of 100 datasets (hydra)")
 ) -> Response:
     fmt = negotiate(request.headers.get("accept", ""))
-    g = await run_in_threadpool(
+    g = await run_blocking(
         catalog_graph, request.app.state.platform, _base(request), page=page
     )
     return _serialise(g, fmt)
@@ -283,7 +283,7 @@ async def catalog(
 async def catalog_file(request: Request, ext: str, page: int | None = Query(None, ge=1)) -> Response:
     if ext not in BY_EXTENSION:
         raise NotFound(f"no catalogue format .{ext}; one of .ttl, .jsonld, .rdf")
-    g = await run_in_threadpool(
+    g = await run_blocking(
         catalog_graph, request.app.state.platform, _base(request), page=page
     )
     return _serialise(g, BY_EXTENSION[ext])
@@ -300,5 +300,5 @@ def _one(platform: Platform, base: str, dataset_id: str) -> Graph:
 async def dataset_file(request: Request, dataset_id: str, ext: str) -> Response:
     if ext not in BY_EXTENSION:
         raise NotFound(f"no format .{ext}; one of .ttl, .jsonld, .rdf")
-    g = await run_in_threadpool(_one, request.app.state.platform, _base(request), dataset_id)
+    g = await run_blocking(_one, request.app.state.platform, _base(request), dataset_id)
     return _serialise(g, BY_EXTENSION[ext])

@@ -18,14 +18,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entity_render, ngsi_query, ngsi_selectors
 from hakama.http.api import ngsi_ld_attrs, ngsi_ld_batch, ngsi_ld_types, ngsi_shape
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
-from hakama.http.deps import ActorDep, PlatformDep
-from hakama.http.offload import offload_of
+from hakama.http.deps import ActorDep, OffloadDep, PlatformDep
+from hakama.http.offload import run_blocking
 from hakama.services import entities as service
 from hakama.services.platform import Platform
 
@@ -42,7 +41,7 @@ _URI_SAFE = ":/?#[]@!$&'()*+,;=~"
 async def create_entity(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
     """Create an entity (clause 5.6.1). 201 with its Location; 409 AlreadyExists if present."""
     body, context = await media.read_body(request, platform, expect=dict)
-    entity_id = await run_in_threadpool(
+    entity_id = await run_blocking(
         service.create, platform, media.strip_context(body), actor=actor, context=context
     )
     return Response(status_code=201, headers=_created(entity_id))
@@ -51,6 +50,7 @@ async def create_entity(request: Request, platform: PlatformDep, actor: ActorDep
 @router.get("/entities", operation_id="ngsi_query_entities")
 @router.get("/entities/", include_in_schema=False)
 async def query_entities(
+    offload: OffloadDep,
     request: Request,
     platform: PlatformDep,
     id: Annotated[str | None, Query(description="entity ids, comma-separated")] = None,
@@ -99,7 +99,7 @@ async def query_entities(
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, context.to_canonical(geoproperty) if geoproperty else None
     )
-    result = await offload_of(request).run(
+    result = await offload.run(
         service.query,
         platform,
         type_query=ngsi_selectors.parse_types(type, expand=context.to_canonical) if type else (),
@@ -143,7 +143,7 @@ async def get_entity(
     shape = ngsi_shape.from_parameters(
         context, options, format, attrs, lang, pick, omit, join, joinLevel, datasetId
     )
-    entity, rendered = await run_in_threadpool(_retrieve, platform, entity_id, shape)
+    entity, rendered = await run_blocking(_retrieve, platform, entity_id, shape)
     if not rendered[0]:
         raise NgsiError(
             ErrorKind.RESOURCE_NOT_FOUND, "pick/omit leave nothing of the entity (clause 4.21)"
@@ -173,7 +173,7 @@ async def replace_entity(
     """Replace an entity (clause 5.6.18): its attributes become exactly those sent."""
     media.check_entity_id(entity_id)
     body, context = await media.read_body(request, platform)
-    await run_in_threadpool(
+    await run_blocking(
         service.replace,
         platform,
         entity_id,
@@ -191,7 +191,7 @@ async def merge_entity(
     """Merge a fragment into an entity (clause 5.6.17, merge-patch; urn:ngsi-ld:null deletes)."""
     media.check_entity_id(entity_id)
     body, context = await media.read_body(request, platform, merge_patch=True)
-    await run_in_threadpool(
+    await run_blocking(
         service.merge, platform, entity_id, media.strip_context(body), actor=actor, context=context
     )
     return Response(status_code=204)
@@ -204,7 +204,7 @@ async def delete_entity(
     """Delete an entity (clause 5.6.6)."""
     media.check_tenant(request)
     media.check_entity_id(entity_id)
-    await run_in_threadpool(service.delete, platform, entity_id, actor=actor)
+    await run_blocking(service.delete, platform, entity_id, actor=actor)
     return Response(status_code=204)
 
 

@@ -9,13 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core import jsonld
 from hakama.http.api import ngsi_media as media
 from hakama.http.api import ngsi_shape
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.deps import ActorDep, PlatformDep
+from hakama.http.offload import run_blocking
 from hakama.services import entities as service
 
 router = APIRouter(
@@ -49,7 +49,7 @@ async def append_attrs(
     media.check_entity_id(entity_id)
     chosen = media.options(options, ("noOverwrite",))
     body, context = await media.read_body(request, platform)
-    result = await run_in_threadpool(
+    result = await run_blocking(
         service.append_attrs,
         platform,
         entity_id,
@@ -69,7 +69,7 @@ async def update_attrs(
     """Update existing attributes (clause 5.6.2); unknown ones are reported (207)."""
     media.check_entity_id(entity_id)
     body, context = await media.read_body(request, platform)
-    result = await run_in_threadpool(
+    result = await run_blocking(
         service.update_attrs,
         platform,
         entity_id,
@@ -119,7 +119,7 @@ async def _write_attr(
     """Write one attribute from the request body with `write` (patch or replace); 204."""
     media.check_entity_id(entity_id)
     body, context = await media.read_body(request, platform, merge_patch=merge_patch)
-    await run_in_threadpool(
+    await run_blocking(
         write,
         platform,
         entity_id,
@@ -146,7 +146,7 @@ async def delete_attr(
     """Delete an attribute, one of its datasetId instances, or all of them (clause 5.6.5)."""
     media.check_entity_id(entity_id)
     context = await media.request_context(request, platform)
-    await run_in_threadpool(
+    await run_blocking(
         service.delete_attr,
         platform,
         entity_id,

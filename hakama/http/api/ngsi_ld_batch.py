@@ -9,15 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
 from hakama.core import entity_render, jsonld, ngsi_query, ngsi_selectors
 from hakama.http.api import ngsi_media as media
 from hakama.http.api import ngsi_shape
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError, kind_of, problem_body
-from hakama.http.deps import ActorDep, PlatformDep
-from hakama.http.offload import offload_of
+from hakama.http.deps import ActorDep, OffloadDep, PlatformDep
+from hakama.http.offload import run_blocking
 from hakama.services import entities as service
 
 router = APIRouter(
@@ -73,7 +72,7 @@ async def _batch(
     refused for their @context member are reported among the errors."""
     body, _ = await media.read_body(request, platform, names=False)
     groups, refused = await media.batch_groups(request, platform, _array(body, what))
-    results = [await run_in_threadpool(run, items, context) for context, items in groups]
+    results = [await run_blocking(run, items, context) for context, items in groups]
     errors = [
         service.BatchError(entity_id if isinstance(entity_id, str) else None, error)
         for entity_id, error in refused
@@ -154,7 +153,7 @@ async def batch_merge(request: Request, platform: PlatformDep, actor: ActorDep) 
 async def batch_delete(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
     """Delete many entities by id (clause 5.6.10): 204, or 207 with the errors."""
     body, _context = await media.read_body(request, platform, names=False)
-    result = await run_in_threadpool(
+    result = await run_blocking(
         service.batch_delete, platform, _array(body, "delete"), actor=actor
     )
     return _batch_result(result, ok_status=204)
@@ -162,6 +161,7 @@ async def batch_delete(request: Request, platform: PlatformDep, actor: ActorDep)
 
 @router.post("/entityOperations/query", operation_id="ngsi_batch_query")
 async def batch_query(
+    offload: OffloadDep,
     request: Request,
     platform: PlatformDep,
     limit: Annotated[int | None, Query()] = None,
@@ -200,7 +200,7 @@ async def batch_query(
     scope_q = body.get("scopeQ")
     if not (selectors or attr_names or query or geoq or scope_q):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "the Query needs entities, attrs, q or geoQ")
-    result = await offload_of(request).run(
+    result = await offload.run(
         service.query,
         platform,
         selectors=selectors,

@@ -14,7 +14,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
 from hakama.core import jsonld
@@ -22,6 +21,7 @@ from hakama.core.subscriptions import Unsupported
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.deps import ActorDep, PlatformDep
+from hakama.http.offload import run_blocking
 from hakama.services import contexts, subscriptions
 from hakama.services.platform import Platform
 
@@ -38,7 +38,7 @@ T = TypeVar("T")
 async def _call(work: Callable[[], T]) -> T:
     """Run a service call in the thread pool; unsupported features become their NGSI-LD error."""
     try:
-        return await run_in_threadpool(work)
+        return await run_blocking(work)
     except Unsupported as exc:
         raise NgsiError(ErrorKind.OPERATION_NOT_SUPPORTED, exc.message) from None
 
@@ -67,7 +67,7 @@ async def create_subscription(request: Request, platform: PlatformDep, actor: Ac
     body = {k: v for k, v in body.items() if k != "@context"}
     if isinstance(body.get("jsonldContext"), str):
         # clause 5.2.12: the context notifications are compacted with must be reachable
-        await run_in_threadpool(contexts.build, platform, body["jsonldContext"])
+        await run_blocking(contexts.build, platform, body["jsonldContext"])
     stored = await _call(lambda: subscriptions.create(platform, body, actor=actor, context=ctx))
     location = f"/ngsi-ld/v1/subscriptions/{quote(stored.sub.id, safe=':')}"
     return Response(status_code=201, headers={"Location": location})
@@ -99,7 +99,7 @@ async def list_subscriptions(
     if answer_as == media.JSONLD:
         items: list[dict[str, Any]] = []
         for stored in page:
-            own = await run_in_threadpool(_own_context, platform, stored)
+            own = await run_blocking(_own_context, platform, stored)
             items.append({**_payload(stored), "@context": own.body_context()})
         return media.respond(items, ctx, answer_as, headers=headers, with_context=False)
     return media.respond([_payload(s) for s in page], ctx, answer_as, headers=headers)
@@ -114,7 +114,7 @@ async def retrieve_subscription(
     _check_sub_id(sub_id)
     answer_as = media.negotiate(request)
     stored = await _call(lambda: subscriptions.get(platform, sub_id, actor=actor))
-    own = await run_in_threadpool(_own_context, platform, stored)
+    own = await run_blocking(_own_context, platform, stored)
     return media.respond(_payload(stored), own, answer_as)
 
 

@@ -19,7 +19,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
 from hakama.core import jsonld, ngsi_query
@@ -28,8 +27,8 @@ from hakama.core.temporal import TemporalQuery, Truncated
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.api.ngsi_shape import parse_projection
-from hakama.http.deps import ActorDep, PlatformDep
-from hakama.http.offload import offload_of
+from hakama.http.deps import ActorDep, OffloadDep, PlatformDep
+from hakama.http.offload import Offload, run_blocking
 from hakama.services import temporal, temporal_deletes, temporal_writes
 from hakama.services.platform import Platform
 
@@ -89,6 +88,7 @@ def _content_range(truncated: Truncated) -> str:
 @router.get("/entities", operation_id="ngsi_temporal_query")
 @router.get("/entities/", include_in_schema=False)
 async def query_entities(
+    offload: OffloadDep,
     request: Request,
     platform: PlatformDep,
     type: str | None = None,
@@ -141,7 +141,7 @@ async def query_entities(
     )
     selection = _Selection(media.split_names(type, ctx), media.split(id), idPattern, parsed_q, geoq)
     return await _answer_query(
-        request, platform, tq, selection, ctx, answer_as, project,
+        request, offload, platform, tq, selection, ctx, answer_as, project,
         limit=limit, offset=offset, count=count,
     )  # fmt: skip
 
@@ -159,6 +159,7 @@ class _Selection:
 
 async def _answer_query(
     request: Request,
+    offload: Offload,
     platform: Platform,
     tq: TemporalQuery,
     selection: _Selection,
@@ -171,7 +172,7 @@ async def _answer_query(
     count: bool,
 ) -> Response:
     """One page of a temporal query, GET or POST: 200, or 206 when an attribute was cut."""
-    page = await offload_of(request).run(
+    page = await offload.run(
         lambda: temporal.query(
             platform,
             tq,
@@ -196,6 +197,7 @@ async def _answer_query(
 
 @router.post("/entityOperations/query", operation_id="ngsi_temporal_batch_query")
 async def query_entities_by_body(
+    offload: OffloadDep,
     request: Request,
     platform: PlatformDep,
     options: str | None = None,
@@ -263,7 +265,7 @@ async def query_entities_by_body(
     )
     selection = _Selection(types, ids, patterns[0] if patterns else None, parsed_q, geoq)
     return await _answer_query(
-        request, platform, tq, selection, ctx, answer_as, lambda entity: entity,
+        request, offload, platform, tq, selection, ctx, answer_as, lambda entity: entity,
         limit=limit, offset=offset, count=count,
     )  # fmt: skip
 
@@ -331,7 +333,7 @@ async def retrieve_entity(
         aggr_period=aggrPeriodDuration, options=options, fmt=format,
     )  # fmt: skip
     types = media.split_names(type, ctx)
-    entity, truncated = await run_in_threadpool(
+    entity, truncated = await run_blocking(
         lambda: temporal.retrieve_range(platform, entity_id, tq, types=types, context=ctx)
     )
     wanted = media.split(attrs)
@@ -369,7 +371,7 @@ def _projection(
 async def create_entity(request: Request, platform: PlatformDep, actor: ActorDep) -> Response:
     """Create a temporal entity (201) or add instances to an existing one (204)."""
     body, ctx = await media.read_body(request, platform)
-    created = await run_in_threadpool(
+    created = await run_blocking(
         lambda: temporal_writes.create(platform, body, actor=actor, context=ctx)
     )
     if not created:
@@ -385,7 +387,7 @@ async def append_attrs(
 ) -> Response:
     """Add attribute instances to an entity's history."""
     body, ctx = await media.read_body(request, platform)
-    await run_in_threadpool(
+    await run_blocking(
         lambda: temporal_writes.append(platform, entity_id, body, actor=actor, context=ctx)
     )
     return Response(status_code=204)
@@ -397,9 +399,7 @@ async def delete_entity(
 ) -> Response:
     """Delete an entity's temporal evolution (the current entity stays; see /entities)."""
     media.check_tenant(request)
-    await run_in_threadpool(
-        lambda: temporal_deletes.delete_entity(platform, entity_id, actor=actor)
-    )
+    await run_blocking(lambda: temporal_deletes.delete_entity(platform, entity_id, actor=actor))
     return Response(status_code=204)
 
 
@@ -412,7 +412,7 @@ async def delete_attribute(
     """Delete every instance of one attribute."""
     ctx = await media.request_context(request, platform)
     name = ctx.to_canonical(attr)
-    await run_in_threadpool(
+    await run_blocking(
         lambda: temporal_deletes.delete_attribute(platform, entity_id, name, actor=actor)
     )
     return Response(status_code=204)
@@ -434,7 +434,7 @@ async def delete_instance(
     """Delete one attribute instance, named by its `instanceId`."""
     ctx = await media.request_context(request, platform)
     name = ctx.to_canonical(attr)
-    await run_in_threadpool(
+    await run_blocking(
         lambda: temporal_deletes.delete_instance(
             platform, entity_id, name, instance_id, actor=actor
         )
@@ -458,7 +458,7 @@ async def modify_instance(
     """Replace one attribute instance by the one sent (same instant unless another is given)."""
     body, ctx = await media.read_body(request, platform)
     name = ctx.to_canonical(attr)
-    await run_in_threadpool(
+    await run_blocking(
         lambda: temporal_deletes.modify_instance(
             platform, entity_id, name, instance_id, body, actor=actor, context=ctx
         )

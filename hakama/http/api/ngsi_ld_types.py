@@ -10,12 +10,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core import jsonld
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.deps import ActorDep, PlatformDep
+from hakama.http.offload import run_blocking
 from hakama.services import contexts
 from hakama.services import entities as service
 
@@ -30,7 +30,7 @@ async def list_types(request: Request, platform: PlatformDep, details: bool = Fa
     """Entity types in use (clause 5.7.5/5.7.6): an EntityTypeList, or EntityType details."""
     context = await media.request_context(request, platform)
     accept = media.negotiate(request)
-    types = await run_in_threadpool(service.list_types, platform)
+    types = await run_blocking(service.list_types, platform)
     if details:
         payload: Any = [
             {
@@ -57,7 +57,7 @@ async def get_type(request: Request, platform: PlatformDep, type_name: str) -> R
     accept = media.negotiate(request)
     wanted = context.to_canonical(type_name)
     found = next(
-        (t for t in await run_in_threadpool(service.list_types, platform) if t.name == wanted), None
+        (t for t in await run_blocking(service.list_types, platform) if t.name == wanted), None
     )
     if found is None:
         raise NgsiError(ErrorKind.RESOURCE_NOT_FOUND, f"no entity has type {type_name!r}")
@@ -87,7 +87,7 @@ async def list_attributes(
     """Attributes in use (clause 5.7.8/5.7.9): an AttributeList, or Attribute details."""
     context = await media.request_context(request, platform)
     accept = media.negotiate(request)
-    found = await run_in_threadpool(service.list_attributes, platform)
+    found = await run_blocking(service.list_attributes, platform)
     if details:
         payload: Any = [_attribute_json(a, context) for a in found]
     else:
@@ -106,7 +106,7 @@ async def get_attribute(request: Request, platform: PlatformDep, attr: str) -> R
     accept = media.negotiate(request)
     wanted = context.to_canonical(attr)
     found = next(
-        (a for a in await run_in_threadpool(service.list_attributes, platform) if a.name == wanted),
+        (a for a in await run_blocking(service.list_attributes, platform) if a.name == wanted),
         None,
     )
     if found is None:
@@ -133,7 +133,7 @@ def _type_iri(name: str) -> str:
 @router.get("/jsonldContexts/", include_in_schema=False)
 async def list_contexts(platform: PlatformDep) -> Response:
     """The @contexts this broker holds (clause 5.13.3): the shipped core ones and the cached."""
-    cached = await run_in_threadpool(contexts.cached, platform)
+    cached = await run_blocking(contexts.cached, platform)
     urls = [jsonld.CORE_CONTEXT_URL.format(version=v) for v in jsonld.CORE_VERSIONS] + cached
     return media.respond(urls, jsonld.core(), media.JSON, with_context=False)
 
@@ -155,14 +155,14 @@ async def add_context(request: Request, platform: PlatformDep, actor: ActorDep) 
         raise NgsiError(ErrorKind.INVALID_REQUEST, "the body is not valid JSON") from None
     if not isinstance(body, Mapping) or "@context" not in body:
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, 'the body must be {"@context": ...}')
-    hosted_id = await run_in_threadpool(contexts.host, platform, body["@context"], actor=actor)
+    hosted_id = await run_blocking(contexts.host, platform, body["@context"], actor=actor)
     return Response(status_code=201, headers={"Location": f"{contexts.HOSTED_PREFIX}{hosted_id}"})
 
 
 @router.get("/jsonldContexts/{context_id:path}", operation_id="ngsi_get_context")
 async def get_context(platform: PlatformDep, context_id: str) -> Response:
     """One @context held here (clause 5.13.4): a core URL, a fetched URL or a hosted id."""
-    found = await run_in_threadpool(contexts.document, platform, context_id)
+    found = await run_blocking(contexts.document, platform, context_id)
     return media.respond(found, jsonld.core(), media.JSONLD, with_context=False)
 
 
@@ -171,5 +171,5 @@ async def get_context(platform: PlatformDep, context_id: str) -> Response:
 )
 async def delete_context(platform: PlatformDep, actor: ActorDep, context_id: str) -> Response:
     """Forget a fetched context (fetched again when next used) or a hosted one (clause 5.13.5)."""
-    await run_in_threadpool(contexts.forget, platform, context_id, actor=actor)
+    await run_blocking(contexts.forget, platform, context_id, actor=actor)
     return Response(status_code=204)

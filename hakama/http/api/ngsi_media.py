@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.errors import HakamaError, Invalid
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
+from hakama.http.offload import run_blocking
 from hakama.services import contexts
 from hakama.services.platform import Platform
 
@@ -93,7 +93,7 @@ async def request_context(request: Request, platform: Platform) -> jsonld.Contex
     url = jsonld.parse_link_header(request.headers.get("link"))
     if url is None:
         return jsonld.core()
-    return await run_in_threadpool(contexts.build, platform, url)
+    return await run_blocking(contexts.build, platform, url)
 
 
 async def read_body(
@@ -162,7 +162,7 @@ async def read_body(
                 "an application/json body must not carry @context; send it as application/ld+json or in a Link header",
             )
         value = link
-    context = await run_in_threadpool(contexts.build, platform, value)
+    context = await run_blocking(contexts.build, platform, value)
     return body, context
 
 
@@ -198,7 +198,7 @@ async def batch_groups(
     resolved: list[tuple[jsonld.Context, list[Any]]] = []
     for value, items in groups.values():
         try:
-            resolved.append((await run_in_threadpool(contexts.build, platform, value), items))
+            resolved.append((await run_blocking(contexts.build, platform, value), items))
         except HakamaError as exc:  # e.g. LdContextNotAvailable: those entities fail alone
             refused.extend(
                 (item.get("id") if isinstance(item, Mapping) else None, exc) for item in items

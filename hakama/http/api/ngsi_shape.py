@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.entity_render import Projection, Shape, Spec, render_all
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
+from hakama.http.offload import run_blocking
 from hakama.services import entities as service
 from hakama.services.platform import Platform
 
@@ -160,7 +160,7 @@ async def entities_response(
         links = media.page_links(request, offset=offset, limit=limit, more=more, media=accept)
         if links:
             headers["Link"] = links
-    rendered = await run_in_threadpool(
+    rendered = await run_blocking(
         render_all, result.entities, shape, partial(service.get_many, platform)
     )
     context = shape.context

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core.access import Action, Actor, Role
 from hakama.core.clock import utcnow
@@ -25,6 +24,8 @@ from hakama.core.errors import HakamaError, NotFound, Unauthorized
 from hakama.core.requests import ServiceRequest, Status, open311_statuses
 from hakama.core.services_catalog import Service, parse_datetime
 from hakama.http.api.open311_codec import FORMATS, FormError, error_response, parse_post, respond
+from hakama.http.deps import PlatformDep, platform_of
+from hakama.http.offload import run_blocking
 from hakama.services import (
     request_filing,
     request_media,
@@ -52,11 +53,6 @@ class Open311Error(Exception):
         self.description = description
 
 
-def platform_of(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
-
-
 def _format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise Open311Error(404, f"format {fmt[:20]!r} is not served; use .json or .xml")
@@ -68,7 +64,7 @@ async def answer(fmt: str, work: Callable[[], Response]) -> Response:
     shown = fmt if fmt in FORMATS else "json"
     try:
         _format(fmt)
-        return await run_in_threadpool(work)
+        return await run_blocking(work)
     except Open311Error as exc:
         return error_response(shown, exc.status, exc.description)
     except FormError as exc:
@@ -164,11 +160,10 @@ def _service_json(service: Service, language: str) -> dict[str, Any]:
 
 
 @router.get("/services.{fmt}", operation_id="open311_services")
-async def services(request: Request, fmt: str) -> Response:
+async def services(request: Request, platform: PlatformDep, fmt: str) -> Response:
     """The services offered in `jurisdiction_id` (or every service, without one)."""
 
     def work() -> Response:
-        platform = platform_of(request)
         language = _language(request, platform)
         area = _jurisdiction(request, platform)
         listed = service_catalog.list_services(platform, area_code=area)
@@ -179,11 +174,12 @@ async def services(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services/{service_code}.{fmt}", operation_id="open311_service_definition")
-async def service_definition(request: Request, service_code: str, fmt: str) -> Response:
+async def service_definition(
+    request: Request, platform: PlatformDep, service_code: str, fmt: str
+) -> Response:
     """The attributes a service asks for (Open311 service definition)."""
 
     def work() -> Response:
-        platform = platform_of(request)
         language = _language(request, platform)
         area = _jurisdiction(request, platform)
         try:
@@ -325,12 +321,11 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
 
 
 @router.get("/requests.{fmt}", operation_id="open311_requests")
-async def get_requests(request: Request, fmt: str) -> Response:
+async def get_requests(request: Request, platform: PlatformDep, fmt: str) -> Response:
     """Requests by id (comma-separated), or by service, status and date window (default: the
     last 90 days, at most 1000, newest first)."""
 
     def work() -> Response:
-        platform = platform_of(request)
         actor = actor_for(request)
         params = request.query_params
         extensions = params.get("extensions", "").lower() == "true"
@@ -381,11 +376,12 @@ async def get_requests(request: Request, fmt: str) -> Response:
 
 
 @router.get("/requests/{service_request_id}.{fmt}", operation_id="open311_request")
-async def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
+async def get_request(
+    request: Request, platform: PlatformDep, service_request_id: str, fmt: str
+) -> Response:
     """One request, as a one-element list (as the spec shows it)."""
 
     def work() -> Response:
-        platform = platform_of(request)
         actor = actor_for(request)
         try:
             item = service_requests.get_request(platform, service_request_id, actor=actor)
@@ -402,12 +398,12 @@ async def get_request(request: Request, service_request_id: str, fmt: str) -> Re
 
 
 @router.get("/tokens/{token}.{fmt}", operation_id="open311_token")
-async def get_token(request: Request, token: str, fmt: str) -> Response:
+async def get_token(request: Request, platform: PlatformDep, token: str, fmt: str) -> Response:
     """The request id a POST's token stands for."""
 
     def work() -> Response:
         try:
-            found = service_requests.request_id_for_token(platform_of(request), token)
+            found = service_requests.request_id_for_token(platform, token)
         except NotFound:
             raise Open311Error(404, "token not found") from None
         rows = [{"service_request_id": found, "token": token}]
@@ -420,7 +416,7 @@ MAX_BODY = 64 * 1024
 
 
 @router.post("/requests.{fmt}", operation_id="open311_create_request")
-async def post_request(request: Request, fmt: str) -> Response:
+async def post_request(request: Request, platform: PlatformDep, fmt: str) -> Response:
     """File a request (form-encoded; `attribute[code]` answers; `api_key` required)."""
     shown = fmt if fmt in FORMATS else "json"
     content_type = request.headers.get("content-type", "")
@@ -439,7 +435,6 @@ async def post_request(request: Request, fmt: str) -> Response:
         return error_response(shown, 400, "the form is not valid UTF-8 form encoding")
 
     def work() -> Response:
-        platform = platform_of(request)
         parsed = parse_post(pairs, default_language=platform.settings.default_language)
         actor = actor_for(request, parsed.api_key or "")
         if actor.kind == "anonymous":

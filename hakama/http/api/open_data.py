@@ -10,11 +10,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core.datasets import FORMATS
 from hakama.core.errors import NotFound, Unauthorized
 from hakama.http.deps import ActorDep, PlatformDep, require_csrf
+from hakama.http.offload import run_blocking
 from hakama.services import dataset_builds, datasets, request_media, request_publication
 
 router = APIRouter(tags=["open data"])
@@ -96,7 +96,7 @@ class BuildOut(BaseModel):
 )
 async def rebuild(platform: PlatformDep, actor: ActorDep, _: Staff, dataset_id: str) -> BuildOut:
     """Rebuild one dataset now (admins of the territory)."""
-    results = await run_in_threadpool(dataset_builds.build, platform, dataset_id, actor=actor)
+    results = await run_blocking(dataset_builds.build, platform, dataset_id, actor=actor)
     r = results[0]
     return BuildOut(id=r.dataset_id, ok=r.ok, rows=r.rows, error=r.error)
 

@@ -16,12 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from hakama.core.access import Action
 from hakama.core.errors import Invalid
 from hakama.http.deps import ActorDep, CsrfDep, PlatformDep
+from hakama.http.offload import run_blocking
 from hakama.services import record_rows, records
 from hakama.services.access import require
 
@@ -126,7 +126,7 @@ async def push(
     if not isinstance(area_code, str) or not area_code:
         raise Invalid("name the commune: `area_code` (the key is not tied to one)")
     require(platform, actor, Action.WRITE_DATA, area_code)
-    report = await run_in_threadpool(
+    report = await run_blocking(
         lambda: record_rows.ingest_rows(
             platform,
             actor=actor,

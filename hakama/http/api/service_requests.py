@@ -24,10 +24,10 @@ from hakama.http.api.open311 import (
     Open311Error,
     actor_for,
     answer,
-    platform_of,
     request_json,
 )
 from hakama.http.api.open311_codec import FORMATS, error_response, respond
+from hakama.http.deps import PlatformDep, platform_of
 from hakama.services import request_media, service_requests
 from hakama.services.platform import Platform
 
@@ -77,13 +77,15 @@ def _bool(text: str | None, *, default: bool) -> bool:
 
 
 @router.get("/requests/{service_request_id}/updates.{fmt}", operation_id="open311x_updates")
-async def get_updates(request: Request, service_request_id: str, fmt: str) -> Response:
+async def get_updates(
+    request: Request, platform: PlatformDep, service_request_id: str, fmt: str
+) -> Response:
     """A request's history: public updates for everyone; all of them for the commune's staff;
     the requester's own comments too with `?token=`."""
 
     def work() -> Response:
         events = service_requests.history(
-            platform_of(request),
+            platform,
             service_request_id,
             actor=actor_for(request),
             token=request.query_params.get("token") or None,
@@ -217,10 +219,10 @@ def _one_request(request: Request, fmt: str, item: ServiceRequest) -> Response:
 
 
 @router.get("/media/{name}", operation_id="open311x_media")
-async def get_media(request: Request, name: str) -> Response:
+async def get_media(request: Request, platform: PlatformDep, name: str) -> Response:
     """A request's photo (stored without metadata)."""
     try:
-        path, content_type = request_media.media_path(platform_of(request), name)
+        path, content_type = request_media.media_path(platform, name)
     except NotFound:
         return error_response("json", 404, "media not found")
     return FileResponse(

@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from hakama.core.errors import Forbidden, Unauthorized
-from hakama.http.auth import SESSION_COOKIE, check_csrf, cookie_header
-from hakama.http.deps import ActorDep, PlatformDep, csrf_token
+from hakama.http.auth import SESSION_COOKIE, cookie_header
+from hakama.http.deps import ActorDep, PlatformDep, csrf_token, verify_csrf
+from hakama.http.offload import run_blocking
 from hakama.http.web.i18n import translations
 from hakama.http.web.render import page_language, render
 from hakama.services import sessions, users
@@ -119,7 +119,7 @@ async def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     try:
-        check_csrf(platform, request, csrf)
+        verify_csrf(request, csrf)
     except Forbidden:
         message = _t(request, "This form has expired. Please try again.")
         return _page(request, status=403, error=message, username=username, next_=next)
@@ -131,7 +131,7 @@ async def login(
         response.headers["Retry-After"] = str(int(limiter.window))
         return response
     try:
-        who = await run_in_threadpool(
+        who = await run_blocking(
             users.authenticate, platform, username=username, password=password
         )
     except Unauthorized:
@@ -141,8 +141,8 @@ async def login(
     limiter.clear(key)
     previous = request.cookies.get(SESSION_COOKIE)
     if previous:  # signing in again (maybe as someone else) ends the session in this browser
-        await run_in_threadpool(sessions.close_session, platform, token=previous)
-    opened = await run_in_threadpool(sessions.open_session, platform, actor=who)
+        await run_blocking(sessions.close_session, platform, token=previous)
+    opened = await run_blocking(sessions.open_session, platform, actor=who)
     redirect = RedirectResponse(local_path(next), status_code=303)
     redirect.headers.append(
         "set-cookie",
@@ -163,10 +163,10 @@ async def logout(
     actor: ActorDep,
     csrf: Annotated[str, Form(alias="csrf_token", max_length=500)] = "",
 ) -> Response:
-    check_csrf(platform, request, csrf)
+    verify_csrf(request, csrf)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await run_in_threadpool(sessions.close_session, platform, token=token)
+        await run_blocking(sessions.close_session, platform, token=token)
     response = RedirectResponse("/", status_code=303)
     response.headers.append(
         "set-cookie",

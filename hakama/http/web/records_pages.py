@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -23,6 +22,7 @@ from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Forbidden, HakamaError, Invalid
 from hakama.core.record_errors import explain
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
+from hakama.http.offload import run_blocking
 from hakama.http.web.request_pages import Page, leaf_areas
 from hakama.services import record_exchange, record_file_imports, record_sources, records, territory
 
@@ -135,8 +135,8 @@ async def preview(request: Request, actor: ActorDep) -> Response:
     try:
         path = folder / "file"
         with open(path, "wb") as out:
-            await run_in_threadpool(shutil.copyfileobj, upload.file, out, 1 << 20)
-        report = await run_in_threadpool(
+            await run_blocking(shutil.copyfileobj, upload.file, out, 1 << 20)
+        report = await run_blocking(
             lambda: record_file_imports.stage(
                 page.platform,
                 actor=actor,
@@ -194,7 +194,7 @@ async def commit(request: Request, actor: ActorDep, import_id: str) -> Response:
     form = await request.form(max_files=0, max_fields=5)
     try:
         verify_csrf(request, await _form_text(form, "csrf_token", 200))
-        await run_in_threadpool(
+        await run_blocking(
             lambda: record_file_imports.commit(page.platform, actor=actor, import_id=import_id[:40])
         )
     except Invalid:

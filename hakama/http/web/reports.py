@@ -6,7 +6,6 @@ the scheduled delivery at `/reports/subscriptions`.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from hakama.core.errors import Forbidden, Invalid, NotFound, Unauthorized
 from hakama.core.indicators import Grain
 from hakama.core.periods import Period
 from hakama.http.deps import ActorDep, CsrfDep, PlatformDep, csrf_token
+from hakama.http.offload import run_blocking
 from hakama.http.web.render import page_language, render
 from hakama.reports import labels
 from hakama.reports.pdf import Unavailable
@@ -138,7 +138,7 @@ async def subscribe(
         return value[:size] if isinstance(value, str) else ""
 
     try:
-        await asyncio.to_thread(
+        await run_blocking(
             report_subscriptions.subscribe, platform,
             area_code=field("area", 64), frequency=field("frequency", 16), language=field("lang", 2),
             format=field("format", 8), recipients=field("recipients", 5000), actor=actor,
@@ -153,7 +153,7 @@ async def stop(
     request: Request, platform: PlatformDep, actor: ActorDep, _: CsrfDep, subscription_id: int
 ) -> Response:
     """Stop a subscription."""
-    await asyncio.to_thread(
+    await run_blocking(
         report_subscriptions.unsubscribe, platform, subscription_id, actor=actor
     )
     return RedirectResponse("/reports/subscriptions", status_code=303)
