@@ -47,6 +47,21 @@ uvicorn.run(create_app(settings, background=False), host="127.0.0.1", port=int(s
 CENTRE = (-2.32, 34.92)  # a point in the province
 
 
+def start_server(data: Path, port: int, ready: str) -> subprocess.Popen[bytes]:
+    """`SERVER` over `data` on `port`, once `GET ready` answers 200 (or 503: up, degraded)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(data), str(port)], env=env)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code in (200, 503):
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("the server did not start")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -150,20 +165,8 @@ def main() -> None:
     server: subprocess.Popen[bytes] | None = None
     try:
         ids = prepare(folder / "data", args.entities)
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        server = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(folder / "data"), str(port)], env=env
-        )
+        server = start_server(folder / "data", port, f"/ngsi-ld/v1/entities/{ids[0]}")
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/ngsi-ld/v1/entities/{ids[0]}", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start")
         rng = random.Random(5)
         near = (
             "/ngsi-ld/v1/entities?type=AirQualityObserved&q=pm25%3E30"

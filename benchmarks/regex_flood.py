@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 import httpx
 from _report import report
-from ngsi_latency import SERVER, free_port, prepare
+from ngsi_latency import free_port, prepare, start_server
 
 PATTERNS: list[dict[str, str]] = [
     {"type": "AirQualityObserved", "idPattern": "^(?:.|.){25}Z"},
@@ -136,20 +136,8 @@ def main() -> None:
     server: subprocess.Popen[bytes] | None = None
     try:
         prepare(folder / "data", args.entities)
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-        server = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(folder / "data"), str(port)], env=env
-        )
+        server = start_server(folder / "data", port, "/health")
         base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start")
         baseline = phase(base, clients=0, seconds=min(args.seconds, 10))
         flood = phase(base, clients=args.clients, seconds=args.seconds)
         rows = [{"phase": "baseline (no load)", **baseline}, {"phase": "pattern flood", **flood}]
