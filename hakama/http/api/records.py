@@ -115,7 +115,7 @@ async def push(
 ) -> JSONResponse:
     """Store a batch of records (idempotent by the type's key fields)."""
     raw = await bounded_body(request, platform.settings.records_max_push_mb * 1_048_576)
-    body = await run_in_threadpool(_json, raw)  # up to the limit: not on the event loop
+    body = await run_blocking(_json, raw)  # up to the limit: not on the event loop
     area_code = actor.area_code
     rows = body
     if isinstance(body, dict):
