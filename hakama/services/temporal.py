@@ -10,18 +10,19 @@ where `services.temporal_render` shapes it. Writing is `services.temporal_writes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.errors import Invalid, NotFound
-from hakama.core.ngsi_query import GeoQuery, Query
+from hakama.core.ngsi_geo import geo_matches
+from hakama.core.ngsi_query import GeoQuery, Query, attribute_names, matches
 from hakama.core.patterns import compile_user_pattern
 from hakama.core.temporal import Aggregation, TemporalQuery, Truncated
 from hakama.services import entities, observations
 from hakama.services.platform import Platform
-from hakama.services.temporal_render import build_aggregated, build_raw
+from hakama.services.temporal_render import build_aggregated, build_raw, decode
 from hakama.services.temporal_sql import VIEW, aggregate_rows, filters, raw_rows
 
 #: Instances one attribute answers with at most (oldest first); beyond, the answer is cut.
@@ -123,8 +124,10 @@ def query(
 ) -> TemporalPage:
     """Temporal entities matching the filters (GET /temporal/entities), by id, one page.
 
-    `q` and `geoq` test the entities' current state (through the entities service); type, id
-    and pattern filters apply to the history itself, so deleted entities' history is found.
+    `q` tests the history in the window: an entity matches when its state at one of its
+    instants (each attribute at its latest instance then) satisfies `q`. `geoq` tests the
+    current state (through the entities service). Type, id and pattern filters apply to the
+    history itself, so deleted entities' history is found.
     """
     if limit < 0 or offset < 0:
         raise Invalid("limit and offset cannot be negative")
@@ -132,12 +135,18 @@ def query(
         compile_user_pattern(id_pattern, what="idPattern")  # the lake's regexp is RE2 too
     ctx = context or jsonld.core()
     allowed_ids: list[str] | None = list(ids) if ids else None
-    if q is not None or geoq is not None:
+    placed: set[str] = set()
+    if geoq is not None:
         current = entities.query(
-            platform, types=types, ids=ids, id_pattern=id_pattern, q=q, geoq=geoq,
+            platform, types=types, ids=ids, id_pattern=id_pattern, geoq=geoq,
             limit=1_000_000, offset=0,
         )  # fmt: skip
-        allowed_ids = [e["id"] for e in current.entities]
+        placed = {e["id"] for e in current.entities}
+    if q is not None or geoq is not None:
+        allowed_ids = _matching_history(
+            platform, tq, q, geoq, placed, ids=allowed_ids, types=types, id_pattern=id_pattern,
+            threads=threads,
+        )  # fmt: skip
     if tq.aggregation is not None:
         return _query_aggregated(
             platform, tq, tq.aggregation, ids=allowed_ids, types=types, id_pattern=id_pattern,
@@ -160,6 +169,47 @@ def query(
     return TemporalPage(
         [answered[i] for i in page if i in answered], len(all_ids) if count else None, truncated
     )
+
+
+def _matching_history(
+    platform: Platform,
+    tq: TemporalQuery,
+    q: Query | None,
+    geoq: GeoQuery | None,
+    placed: set[str],
+    *,
+    ids: Sequence[str] | None,
+    types: Sequence[str],
+    id_pattern: str | None,
+    threads: int | None,
+) -> list[str]:
+    """Entities whose state at one of their instants in the window (each attribute at its
+    latest instance then) satisfies `q` and `geoq`; `placed` satisfy `geoq` by their current
+    state already."""
+    names = set(attribute_names(q)) if q is not None else set()
+    if geoq is not None:
+        names.add(geoq.geoproperty)
+    read = replace(tq, attrs=tuple(sorted(names)), last_n=None, aggregation=None)
+    with observations.recent_and_lake(platform, threads=threads) as conn:
+        sql = filters(conn, platform, read, ids=ids, types=types, id_pattern=id_pattern)
+        rows = conn.execute(
+            f"SELECT o.entity_id, o.attribute, o.value, o.text FROM {VIEW} o "
+            f"WHERE {sql.text()} ORDER BY o.entity_id, o.time",
+            sql.params,
+        ).fetchall()
+    found: set[str] = set(placed) if q is None else set()
+    state: dict[str, Any] = {}
+    for entity_id, attribute, value, text in rows:
+        if state.get("id") != entity_id:
+            state = {"id": entity_id}
+        if entity_id in found:
+            continue
+        state[attribute] = {"type": "Property", "value": decode(value, text, "Property")}
+        if (q is None or matches(state, q)) and (
+            geoq is None or entity_id in placed or geo_matches(state, geoq)
+        ):
+            found.add(entity_id)
+    return sorted(found)
 
 
 def _query_aggregated(

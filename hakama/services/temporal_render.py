@@ -23,7 +23,7 @@ from hakama.core.temporal import (
 )
 
 
-def _decode(value: float | None, text: str | None, kind: str) -> Any:
+def decode(value: float | None, text: str | None, kind: str) -> Any:
     """A lake value back as the attribute type had it (numbers stay numbers)."""
     if value is not None:
         return value
@@ -42,6 +42,16 @@ def _decode(value: float | None, text: str | None, kind: str) -> Any:
         except ValueError:
             return text
     return text
+
+
+def _kind(current: Mapping[str, Any] | None, attribute: str) -> str:
+    """An attribute's type: the entity's current state says; without it (an entity written
+    through the temporal API only, or deleted), the predefined geo names are GeoProperties
+    (clause 4.7) and the rest Properties."""
+    found = _kinds(current).get(attribute)
+    if found is not None:
+        return found
+    return "GeoProperty" if attribute in core_entities.GEO_NAMES else "Property"
 
 
 def _kinds(current: Mapping[str, Any] | None) -> dict[str, str]:
@@ -68,9 +78,9 @@ def build_raw(
         entity = out.get(entity_id)
         if entity is None:
             entity = out[entity_id] = {"id": entity_id, "type": names(entity_type)}
-        kind = _kinds(current.get(entity_id)).get(attribute, "Property")
+        kind = _kind(current.get(entity_id), attribute)
         member = core_entities.VALUE_MEMBER.get(kind, "value")
-        decoded = _decode(value, text, kind)
+        decoded = decode(value, text, kind)
         shown = names(attribute)
         if tq.format is Format.TEMPORAL_VALUES:
             slot = entity.setdefault(shown, {"type": kind, _values_member(kind): []})
@@ -129,7 +139,7 @@ def build_aggregated(
                 end = _add_months(bucket, period.months) if period.months else bucket + period.span
                 bounds[bucket] = (format_instant(bucket), format_instant(end))
             spans = [bounds[b] for b in buckets]
-        kind = _kinds(current.get(entity_id)).get(attribute, "Property")
+        kind = _kind(current.get(entity_id), attribute)
         slot: dict[str, Any] = {"type": kind}
         for name, col, pair in plan:
             values = row[col]

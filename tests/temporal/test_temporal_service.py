@@ -249,7 +249,7 @@ def test_unknown_entities_are_not_found(sqlite_platform: Platform) -> None:
         temporal_writes.append(sqlite_platform, "urn:ngsi-ld:X:none", {"a": 1}, actor=ADMIN)
 
 
-def test_q_and_geo_filters_apply_to_the_current_state(platform: Platform) -> None:
+def test_q_tests_the_history_and_geo_the_current_state(platform: Platform) -> None:
     from hakama.core import ngsi_query
     from hakama.services import entities
 

@@ -26,6 +26,7 @@ from hakama.core.clock import format_instant
 from hakama.core.temporal import TemporalQuery, Truncated
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
+from hakama.http.api.ngsi_query_body import read_query, text
 from hakama.http.api.ngsi_shape import parse_projection
 from hakama.http.deps import ActorDep, OffloadDep, PlatformDep
 from hakama.http.offload import Offload, run_blocking
@@ -210,41 +211,16 @@ async def query_entities_by_body(
     body, ctx = await media.read_body(request, platform)
     answer_as = media.negotiate(request)
     _check_limit(limit)
-    if not isinstance(body, Mapping) or body.get("type") != "Query":
-        raise NgsiError(
-            ErrorKind.BAD_REQUEST_DATA, 'the body must be a Query object ({"type": "Query", ...})'
-        )
-    types: list[str] = []
-    ids: list[str] = []
-    patterns: list[str] = []
-    for item in _members(body, "entities"):
-        if not isinstance(item, Mapping):
-            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: each item must be an object")
-        if "type" in item:
-            types.extend(media.split_names(_text(item["type"], "entities.type"), ctx))
-        if "id" in item:
-            ids.append(_text(item["id"], "entities.id"))
-        if "idPattern" in item:
-            patterns.append(_text(item["idPattern"], "entities.idPattern"))
-    if len(set(patterns)) > 1:
-        raise NgsiError(ErrorKind.OPERATION_NOT_SUPPORTED, "one idPattern per query only")
-    attrs = [ctx.to_canonical(_text(a, "attrs")) for a in _members(body, "attrs")]
-    q = body.get("q")
-    parsed_q = ngsi_query.parse_q(_text(q, "q"), expand=ctx.to_canonical) if q else None
-    geo = body.get("geoQ")
-    geoq = None
-    if geo is not None:
-        if not isinstance(geo, Mapping):
-            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "geoQ: must be an object")
-        prop = geo.get("geoproperty")
-        geoq = ngsi_query.parse_geoq(
-            _text(geo.get("georel"), "geoQ.georel"),
-            _text(geo.get("geometry"), "geoQ.geometry"),
-            geo.get("coordinates"),
-            ctx.to_canonical(_text(prop, "geoQ.geoproperty")) if prop else None,
-        )
-    if not (types or ids or patterns or attrs or parsed_q or geoq):
+    query = read_query(body, ctx)
+    if query.empty:
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "the Query needs entities, attrs, q or geoQ")
+    if query.scope_q:
+        raise NgsiError(ErrorKind.OPERATION_NOT_SUPPORTED, "scopeQ in temporal queries")
+    types = [s.type for s in query.selectors if s.type]
+    ids = [s.id for s in query.selectors if s.id]
+    patterns = sorted({s.id_pattern for s in query.selectors if s.id_pattern})
+    if len(patterns) > 1:
+        raise NgsiError(ErrorKind.OPERATION_NOT_SUPPORTED, "one idPattern per query only")
     temporal_q = body.get("temporalQ", {})
     if not isinstance(temporal_q, Mapping):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "temporalQ: must be an object")
@@ -254,7 +230,7 @@ async def query_entities_by_body(
         time_at=_optional_text(temporal_q, "timeAt"),
         end_time_at=_optional_text(temporal_q, "endTimeAt"),
         timeproperty=_optional_text(temporal_q, "timeproperty"),
-        attrs=attrs,
+        attrs=query.attrs,
         last_n=_last_n(temporal_q.get("lastN")),
         aggr_methods=",".join(aggr)
         if isinstance(aggr, list)
@@ -263,7 +239,7 @@ async def query_entities_by_body(
         options=options,
         fmt=format,
     )
-    selection = _Selection(types, ids, patterns[0] if patterns else None, parsed_q, geoq)
+    selection = _Selection(types, ids, patterns[0] if patterns else None, query.q, query.geoq)
     return await _answer_query(
         request, offload, platform, tq, selection, ctx, answer_as, lambda entity: entity,
         limit=limit, offset=offset, count=count,
@@ -275,22 +251,9 @@ def _check_limit(limit: int) -> None:
         raise NgsiError(ErrorKind.TOO_MANY_RESULTS, f"limit must be at most {MAX_LIMIT}")
 
 
-def _members(body: Mapping[str, Any], name: str) -> list[Any]:
-    value = body.get(name, [])
-    if not isinstance(value, list):
-        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{name}: must be an array")
-    return value
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: must be a non-empty string")
-    return value
-
-
 def _optional_text(body: Mapping[str, Any], name: str) -> str | None:
     value = body.get(name)
-    return None if value is None else _text(value, f"temporalQ.{name}")
+    return None if value is None else text(value, f"temporalQ.{name}")
 
 
 def _last_n(value: Any) -> str | None:

@@ -145,3 +145,57 @@ def test_format_wins_over_options_and_ids_alone_do_not_select(api: Api) -> None:
     problem(c.get(url, params={"id": "urn:x:f1,urn:x:f2", **window}), "BadRequestData", 400)
     everything = c.get(url, params={"local": "true", **window})
     assert [e["id"] for e in everything.json()] == ["urn:x:f1", "urn:x:f2"]
+
+
+def test_q_of_a_temporal_query_tests_the_history_in_the_window(api: Api) -> None:
+    """QueryTemporalEvolutionOfEntities 021_08_01: entities created through the temporal API
+    have no current state; q is judged on their states over time (each attribute at its latest
+    instance), and the whole evolution of the entities matched is answered."""
+    c, key = api.client, api.province
+    assert (
+        c.post(f"{BASE}/temporal/entities", json=vehicle("urn:x:q1"), headers=key).status_code
+        == 201
+    )
+    url = f"{BASE}/temporal/entities"
+    window = {"type": "Vehicle", "timerel": "after", "timeAt": "2020-07-01T12:05:00Z"}
+
+    def ids(q: str) -> list[str]:
+        got = c.get(url, params={**window, "q": q})
+        assert got.status_code == 200, got.text
+        return [e["id"] for e in got.json()]
+
+    assert ids("speed>90") == ["urn:x:q1"] and ids("speed<90") == ["urn:x:q1"]
+    assert ids("speed>150") == []
+    assert ids("speed>90;fuelLevel<50") == ["urn:x:q1"]  # at 14:03: speed 100, fuel 40
+    assert ids("speed>110;fuelLevel<50") == []  # speed was 120 only while fuel was 67
+    whole = c.get(url, params={**window, "q": "speed>110"}).json()[0]
+    assert [i["value"] for i in whole["speed"]] == [120, 80, 100]
+    late = {**window, "timeAt": "2020-08-01T12:04:00Z", "q": "speed>110"}
+    assert c.get(url, params=late).json() == []  # 120 was before the window
+
+
+def test_a_geo_query_of_a_temporal_query_tests_locations_in_the_window(api: Api) -> None:
+    """QueryTemporalEvolutionOfEntities 021_09: an entity with no current state is found by
+    where it was in the window."""
+    c, key = api.client, api.province
+    body = vehicle("urn:x:g1")
+    body["location"] = [
+        {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [lon, 34.9]},
+         "observedAt": f"2020-08-01T1{h}:00:00Z"}
+        for lon, h in ((-2.3, 2), (-9.0, 5))
+    ]  # fmt: skip
+    assert c.post(f"{BASE}/temporal/entities", json=body, headers=key).status_code == 201
+    url = f"{BASE}/temporal/entities"
+    near = {"type": "Vehicle", "georel": "near;maxDistance==2000", "geometry": "Point",
+            "timerel": "after", "timeAt": "2020-07-01T00:00:00Z"}  # fmt: skip
+    got = c.get(url, params={**near, "coordinates": "[-2.301,34.9]"})
+    assert got.status_code == 200, got.text
+    assert [e["id"] for e in got.json()] == ["urn:x:g1"]
+    # no current state to say so: `location` is a GeoProperty by its name (clause 4.7)
+    assert [i["type"] for i in got.json()[0]["location"]] == ["GeoProperty", "GeoProperty"]
+    assert got.json()[0]["location"][1]["value"] == {"type": "Point", "coordinates": [-9.0, 34.9]}
+    assert c.get(url, params={**near, "coordinates": "[-5,34.9]"}).json() == []
+    later = {**near, "coordinates": "[-2.301,34.9]", "timeAt": "2020-08-01T13:00:00Z"}
+    assert c.get(url, params=later).json() == []  # it had left by then
+    both = {**near, "coordinates": "[-9.001,34.9]", "q": "speed>110"}
+    assert c.get(url, params=both).json() == []  # speed 120 was at 12:03, not at -9.0

@@ -1,0 +1,93 @@
+"""The Query object of `POST …/temporal/entityOperations/query` (clause 5.2.23), read for the
+temporal query (`ngsi_ld_temporal`). `ngsi_ld_batch` still reads the entity query's own way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hakama.core import entities as core_entities
+from hakama.core import jsonld, ngsi_query
+from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
+from hakama.services.entity_reads import Selector
+
+
+@dataclass(frozen=True)
+class QueryBody:
+    """A Query object, checked: selectors, attrs (canonical), q and geoQ parsed; scopeQ raw."""
+
+    selectors: list[Selector]
+    attrs: list[str]
+    q: ngsi_query.Query | None
+    geoq: ngsi_query.GeoQuery | None
+    scope_q: str | None
+    body: Mapping[str, Any]
+
+    @property
+    def empty(self) -> bool:
+        """No member that selects entities (the Query must have one)."""
+        return not (self.selectors or self.attrs or self.q or self.geoq or self.scope_q)
+
+
+def read_query(body: Any, context: jsonld.Context) -> QueryBody:
+    """The Query object of a request body; BadRequestData when it is not one."""
+    if not isinstance(body, Mapping) or body.get("type") != "Query":
+        raise NgsiError(
+            ErrorKind.BAD_REQUEST_DATA, 'the body must be a Query object ({"type": "Query", ...})'
+        )
+    selectors = [_selector(item, context) for item in members(body, "entities")]
+    attr_names = [context.to_canonical(text(a, "attrs")) for a in members(body, "attrs")]
+    q = body.get("q")
+    query = ngsi_query.parse_q(text(q, "q"), expand=context.to_canonical) if q is not None else None
+    geo = body.get("geoQ")
+    geoq = None
+    if geo is not None:
+        if not isinstance(geo, Mapping):
+            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "geoQ: must be an object")
+        prop = geo.get("geoproperty")
+        geoq = ngsi_query.parse_geoq(
+            text(geo.get("georel"), "geoQ.georel"),
+            text(geo.get("geometry"), "geoQ.geometry"),
+            geo.get("coordinates"),
+            context.to_canonical(text(prop, "geoQ.geoproperty")) if prop else None,
+        )
+    scope_q = body.get("scopeQ")
+    return QueryBody(
+        selectors,
+        attr_names,
+        query,
+        geoq,
+        text(scope_q, "scopeQ") if scope_q else None,
+        body,
+    )
+
+
+def members(body: Mapping[str, Any], name: str) -> list[Any]:
+    """The array member `name` of a body (empty when absent)."""
+    value = body.get(name, [])
+    if not isinstance(value, list):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{name}: must be an array")
+    return value
+
+
+def text(value: Any, where: str) -> str:
+    """A member that must be a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: must be a non-empty string")
+    return value
+
+
+def _selector(item: Any, context: jsonld.Context) -> Selector:
+    if not isinstance(item, Mapping):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: each item must be an object")
+    kind = item.get("type")
+    entity_id = item.get("id")
+    if entity_id is not None and not core_entities.is_uri(entity_id):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: id must be a URI")
+    pattern = item.get("idPattern")
+    return Selector(
+        type=context.to_canonical(text(kind, "entities.type")) if kind is not None else None,
+        id=entity_id,
+        id_pattern=text(pattern, "entities.idPattern") if pattern is not None else None,
+    )
