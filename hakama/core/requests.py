@@ -25,7 +25,7 @@ MAX_DESCRIPTION = 4000
 MAX_NOTE = 4000
 MAX_ADDRESS = 500
 MAX_MEDIA = 5
-LANGUAGES = ("ar", "fr", "en")
+LANGUAGES = ("ar", "fr", "en", "zgh")  # zgh: Tamazight, in Tifinagh
 #: Days after which a resolved request no one contested is closed.
 CONFIRM_GRACE_DAYS = 14
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from hakama.core.clock import parse_instant
 
-LANGUAGES = ("ar", "fr", "en")
+LANGUAGES = ("ar", "fr", "en", "zgh")  # zgh: Tamazight, in Tifinagh
 SERVICE_CODE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 ATTRIBUTE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_STRING = 200
@@ -57,8 +57,10 @@ class Datatype(StrEnum):
 
 
 def pick(names: Mapping[str, str], language: str) -> str:
-    """The text in `language`, falling back to French, English, Arabic, then any."""
-    for lang in (language, "fr", "en", "ar"):
+    """The text in `language`, falling back to French, English, Arabic, then any (Tamazight
+    falls back to Arabic first, as its pages do)."""
+    order = ("ar", "fr", "en") if language == "zgh" else ("fr", "en", "ar")
+    for lang in (language, *order):
         if names.get(lang):
             return names[lang]
     return next(iter(names.values()), "")
@@ -144,7 +146,7 @@ def validate_service(service: Service) -> Service:
         raise ValueError(
             f"service code {service.code!r} must be 1-64 lower-case letters, digits, '_', '.', '-'"
         )
-    if not any(service.names.get(lang) for lang in LANGUAGES):
+    if not any(service.names.get(lang) for lang in LANGUAGES[:3]):
         raise ValueError(f"service {service.code}: a name in ar, fr or en is required")
     unknown = set(service.names) - set(LANGUAGES)
     if unknown:

@@ -29,6 +29,15 @@ BATCH = 5000
 
 
 Names = tuple[str, str, str]
+#: Tamazight (Tifinagh) names of some services (a first draft, for a native speaker to review);
+#: the others show their Arabic name on Tamazight pages.
+ZGH_NAMES = {
+    "public_lighting": "ⵜⴰⴼⴰⵡⵜ ⵜⴰⵎⴰⵜⴰⵢⵜ",
+    "roads": "ⵉⴱⵔⴷⴰⵏ",
+    "water_leak": "ⴰⴼⴼⴰⵢ ⵏ ⵡⴰⵎⴰⵏ",
+    "green_spaces": "ⵉⴷⵖⴰⵔⵏ ⵉⵣⴳⵣⴰⵡⵏ",
+    "noise": "ⵜⴰⵖⵓⵢⵢⴰ",
+}
 
 
 def _names(names: Names) -> dict[str, str]:
@@ -85,7 +94,7 @@ def _service(
         entry["business_hours"] = True
     entry.update(
         department=department,
-        names=_names(names),
+        names=_names(names) | ({"zgh": ZGH_NAMES[code]} if code in ZGH_NAMES else {}),
         descriptions=_names(descriptions),
         keywords=keywords,
         attributes=attributes,

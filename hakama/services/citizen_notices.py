@@ -82,7 +82,8 @@ def subscribe_requester(
                 request_id=request.id,
                 channel=channel,
                 address=address,
-                language=request.language,
+                # Messages are not written in Tamazight yet: an Arabic one, service named so.
+                language=notices.language_of(request.language),
                 role="requester",
                 state="active",
                 token=_token(),

@@ -48,7 +48,7 @@ service_requests = sa.Table(
     sa.Column("address_id", sa.String(200), nullable=False, server_default=""),
     sa.Column("attributes", sa.JSON, nullable=False),
     sa.Column("media", sa.JSON, nullable=False),  # stored file names or http(s) URLs
-    sa.Column("language", sa.String(2), nullable=False, server_default="fr"),
+    sa.Column("language", sa.String(3), nullable=False, server_default="fr"),
     sa.Column("channel", sa.String(16), nullable=False, server_default="web"),
     sa.Column("requested_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),

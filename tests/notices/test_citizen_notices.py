@@ -309,3 +309,25 @@ def test_the_background_job_sends_soon_after_a_change(world: World) -> None:
     assert len(w.mailbox.messages) == 1
     w.platform.settings.smtp_host = None
     assert not job.enabled(w.platform)
+
+
+def test_a_request_filed_in_tamazight_keeps_its_language_and_is_told_in_arabic(
+    world: World,
+) -> None:
+    """Messages are not written in Tamazight yet: the stated fallback is Arabic."""
+    w = world
+    filed = _file(w, Contact(email="tifawin@example.ma"), language="zgh")
+    rid = filed.request.id
+    assert filed.request.language == "zgh"
+    with w.platform.db.connect() as conn:
+        stored = conn.execute(
+            sa.text("SELECT language FROM service_requests WHERE id = :id"), {"id": rid}
+        ).scalar_one()
+        told_in = conn.execute(
+            sa.select(notice_recipients.c.language).where(notice_recipients.c.request_id == rid)
+        ).scalar_one()
+    assert (stored, told_in) == ("zgh", "ar")
+    assert _deliver(w) == ["sent"]
+    ((_rcpt, receipt),) = w.mailbox.messages
+    assert receipt["Subject"] == f"الطلب {rid}: تم الاستلام"
+    assert f"تم استلام طلبكم {rid}" in receipt.get_content()

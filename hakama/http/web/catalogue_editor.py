@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from hakama.core.access import Actor
 from hakama.core.errors import Forbidden, HakamaError, Invalid, Unauthorized
-from hakama.core.services_catalog import ICONS, Datatype, Service, service_from_dict
+from hakama.core.services_catalog import ICONS, LANGUAGES, Datatype, Service, service_from_dict
 from hakama.http.deps import ActorDep, verify_csrf
 from hakama.http.web.forms import form_text
 from hakama.http.web.office import Redirect, catalog_areas, office_context, office_message, sign_in
@@ -106,8 +106,8 @@ def _service_form(service: Service | None, code: str = "") -> dict[str, Any]:
     return {
         "existing": service is not None,
         "code": service.code if service else code,
-        **{f"name_{lang}": names.get(lang, "") for lang in ("ar", "fr", "en")},
-        **{f"description_{lang}": descriptions.get(lang, "") for lang in ("ar", "fr", "en")},
+        **{f"name_{lang}": names.get(lang, "") for lang in LANGUAGES},
+        **{f"description_{lang}": descriptions.get(lang, "") for lang in LANGUAGES},
         "category": service.category if service else "",
         "department": service.department if service else "",
         "target_hours": f"{service.target_hours:g}" if service else "72",
@@ -228,10 +228,10 @@ async def service_save(request: Request, actor: ActorDep) -> Response:
         "area_code": chosen,
         "category": form_text(form, "category", 64).strip(),
         "names": {
-            lang: form_text(form, f"name_{lang}", 200).strip() for lang in ("ar", "fr", "en")
+            lang: form_text(form, f"name_{lang}", 200).strip() for lang in LANGUAGES
         },
         "descriptions": {
-            lang: form_text(form, f"description_{lang}", 500).strip() for lang in ("ar", "fr", "en")
+            lang: form_text(form, f"description_{lang}", 500).strip() for lang in LANGUAGES
         },
         "department": form_text(form, "department", 200).strip(),
         "target_hours": form_text(form, "target_hours", 20).strip() or "0",

@@ -63,12 +63,12 @@ def _notice_page(page: Page, token: str, *, done: str = "", status_code: int = 2
 @router.get("/notices/{token}/stop", response_class=HTMLResponse)
 def stop_page(request: Request, token: str) -> HTMLResponse:
     """The link in every message: asks to confirm (a mail scanner's visit stops nothing)."""
-    return _notice_page(Page(request), token[:64])
+    return _notice_page(Page(request, citizen=True), token[:64])
 
 
 @router.post("/notices/{token}/stop", response_class=HTMLResponse)
 async def stop(request: Request, token: str) -> HTMLResponse:
-    page = Page(request)
+    page = Page(request, citizen=True)
     try:
         verify_csrf(request, await _form_text(request, "csrf_token"))
         citizen_notices.stop(page.platform, token[:64])
@@ -80,7 +80,7 @@ async def stop(request: Request, token: str) -> HTMLResponse:
 @router.get("/notices/{token}/confirm", response_class=HTMLResponse)
 def confirm(request: Request, token: str) -> HTMLResponse:
     """The link of the confirmation mail a follower gets: from now on they are told."""
-    page = Page(request)
+    page = Page(request, citizen=True)
     try:
         citizen_notices.confirm_follow(page.platform, token[:64])
     except HakamaError as exc:

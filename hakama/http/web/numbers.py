@@ -1,7 +1,8 @@
 """Numbers on pages, written the way each language's readers expect.
 
 Arabic pages use Western digits, as Morocco's administration does (the `ar_MA` locale:
-284.061); French pages the Moroccan French style (284 061); English the usual 284,061.
+284.061); French pages the Moroccan French style (284 061); English the usual 284,061; Tamazight
+(Tifinagh) pages 284 061, with Tifinagh month names.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from babel import Locale
 from babel.numbers import format_decimal, format_percent
 
-NUMBER_LOCALES = {"ar": "ar_MA", "fr": "fr_MA", "en": "en"}
+NUMBER_LOCALES = {"ar": "ar_MA", "fr": "fr_MA", "en": "en", "zgh": "zgh"}
 
 
 def number_locale(lang: str) -> str:

@@ -18,6 +18,7 @@ from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.core.services_catalog import Datatype, Service
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
 from hakama.http.web.forms import form_photos, form_text
+from hakama.http.web.render import CITIZEN_LANGUAGES
 from hakama.http.web.request_pages import (
     Page,
     leaf_areas,
@@ -56,7 +57,7 @@ def _offered(page: Page, commune: str | None) -> list[Service]:
 @router.get("/report", response_class=HTMLResponse)
 def report_choose(request: Request, commune: str | None = None) -> HTMLResponse:
     """Step 1: the services, as big tiles with an icon."""
-    page = Page(request)
+    page = Page(request, citizen=True)
     chosen = next((c for c in page.communes() if c["code"] == commune), None)
     services = [page.service_view(s) for s in _offered(page, commune)]
     return page.render("portal/report_choose.html", services=services, commune=chosen)
@@ -154,7 +155,7 @@ def _service_for(page: Page, code: str, commune: str | None) -> Service:
 @router.get("/report/{code}", response_class=HTMLResponse)
 def report_form(request: Request, code: str, commune: str | None = None) -> HTMLResponse:
     """Steps 2-4: where (map, location, address), what (description, questions, photo), who."""
-    page = Page(request)
+    page = Page(request, citizen=True)
     try:
         service = _service_for(page, code, commune)
     except HakamaError as exc:
@@ -203,7 +204,7 @@ def _local_datetime(page: Page, value: str) -> str:
 @router.post("/report/{code}", response_class=HTMLResponse)
 async def report_submit(request: Request, code: str, actor: ActorDep) -> Response:
     """File the request, then show its tracking number (the token goes in a cookie)."""
-    page = Page(request)
+    page = Page(request, citizen=True)
     form = await request.form()
     try:
         verify_csrf(request, form_text(form, "csrf_token", 600))
@@ -229,7 +230,7 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
     }
     answers = _answers(page, service, form)
     try:
-        lang = form_text(form, "language", 2)
+        lang = form_text(form, "language", 3)
         draft = RequestDraft(
             service_code=service.code,
             description=values["description"],
@@ -239,7 +240,7 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
             jurisdiction_id=commune,
             jurisdiction_chosen=form_text(form, "commune_chosen", 2) == "1",
             attributes=answers,
-            language=lang if lang in ("ar", "fr", "en") else page.lang,
+            language=lang if lang in CITIZEN_LANGUAGES else page.lang,
             channel="web",
         )
         contact = Contact(
@@ -286,7 +287,7 @@ def public_requests(
     """Requests of every commune, newest first, with a map: no personal data, no free text."""
     page_no = read_page(page_arg)
     commune, service, status = commune[:64], service[:64], status[:20]
-    page = Page(request)
+    page = Page(request, citizen=True)
     known = {a.code for a in leaf_areas(page.platform)}
     services = service_catalog.list_services(page.platform)
     statuses = tuple(s for s in Status if s.value == status)

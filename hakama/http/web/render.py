@@ -2,6 +2,8 @@
 
 Language of a page: `?lang=` (remembered in a cookie), else the `lang` cookie, else the
 browser's Accept-Language, else the configured default. Arabic pages are right to left.
+The citizen pages (report, track, public list) are also written in Tamazight (`zgh`, Tifinagh,
+left to right); every other page falls back to Arabic for a visitor who chose it.
 """
 
 from __future__ import annotations
@@ -14,27 +16,36 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hakama.http.web.i18n import FALLBACK
+
 LANGUAGES = ("ar", "fr", "en")
+CITIZEN_LANGUAGES = (*LANGUAGES, "zgh")
 RTL = frozenset({"ar"})
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def page_language(request: Request) -> str:
-    asked = request.query_params.get("lang")
-    if asked in LANGUAGES:
-        return asked
-    cookie = request.cookies.get("lang")
-    if cookie in LANGUAGES:
-        return cookie
+def page_language(request: Request, *, citizen: bool = False) -> str:
+    """The language of the page; `citizen`: a citizen page, which Tamazight may be asked of."""
+    offered = CITIZEN_LANGUAGES if citizen else LANGUAGES
+    for chosen in (request.query_params.get("lang"), request.cookies.get("lang")):
+        if chosen is None:
+            continue
+        if chosen in offered:
+            return chosen
+        if chosen in FALLBACK:
+            return FALLBACK[chosen]
     for part in request.headers.get("accept-language", "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
+        tag = part.split(";")[0].strip().lower()
+        code = tag.replace("_", "-").split("-")[0]
+        if code in offered:
             return code
+        if code in FALLBACK:
+            return FALLBACK[code]
     default: str = request.app.state.platform.settings.default_language
     return default
 
 
-@lru_cache(maxsize=len(LANGUAGES))
+@lru_cache(maxsize=len(CITIZEN_LANGUAGES))
 def environment(lang: str = "en") -> Environment:
     """The template environment of one language, its translations installed once.
 
@@ -58,18 +69,28 @@ def environment(lang: str = "en") -> Environment:
     return env
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render `template` in the request's language; sets the language cookie when `?lang=` asked."""
-    lang = page_language(request)
+def render(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    *,
+    citizen: bool = False,
+    **context: Any,
+) -> HTMLResponse:
+    """Render `template` in the request's language; sets the language cookie when `?lang=` asked.
+
+    `citizen`: a citizen page, offered in Tamazight too."""
+    lang = page_language(request, citizen=citizen)
+    offered = CITIZEN_LANGUAGES if citizen else LANGUAGES
     env = environment(lang)
     html = env.get_template(template).render(
         request=request,
         lang=lang,
         dir="rtl" if lang in RTL else "ltr",
-        languages=LANGUAGES,
+        languages=offered,
         **context,
     )
     response = HTMLResponse(html, status_code=status_code)
-    if request.query_params.get("lang") in LANGUAGES:
+    if request.query_params.get("lang") in offered:
         response.set_cookie("lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=False)
     return response

@@ -90,10 +90,12 @@ def icon(name: str) -> Markup:
 class Page:
     """What a page handler needs to know about its request: language, translations, time zone."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, *, citizen: bool = False) -> None:
+        """`citizen`: a citizen page (report, track, public list), offered in Tamazight too."""
         self.request = request
         self.platform: Platform = request.app.state.platform
-        self.lang = page_language(request)
+        self.citizen = citizen
+        self.lang = page_language(request, citizen=citizen)
         self._translations = i18n.translations(self.lang)
         self.zone = ZoneInfo(self.platform.settings.timezone)
 
@@ -120,7 +122,9 @@ class Page:
         return area.name(self.lang) if area else code
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        return render(self.request, template, status_code, icon=icon, **context)
+        return render(
+            self.request, template, status_code, citizen=self.citizen, icon=icon, **context
+        )
 
     def error(self, exc: HakamaError) -> HTMLResponse:
         """The layout's error page for a domain error, with its HTTP status.

@@ -60,7 +60,7 @@ def remember_token(response: Response, request: Request, request_id: str, token:
 def track_find(request: Request, id: str = "") -> Response:
     """Ask for a tracking number, then go to its page."""
     id = id[:40]
-    page = Page(request)
+    page = Page(request, citizen=True)
     if id.strip():
         wanted = normalise_request_id(id)
         if REQUEST_ID.fullmatch(wanted):
@@ -159,7 +159,7 @@ def track_with(
 @router.post("/track/{request_id}/follow", response_class=HTMLResponse)
 async def follow(request: Request, request_id: str, actor: ActorDep) -> Response:
     """Someone who did not file the request asks to be told of its changes by e-mail."""
-    page = Page(request)
+    page = Page(request, citizen=True)
     form = await request.form()
     email = form_text(form, "email", 320)
     try:
@@ -192,7 +192,7 @@ async def follow(request: Request, request_id: str, actor: ActorDep) -> Response
 @router.post("/track/{request_id}/notices/stop", response_class=HTMLResponse)
 async def stop_my_notices(request: Request, request_id: str, actor: ActorDep) -> Response:
     """The requester, on their tracking page, stops the messages about their request."""
-    page = Page(request)
+    page = Page(request, citizen=True)
     form = await request.form()
     try:
         verify_csrf(request, form_text(form, "csrf_token", 600))
@@ -216,7 +216,7 @@ def _holds(page: Page, request_id: str, token: str) -> bool:
 @router.get("/track/{request_id}", response_class=HTMLResponse)
 def track(request: Request, request_id: str, actor: ActorDep, filed: bool = False) -> Response:
     """A request's status, public notes and timeline; the requester may comment and answer."""
-    page = Page(request)
+    page = Page(request, citizen=True)
     canonical = normalise_request_id(request_id)
     if canonical != request_id and REQUEST_ID.fullmatch(canonical):
         return RedirectResponse(f"/track/{canonical}", status_code=307)
@@ -232,7 +232,7 @@ def track(request: Request, request_id: str, actor: ActorDep, filed: bool = Fals
 
 
 async def _requester_action(request: Request, request_id: str, actor: Any, kind: str) -> Response:
-    page = Page(request)
+    page = Page(request, citizen=True)
     form = await request.form()
     token = requester_token(request, request_id)
     try:
@@ -293,7 +293,7 @@ async def track_feedback(request: Request, request_id: str, actor: ActorDep) -> 
 @router.get("/track/{request_id}/media/{name}")
 def track_media(request: Request, request_id: str, name: str) -> Response:
     """A photo of the request, for its requester only (photos may show people or plates)."""
-    page = Page(request)
+    page = Page(request, citizen=True)
     token = requester_token(request, request_id)
     try:
         if not token or not _holds(page, request_id, token):

@@ -44,7 +44,7 @@ def _template_msgids(template: Path) -> list[str | tuple[str, str]]:
 
 
 def test_catalogs_have_proper_headers() -> None:
-    for lang in ("ar", "fr", "en"):
+    for lang in ("ar", "fr", "en", "zgh"):
         catalog = _catalog(lang)
         assert str(catalog.locale) == lang
         assert catalog.charset == "utf-8"
@@ -54,7 +54,7 @@ def test_catalogs_have_proper_headers() -> None:
 
 
 def test_catalog_entries_are_unique() -> None:
-    for lang in ("ar", "fr", "en"):
+    for lang in ("ar", "fr", "en", "zgh"):
         text = (i18n.LOCALES / lang / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
         ids = re.findall(r'^msgid "(.*)"$', text, re.M)
         duplicates = {i for i in ids if ids.count(i) > 1 and i}
@@ -79,7 +79,7 @@ def test_every_template_text_is_translated(template: Path, lang: str) -> None:
     assert not missing, f"{template.name} [{lang}] untranslated: {missing}"
 
 
-@pytest.mark.parametrize("lang", ("ar", "fr", "en"))
+@pytest.mark.parametrize("lang", ("ar", "fr", "en", "zgh"))
 def test_translations_keep_only_the_placeholders_of_their_msgid(lang: str) -> None:
     for message in _catalog(lang):
         if not message.id:
