@@ -1,14 +1,14 @@
 """A request keeps the language it was filed in, Tamazight (`zgh`) included: 3 characters.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0016
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
