@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     open_data_h3_resolution: int = Field(
         9, ge=5, le=12, description="Requests' positions in open data: centre of their H3 cell (9 ≈ 0.1 km²)."
     )
+    open_data_by_commune: bool = Field(
+        True,
+        description="Each commune also publishes its own rows of the requests, service-level, sensor and records datasets.",
+    )
     open_data_interval_minutes: int = Field(
         60, ge=0, description="How often `hakama serve` rebuilds the open datasets (0: never)."
     )

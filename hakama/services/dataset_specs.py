@@ -1,6 +1,9 @@
 """What hakama publishes: one spec per dataset, each a DuckDB query over the lake and the
 operational tables that `dataset_builds` registers beside it (`areas`, `service_names`,
 `indicator_values`, `approvals`). Every query names its columns; the privacy gate checks them.
+Tables with a commune are ordered by commune first, then time: a commune's rows sit in a few
+row groups of the Parquet file, which DuckDB skips to by their statistics (datastore_search
+filtered by commune, and each commune's own slice, read those row groups only).
 
 Views the queries read (registered by `dataset_builds.open_sources`):
 - the lake's datasets (`service_requests`, `observations`, `admin_records`, …) when they exist;
@@ -12,7 +15,7 @@ Views the queries read (registered by `dataset_builds.open_sources`):
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hakama.core import privacy
 from hakama.core.datasets import Frequency
@@ -54,6 +57,40 @@ class Spec:
     chart: tuple[str, str] | None = None  # (x, y) SQL over the built table, grouped by x
     geometry: str | None = None  # "point" (lat/lon columns) or "geojson" (a `geometry` text)
     column_notes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    by_commune: bool = False  # each commune also publishes its own rows (a `commune_code` column)
+    publisher: str | None = None  # area code of the publisher; None: the province
+    parent: str | None = None  # a slice of this dataset's built table (`parent_table` in the query)
+
+
+COMMUNE_LABEL = {"ar": "الجماعة", "fr": "Commune", "en": "Commune"}
+
+
+def commune_spec(parent: Spec, code: str, names: Mapping[str, str]) -> Spec:
+    """One commune's rows of `parent`, published by that commune: cut from the parent's built
+    Parquet file (which passed the gate), so the province's query does not run once per commune."""
+
+    def query(_o: BuildOptions) -> str:
+        return f"SELECT * FROM parent_table WHERE commune_code = '{_sql_text(code)}'"
+
+    def name(lang: str) -> str:
+        return names.get(lang) or names.get("fr") or code
+
+    return replace(
+        parent,
+        id=f"{parent.id}-{code.replace('.', '-').lower()}",
+        titles={lang: f"{text} — {name(lang)}" for lang, text in parent.titles.items()},
+        descriptions={
+            lang: f"{text} {COMMUNE_LABEL.get(lang, 'Commune')} : {name(lang)}."
+            if lang == "fr"
+            else f"{text} {COMMUNE_LABEL.get(lang, 'Commune')}: {name(lang)}."
+            for lang, text in parent.descriptions.items()
+        },
+        keywords={lang: [*words, name(lang)] for lang, words in parent.keywords.items()},
+        query=query,
+        by_commune=False,
+        publisher=code,
+        parent=parent.id,
+    )
 
 
 def _names(alias: str, prefix: str) -> str:
@@ -138,7 +175,7 @@ def _requests_query(o: BuildOptions) -> str:
         LEFT JOIN service_names s ON s.code = p.service_code
         LEFT JOIN areas a ON a.code = p.area_code
         LEFT JOIN approvals ap ON ap.request_id = p.request_id
-        ORDER BY p.time, p.request_id"""
+        ORDER BY p.area_code, p.time, p.request_id"""
 
 
 def _service_level_query(o: BuildOptions) -> str:
@@ -165,7 +202,7 @@ def _service_level_query(o: BuildOptions) -> str:
         FROM grouped g
         LEFT JOIN areas a ON a.code = g.area_code
         LEFT JOIN service_names s ON s.code = g.service_code
-        ORDER BY g.month, g.area_code, g.service_code"""
+        ORDER BY g.area_code, g.month, g.service_code"""
 
 
 def _sensors_query(o: BuildOptions) -> str:
@@ -178,7 +215,7 @@ def _sensors_query(o: BuildOptions) -> str:
         FROM observations o LEFT JOIN areas a ON a.code = o.area_code
         WHERE o.value IS NOT NULL
         GROUP BY ALL
-        ORDER BY hour, station_id, attribute"""
+        ORDER BY commune_code, hour, station_id, attribute"""
 
 
 def _territory_query(_o: BuildOptions) -> str:
@@ -207,7 +244,7 @@ def _records_query(o: BuildOptions) -> str:
                {privacy.keep_if_enough("round(g.days_median, 1)", "g.n_delivered", k)} AS days_to_deliver_median,
                {privacy.suppressed_sql("g.n", k)} AS suppressed
         FROM grouped g LEFT JOIN areas a ON a.code = g.area_code
-        ORDER BY g.month, g.area_code, g.procedure"""
+        ORDER BY g.area_code, g.month, g.procedure"""
 
 
 BUILT_IN: tuple[Spec, ...] = (
@@ -231,6 +268,7 @@ BUILT_IN: tuple[Spec, ...] = (
         },
         frequency=Frequency.DAILY,
         needs=("service_requests",),
+        by_commune=True,
         query=_requests_query,
         time_column="requested_at",
         chart=("date_trunc('month', requested_at)::DATE", "count(*)"),
@@ -268,6 +306,7 @@ BUILT_IN: tuple[Spec, ...] = (
         },
         frequency=Frequency.DAILY,
         needs=("service_requests",),
+        by_commune=True,
         query=_service_level_query,
         time_column="month",
         value_column="requests",
@@ -293,6 +332,7 @@ BUILT_IN: tuple[Spec, ...] = (
         },
         frequency=Frequency.HOURLY,
         needs=("observations",),
+        by_commune=True,
         query=_sensors_query,
         time_column="hour",
         value_column="mean",
@@ -341,6 +381,7 @@ BUILT_IN: tuple[Spec, ...] = (
         },
         frequency=Frequency.MONTHLY,
         needs=("admin_records",),
+        by_commune=True,
         query=_records_query,
         time_column="month",
         value_column="records",

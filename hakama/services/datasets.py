@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from hakama.core.datasets import FORMATS, LICENCES, THEMES, Column, Dataset, Distribution
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.territory import Area
-from hakama.services import dataset_builds
+from hakama.services import dataset_builds, territory
 from hakama.services.dataset_specs import Spec
 from hakama.services.platform import Platform
 from hakama.storage.schema_open_data import harvested_datasets, open_datasets
@@ -83,11 +83,13 @@ def _dataset(
 def own_datasets(platform: Platform) -> list[Dataset]:
     """hakama's own published datasets (built at least once), in catalogue order."""
     states = dataset_builds.states(platform)
-    pub = publisher(platform)
+    province = publisher(platform)
+    areas = territory.areas_by_code(platform)
     found = []
     for s in dataset_builds.specs(platform):
         state = states.get(s.id)
         if state is not None and state.version is not None:
+            pub = areas.get(s.publisher) if s.publisher else province
             found.append(_dataset(platform, s, state, pub))
     return found
 
@@ -177,7 +179,7 @@ def get(platform: Platform, dataset_id: str) -> Dataset:
 
 
 def resource(platform: Platform, resource_id: str) -> tuple[Dataset, Distribution]:
-    for d in own_datasets(platform):
+    for d in snapshot(platform).datasets:
         for dist in d.distributions:
             if resource_id in (dist.id, f"{d.id}.{FORMATS[dist.format].extension}"):
                 return d, dist

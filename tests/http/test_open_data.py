@@ -100,7 +100,37 @@ def test_ckanapi_lists_and_shows_the_published_datasets(ckan: ckanapi.RemoteCKAN
     assert len(body.splitlines()) == 13  # header + 12 requests
 
 
-def test_package_search_q_fq_sort_paging_and_facets(ckan: ckanapi.RemoteCKAN) -> None:
+def slice_of(dataset_id: str, commune: str) -> str:
+    return f"{dataset_id}-{commune.replace('.', '-').lower()}"
+
+
+def test_a_commune_publishes_its_own_rows(ckan: ckanapi.RemoteCKAN, world: World) -> None:
+    names = set(ckan.action.package_list())
+    mine = slice_of("service-requests", world.commune)
+    # every request was filed in one commune: only that commune has slices to publish
+    assert {mine, slice_of("service-level", world.commune)} <= names
+    assert not any(n.startswith("service-requests-") and n != mine for n in names)
+    pkg = ckan.action.package_show(id=mine)
+    commune = territory.get_area(world.platform, world.commune)
+    assert pkg["organization"]["name"] == pkg["owner_org"] == world.commune
+    assert pkg["organization"]["title"] == commune.names["fr"]
+    assert pkg["title_translated"]["ar"].endswith(commune.names["ar"])
+    assert json.loads(next(e["value"] for e in pkg["extras"] if e["key"] == "spatial")) == (
+        commune.geometry
+    )
+    assert [r["format"] for r in pkg["resources"]] == ["CSV", "JSON", "Parquet", "GeoJSON"]
+    rows = httpx.get(pkg["resources"][0]["url"]).text.splitlines()
+    province_rows = httpx.get(
+        ckan.action.package_show(id="service-requests")["resources"][0]["url"]
+    ).text.splitlines()
+    assert rows == province_rows  # the same gated rows, cut from the province's file
+    page = ckan.action.datastore_search(resource_id=pkg["resources"][0]["id"], limit=0)
+    assert page["total"] == 12
+
+
+def test_package_search_q_fq_sort_paging_and_facets(
+    ckan: ckanapi.RemoteCKAN, world: World
+) -> None:
     everything = ckan.action.package_search(rows=1000)
     assert everything["count"] == len(ckan.action.package_list())
     found = ckan.action.package_search(
@@ -108,8 +138,9 @@ def test_package_search_q_fq_sort_paging_and_facets(ckan: ckanapi.RemoteCKAN) ->
         fq="res_format:GeoJSON groups:government",
         **{"facet.field": ["res_format", "groups", "license_id"]},
     )
-    assert [p["name"] for p in found["results"]] == ["service-requests"]
-    assert found["facets"]["res_format"]["GeoJSON"] == 1
+    requests = ["service-requests", slice_of("service-requests", world.commune)]
+    assert sorted(p["name"] for p in found["results"]) == requests
+    assert found["facets"]["res_format"]["GeoJSON"] == 2
     assert found["search_facets"]["groups"]["items"][0]["name"] == "government"
     by_name = ckan.action.package_search(sort="name asc", rows=3)
     assert [p["name"] for p in by_name["results"]] == sorted(
@@ -117,17 +148,33 @@ def test_package_search_q_fq_sort_paging_and_facets(ckan: ckanapi.RemoteCKAN) ->
     )[:3]
     page2 = ckan.action.package_search(sort="name asc", rows=3, start=3)
     assert page2["results"][0]["name"] == sorted(p["name"] for p in everything["results"])[3]
-    assert ckan.action.package_search(fq='tags:"Open311"')["count"] == 1
+    assert ckan.action.package_search(fq='tags:"Open311"')["count"] == 2
+    province_only = ckan.action.package_search(fq='tags:"Open311" organization:02.113')
+    assert [p["name"] for p in province_only["results"]] == ["service-requests"]
     assert ckan.action.package_search(fq="license_id:cc-zero")["count"] == 0
 
 
 def test_organizations_groups_tags_licences(ckan: ckanapi.RemoteCKAN, world: World) -> None:
     orgs = ckan.action.organization_list()
     assert "02.113" in orgs and world.commune in orgs
+    names = set(ckan.action.package_list())
+    communes = {
+        slice_of("service-requests", world.commune),
+        slice_of("service-level", world.commune),
+    }
     province = ckan.action.organization_show(id="02.113", include_datasets=True)
-    assert province["package_count"] == len(ckan.action.package_list())
-    assert {p["name"] for p in province["packages"]} == set(ckan.action.package_list())
-    assert ckan.action.organization_show(id=world.commune)["package_count"] == 0
+    assert {p["name"] for p in province["packages"]} == names - communes
+    assert province["package_count"] == len(names - communes)
+    commune = ckan.action.organization_show(id=world.commune, include_datasets=True)
+    assert commune["package_count"] == 2
+    assert {p["name"] for p in commune["packages"]} == communes
+    assert {p["organization"]["name"] for p in commune["packages"]} == {world.commune}
+    found = ckan.action.package_search(fq=f"organization:{world.commune}", rows=100)
+    assert {p["name"] for p in found["results"]} == communes
+    counted = {o["name"]: o["package_count"] for o in ckan.action.organization_list(all_fields=True)}
+    assert counted[world.commune] == 2 and counted["02.113"] == len(names - communes)
+    other = next(o for o in orgs if o not in ("02.113", world.commune))
+    assert ckan.action.organization_show(id=other)["package_count"] == 0
     groups = ckan.action.group_list(all_fields=True)
     env = next(g for g in groups if g["name"] == "government")
     assert env["package_count"] >= 3 and env["title_translated"]["ar"]
@@ -214,7 +261,9 @@ def test_bad_input_gets_ckan_error_envelopes(ckan: ckanapi.RemoteCKAN, url: str)
 # DCAT-AP 3 -----------------------------------------------------------------------------------------
 
 
-def test_dcat_catalogue_has_no_shacl_violation_in_any_serialisation(url: str) -> None:
+def test_dcat_catalogue_has_no_shacl_violation_in_any_serialisation(
+    url: str, world: World
+) -> None:
     shapes = rdflib.Graph().parse(SHAPES, format="turtle")
     sizes = set()
     for path, fmt in (
@@ -222,6 +271,7 @@ def test_dcat_catalogue_has_no_shacl_violation_in_any_serialisation(url: str) ->
         ("/catalog.jsonld", "json-ld"),
         ("/catalog.rdf", "xml"),
         ("/data/service-requests.ttl", "turtle"),
+        (f"/data/{slice_of('service-level', world.commune)}.rdf", "xml"),
     ):
         r = httpx.get(url + path)
         assert r.status_code == 200
@@ -237,6 +287,8 @@ def test_dcat_says_what_package_show_says(url: str, ckan: ckanapi.RemoteCKAN) ->
     g = rdflib.Graph().parse(data=httpx.get(url + "/catalog.ttl").text, format="turtle")
     dct = rdflib.Namespace("http://purl.org/dc/terms/")
     dcat = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+    foaf = rdflib.Namespace("http://xmlns.com/foaf/0.1/")
+    publishers = set()
     for name in ckan.action.package_list():
         pkg = ckan.action.package_show(id=name)
         node = rdflib.URIRef(f"{url}/data/{name}")
@@ -247,6 +299,12 @@ def test_dcat_says_what_package_show_says(url: str, ckan: ckanapi.RemoteCKAN) ->
         assert downloads == {r["url"] for r in pkg["resources"]}
         licences = {str(g.value(d, dct.license)) for d in g.objects(node, dcat.distribution)}
         assert licences == {pkg["license_url"]}
+        publisher = g.value(node, dct.publisher)
+        assert str(publisher) == f"{url}/organization/{pkg['owner_org']}"
+        names = {lit.language: str(lit) for lit in g.objects(publisher, foaf.name)}
+        assert names["fr"] == pkg["organization"]["title"]
+        publishers.add(pkg["owner_org"])
+    assert len(publishers) == 2  # the province and the one commune with requests
 
 
 def test_dcat_content_negotiation_and_hydra_paging(url: str) -> None:
@@ -294,6 +352,8 @@ def _everything_published(url: str, ckan: ckanapi.RemoteCKAN) -> list[tuple[str,
         params={"rows": 1000, "facet.field": '["tags","organization"]'},
     )
     get("/api/3/action/organization_show", params={"id": "02.113", "include_datasets": "true"})
+    for org in httpx.get(url + "/api/3/action/organization_list").json()["result"]:
+        get("/api/3/action/organization_show", params={"id": org, "include_datasets": "true"})
     for path in (
         "/catalog.ttl",
         "/catalog.jsonld",

@@ -18,7 +18,7 @@ from hakama.core.datasets import FORMATS, THEMES, Dataset
 from hakama.core.errors import Invalid
 from hakama.http.deps import PlatformDep
 from hakama.http.web.render import page_language, render
-from hakama.services import dataset_builds, datasets, datastore
+from hakama.services import dataset_builds, datasets, datastore, territory
 from hakama.services.platform import Platform
 
 router = APIRouter(include_in_schema=False)
@@ -59,8 +59,7 @@ def index(request: Request, platform: PlatformDep) -> HTMLResponse:
         )
     except Invalid:
         result = datasets.search(platform, rows=PAGE_SIZE, facet_fields=datasets.FACETS, lang=lang)
-    pub = datasets.publisher(platform)
-    names = {pub.code: pub.name(lang)} if pub else {}
+    names = {a.code: a.name(lang) for a in territory.list_areas(platform)}
     return render(
         request,
         "data/index.html",
