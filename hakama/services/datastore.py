@@ -23,6 +23,7 @@ from hakama.services.platform import Platform
 
 MAX_LIMIT = 32_000  # CKAN's own ceiling
 DEFAULT_LIMIT = 100
+LATE_ROWS = 1000
 CKAN_TYPES = {
     "VARCHAR": "text",
     "BIGINT": "int",
@@ -92,17 +93,49 @@ def search(
 
 class Reader:
     """One in-memory DuckDB database the datastore reads Parquet files with; each search takes
-    its own cursor (a new connection to it, cheap), where opening a database costs ~0.1 s."""
+    its own cursor (a new connection to it, cheap), where opening a database costs ~0.1 s.
+
+    A published file never changes (each build writes a new version folder), so its footer,
+    its columns and its bytes are kept between searches: DuckDB's Parquet metadata cache and
+    its file cache (local files too), and the columns' types here.
+    """
+
+    TYPES_KEPT = 256
 
     def __init__(self) -> None:
         self._db = duckdb.connect(":memory:")
-        self._db.execute("SET threads=2")
-        self._db.execute("SET TimeZone='UTC'")
+        for setting in (
+            # One thread a search: a page reads a few row groups, and a second thread mostly
+            # decodes ahead what the LIMIT then drops (~25 % more CPU for the same answer).
+            "SET threads=1",
+            "SET TimeZone='UTC'",
+            "SET parquet_metadata_cache=true",
+            "SET cache_local_files=true",
+            # Filter columns first, the others only for the rows of the page.
+            f"SET late_materialization_max_rows={LATE_ROWS}",
+        ):
+            self._db.execute(setting)
         self._lock = threading.Lock()
+        self._types: dict[str, dict[str, str]] = {}
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             return self._db.cursor()
+
+    def types(self, conn: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+        """Column → DuckDB type of a published file (read once per file)."""
+        key = str(path)
+        found = self._types.get(key)
+        if found is None:
+            found = {
+                str(r[0]): str(r[1])
+                for r in conn.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()
+            }
+            with self._lock:
+                if len(self._types) >= self.TYPES_KEPT:
+                    self._types.clear()
+                self._types[key] = found
+        return found
 
 
 def reader(platform: Platform) -> Reader:
@@ -130,12 +163,10 @@ def search_file(
     if offset < 0:
         raise Invalid("offset must be 0 or more", field="offset")
     source = f"read_parquet('{path}')"
-    conn = (reader or Reader()).cursor()
+    reader = reader or Reader()
+    conn = reader.cursor()
     try:
-        types = {
-            str(r[0]): str(r[1])
-            for r in conn.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        }
+        types = reader.types(conn, path)
         chosen = list(fields) if fields else [c for c in types if c != "geometry"]
         for name in chosen:
             _column(name, types, "fields")
