@@ -65,6 +65,18 @@ class Settings(BaseSettings):
         default_factory=list,
         description="URLs that receive every alert opened or closed (JSON list in the environment).",
     )
+    spark_master: str = Field(
+        "local[2]",
+        description="Spark master of `--engine spark`: `local[N]`, `spark://host:7077`, `yarn` or `k8s://https://host:port`.",
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra Spark configuration (JSON object in the environment), e.g. executor memory or S3 credentials.",
+    )
+    spark_lake_url: str | None = Field(
+        None,
+        description="The lake as Spark's executors read it (a shared folder or `s3a://bucket/lake`); default the local lake folder.",
+    )
     indicators_interval_minutes: int = Field(
         15,
         ge=0,

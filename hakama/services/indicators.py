@@ -162,7 +162,7 @@ def compute(
 ) -> ComputeReport:
     """Compute (or bring up to date) every indicator for every area and period."""
     if isinstance(engine, str):
-        with open_engine(engine, platform.lake) as opened:
+        with open_engine(engine, platform.lake, platform.settings) as opened:
             return compute(platform, engine=opened, full=full, only=only, progress=progress)
     # Compaction swaps a day's files: the shared lock keeps it waiting while the engine reads,
     # so no day is read twice (or missed) in the middle of a swap.
