@@ -68,8 +68,10 @@ def choropleth(
     width: float = 480,
     highlight: str | None = None,
     labels: Mapping[str, str] | None = None,
+    title: str = "",
 ) -> str:
-    """An SVG map of `areas` filled by `fills`; `highlight` is outlined thick; `labels` are
+    """An SVG map of `areas` filled by `fills`; `highlight` is outlined thick; `title` names it
+    for screen readers (an image needs a name); `labels` are
     short marks (numbers) drawn at each area's centre, keyed by area code."""
     shapes = {a.code: shape(a.geometry).simplify(0.002) for a in areas if a.geometry}
     if not shapes:
@@ -87,7 +89,8 @@ def choropleth(
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-        f'width="{width:.0f}" height="{height:.0f}" role="img" style="direction: ltr">'
+        f'width="{width:.0f}" height="{height:.0f}" role="img" style="direction: ltr"'
+        + (f' aria-label="{escape(title)}">' if title else ">")
     ]
     order = sorted(shapes, key=lambda c: c == highlight)  # the highlighted one drawn last
     for code in order:

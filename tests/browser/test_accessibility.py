@@ -1,6 +1,7 @@
-"""The citizen pages and the API reference under axe-core (from the npm registry, installed by
-the test setup), at phone size in Arabic and French: no serious or critical violation, tap
-targets of at least 44 px, the error summary focused, the pin placed with the keyboard."""
+"""The citizen pages, the office, the public data pages and the API reference under axe-core
+(from the npm registry, installed by the test setup), at phone size in Arabic and French (and
+Tamazight for the citizen pages): no serious or critical violation, tap targets of at least
+44 px, the error summary focused, the pin placed with the keyboard, a compact queue."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import pytest
 from shapely.geometry import shape
 
 from hakama.core.access import system_actor
+from hakama.core.requests import RequestDraft
+from hakama.demo.build import build_demo
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import service_catalog, territory
+from hakama.services import indicators, request_filing, service_catalog, territory, users
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
@@ -119,7 +122,7 @@ def _file(page: Any, base: str, lang: str) -> str:
     return str(page.url)
 
 
-@pytest.mark.parametrize("lang", ["ar", "fr"])
+@pytest.mark.parametrize("lang", ["ar", "fr", "zgh"])
 def test_citizen_pages_have_no_serious_violation_and_big_targets(
     phone: Any, site: tuple[str, tuple[float, float]], axe_source: str, lang: str
 ) -> None:
@@ -179,3 +182,93 @@ def test_error_summary_takes_the_focus_and_the_pin_goes_down_with_enter(
     phone.focus("#pick-map")
     phone.keyboard.press("Enter")
     assert phone.input_value("#lat") != "" and phone.input_value("#long") != ""
+
+
+AGENT_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def office_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """The demo (small) with its indicators, an agent of one commune and 10 requests there."""
+    folder: Path = tmp_path_factory.mktemp("a11y-office")
+    platform = Platform.open(Settings(data_dir=folder / "data", environment="test"))
+    build_demo(platform, scale=0.01, run_seeds=False)
+    indicators.compute(platform, only=["requests_per_10k", "resolution_time_median"])
+    areas = territory.list_areas(platform)
+    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
+    commune = next(a for a in areas if a.level.value == "commune" and a.geometry)
+    users.add_user(platform, username="agent-a11y", password=AGENT_PASSWORD, role="agent",
+                   area_code=commune.code, actor=system_actor("test"))
+    p = shape(commune.geometry).representative_point()
+    first = ""
+    for n in range(10):
+        code = "noise" if n % 2 else "roads"
+        filed = request_filing.file_request(
+            platform,
+            draft=RequestDraft(service_code=code, lat=p.y, lon=p.x,
+                               description="Bruit la nuit devant le café du marché central",
+                               attributes=_answers(platform, code, commune.code)),
+            actor=system_actor("test"),
+        )
+        first = first or filed.request.id
+    with serve(platform) as url:
+        yield url, commune.code, first
+    platform.close()
+
+
+def _answers(platform: Platform, code: str, commune: str) -> dict[str, str]:
+    service = service_catalog.get_service(platform, code, area_code=commune)
+    return {a.code: (a.value_keys()[0] if a.values else "1") for a in service.attributes
+            if a.required}
+
+
+def _sign_in(page: Any, base: str) -> None:
+    page.goto(f"{base}/login?next=/office")
+    page.fill("#username", "agent-a11y")
+    page.fill("#password", AGENT_PASSWORD)
+    page.locator("form.form button[type=submit]").click()
+    page.wait_for_url("**/office**")
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr"])
+def test_office_and_public_data_pages_have_no_serious_violation(
+    phone: Any, office_site: tuple[str, str, str], axe_source: str, lang: str
+) -> None:
+    base, commune, request_id = office_site
+    phone.goto(f"{base}/login?lang={lang}")
+    found: dict[str, list[str]] = {}
+    login = _violations(phone, axe_source)
+    if login:
+        found["/login"] = login
+    _sign_in(phone, base)
+    for path in (
+        f"/office?lang={lang}",
+        f"/office/requests/{request_id}?lang={lang}",
+        f"/dashboards?lang={lang}",
+        f"/dashboards/resolution_time_median?lang={lang}",
+        f"/data?lang={lang}",
+        f"/communes/{commune}?lang={lang}",
+    ):
+        response = phone.goto(base + path)
+        assert response.status < 400, path
+        phone.wait_for_load_state("networkidle")
+        problems = _violations(phone, axe_source)
+        if problems:
+            found[path] = problems
+    assert not found, json.dumps(found, indent=1, ensure_ascii=False)
+
+
+def test_the_queue_is_a_compact_list_on_a_phone(
+    phone: Any, office_site: tuple[str, str, str]
+) -> None:
+    base, _commune, _request_id = office_site
+    _sign_in(phone, base)
+    phone.goto(f"{base}/office?lang=fr")
+    rows = phone.locator("table.queue tbody tr")
+    assert rows.count() == 10
+    heights = [rows.nth(i).bounding_box()["height"] for i in range(10)]
+    # Was about 340 px a request (3,398 px for 10): now a few requests fit on one screen.
+    assert max(heights) <= 200, heights
+    assert sum(heights) <= 1800, sum(heights)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    assert _small_targets(phone) == []
