@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Literal
 
@@ -271,19 +270,6 @@ class Settings(BaseSettings):
     @property
     def secrets_dir(self) -> Path:
         return self.data_dir / "secrets"
-
-    def session_secret(self) -> str:
-        """The cookie-signing key: the configured one, else one kept in the data folder."""
-        if self.secret_key:
-            return self.secret_key
-        path = self.secrets_dir / "secret_key"
-        if path.exists():
-            return path.read_text().strip()
-        self.secrets_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
 
     def ensure_dirs(self) -> None:
         for folder in (self.data_dir, self.lake_dir, self.uploads_dir, self.secrets_dir):

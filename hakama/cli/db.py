@@ -34,7 +34,7 @@ def init(ctx: typer.Context) -> None:
     st = state(ctx)
     settings = st.settings()
     platform = st.platform()
-    platform.settings.session_secret()
+    platform.session_secret()  # made now, so a backup taken before the first sign-in has it
     console.print(f"initialised {settings.data_dir.resolve()} ({platform.db.dialect})")
 
 

@@ -88,10 +88,10 @@ def resolve_actor(request: Request) -> Actor:
 
 
 def _serializer(platform: Platform) -> URLSafeTimedSerializer:
-    # Cached: without a configured key, session_secret() reads a file, and this runs per page.
+    # Cached: without a configured key, the secret is read from a file, and this runs per page.
     found = platform.cache.get("csrf_serializer")
     if not isinstance(found, URLSafeTimedSerializer):
-        found = URLSafeTimedSerializer(platform.settings.session_secret(), salt=_SALT)
+        found = URLSafeTimedSerializer(platform.session_secret(), salt=_SALT)
         platform.cache["csrf_serializer"] = found
     return found
 

@@ -9,6 +9,7 @@ from hakama.core.operations import Operations
 from hakama.settings import Settings
 from hakama.storage.db import Database
 from hakama.storage.lake import Lake
+from hakama.storage.secret_box import session_key
 
 
 @dataclass
@@ -29,6 +30,10 @@ class Platform:
         if migrate:
             db.upgrade()
         return cls(settings=settings, db=db, lake=Lake(settings.lake_dir))
+
+    def session_secret(self) -> str:
+        """The cookie-signing key: the configured one, else the one kept in the data folder."""
+        return session_key(self.settings.secrets_dir, self.settings.secret_key)
 
     def invalidate(self, *keys: str) -> None:
         for key in keys or tuple(self.cache):

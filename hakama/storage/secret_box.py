@@ -8,6 +8,8 @@ replica) never holds a usable secret. The key is made on first use, readable by 
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -15,6 +17,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from hakama.core.errors import Invalid
 
 KEY_FILE = "at_rest.key"
+SESSION_KEY_FILE = "secret_key"
 
 
 class SecretBox:
@@ -42,18 +45,31 @@ class SecretBox:
         return self._fernet
 
     def _read_or_make(self) -> bytes:
-        if not self._path.exists():
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._path.with_name(f".{KEY_FILE}.{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(Fernet.generate_key())
-                out.flush()
-                os.fsync(out.fileno())
-            try:  # a link never replaces: two processes starting at once keep one key
-                os.link(tmp, self._path)
-            except FileExistsError:
-                pass
-            finally:
-                tmp.unlink()
-        return self._path.read_bytes().strip()
+        return read_or_make(self._path, Fernet.generate_key)
+
+
+def session_key(secrets_dir: Path, configured: str | None) -> str:
+    """The cookie-signing key: the configured one, else one kept in `secrets_dir` (made once)."""
+    if configured:
+        return configured
+    path = secrets_dir / SESSION_KEY_FILE
+    return read_or_make(path, lambda: secrets.token_urlsafe(48).encode()).decode()
+
+
+def read_or_make(path: Path, make: Callable[[], bytes]) -> bytes:
+    """The key in `path`, made by `make` first if there is none (readable by its owner only)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(make())
+            out.flush()
+            os.fsync(out.fileno())
+        try:  # a link never replaces: two processes starting at once keep one key
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_bytes().strip()

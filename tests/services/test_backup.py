@@ -44,7 +44,7 @@ def test_a_hot_backup_restores_every_acknowledged_reading_once(
 ) -> None:
     territory.save_areas(platform, demo_areas(), actor=ADMIN)  # audit entries, areas
     (platform.settings.uploads_dir / "photo.jpg").write_bytes(b"\xff\xd8 a photo")
-    platform.settings.session_secret()  # a secret to carry over
+    platform.session_secret()  # a secret to carry over
     acked: list[float] = []  # values of readings whose transaction committed
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -112,7 +112,7 @@ def test_a_hot_backup_restores_every_acknowledged_reading_once(
             assert len(values) <= during  # nothing acknowledged after the backup ended
             observations.flush(restored)
         assert (restored.settings.uploads_dir / "photo.jpg").read_bytes() == b"\xff\xd8 a photo"
-        assert restored.settings.session_secret() == platform.settings.session_secret()
+        assert restored.session_secret() == platform.session_secret()
         assert integrity.check(restored).ok
     finally:
         restored.close()
