@@ -43,9 +43,6 @@ from hakama.core.patterns import compile_user_pattern
 class Unsupported(Invalid):
     """A valid NGSI-LD feature hakama does not offer (→ OperationNotSupported)."""
 
-    status = 501
-    title = "Operation not supported"
-
 
 class Trigger(StrEnum):
     """What kind of change fires a notification (`notificationTrigger`, NGSI-LD 1.8)."""

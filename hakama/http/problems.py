@@ -11,12 +11,55 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from hakama.core.errors import HakamaError
+from hakama.core.errors import (
+    Conflict,
+    Forbidden,
+    HakamaError,
+    Invalid,
+    NotFound,
+    TooSlow,
+    Unauthorized,
+    Unavailable,
+)
+from hakama.core.subscriptions import Unsupported
 from hakama.http.web.errors import error_page, wants_html
+from hakama.services.contexts import ContextUnavailable
 
 log = logging.getLogger("hakama.http")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+#: The HTTP status and title of each domain error; an error takes its nearest listed class's.
+STATUSES: dict[type[Exception], tuple[int, str]] = {
+    HakamaError: (400, "Bad request"),
+    Invalid: (400, "Invalid input"),
+    Unauthorized: (401, "Unauthorized"),
+    Forbidden: (403, "Forbidden"),
+    NotFound: (404, "Not found"),
+    Conflict: (409, "Conflict"),
+    Unsupported: (501, "Operation not supported"),
+    TooSlow: (503, "Service unavailable"),
+    Unavailable: (503, "Service unavailable"),
+    ContextUnavailable: (504, "LD context not available"),  # NGSI-LD clause 6.3.2
+}
+
+
+def status_of(exc: HakamaError) -> int:
+    """The HTTP status a domain error is answered with."""
+    return _mapped(exc)[0]
+
+
+def title_of(exc: HakamaError) -> str:
+    return _mapped(exc)[1]
+
+
+def _mapped(exc: HakamaError) -> tuple[int, str]:
+    for cls in type(exc).__mro__:
+        found = STATUSES.get(cls)
+        if found is not None:
+            return found
+    return STATUSES[HakamaError]
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -47,9 +90,9 @@ def install(app: FastAPI) -> None:
         if ngsi_errors.is_ngsi_path(_request.url.path):
             response = ngsi_errors.to_response(exc)
         elif wants_html(_request):  # a person browsing gets a page (hakama.http.web.errors)
-            response = error_page(_request, exc.status, exc.title, exc.message)
+            response = error_page(_request, status_of(exc), title_of(exc), exc.message)
         else:
-            response = problem(exc.status, exc.title, exc.message, **_safe(exc.details))
+            response = problem(status_of(exc), title_of(exc), exc.message, **_safe(exc.details))
         retry_after = exc.details.get("retry_after")
         if isinstance(retry_after, int):  # busy or too slow: when to come back
             response.headers["Retry-After"] = str(retry_after)

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from hakama.core.errors import HakamaError
+from hakama.core import errors
 from hakama.core.indicators import IndicatorValue, Quality
 from hakama.reports import labels, svg
 from hakama.reports.council import CouncilReport
@@ -24,11 +24,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 UNCERTAIN = frozenset({Quality.TOO_FEW, Quality.PARTIAL})
 
 
-class Unavailable(HakamaError):
+class Unavailable(errors.Unavailable):
     """The PDF cannot be made on this machine (WeasyPrint or its libraries are missing)."""
-
-    status = 503
-    title = "Service unavailable"
 
 
 @lru_cache(maxsize=1)

@@ -35,9 +35,6 @@ class ContextUnavailable(HakamaError):
     """A remote @context could not be fetched or is not a JSON-LD context (NGSI-LD
     LdContextNotAvailable, 504: clause 6.3.2 since v1.6.1)."""
 
-    status = 504
-    title = "LD context not available"
-
 
 def build(platform: Platform, value: jsonld.ContextValue) -> jsonld.Context:
     """The `Context` for a request's @context (URL, inline object or list), fetching as needed."""

@@ -30,6 +30,7 @@ from hakama.core.datasets import (
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.territory import Area
 from hakama.http.offload import run_blocking
+from hakama.http.problems import status_of, title_of
 from hakama.services import datasets, datastore, territory
 from hakama.services.platform import Platform
 
@@ -472,9 +473,9 @@ def _error(exc: HakamaError) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, Invalid):
         field = str(exc.details.get("field") or "message")
         return 409, {"__type": "Validation Error", "message": exc.message, field: [exc.message]}
-    if exc.status == 403:
+    if status_of(exc) == 403:
         return 403, {"__type": "Authorization Error", "message": exc.message}
-    return exc.status, {"__type": exc.title, "message": exc.message}
+    return status_of(exc), {"__type": title_of(exc), "message": exc.message}
 
 
 async def _params(request: Request) -> Params:

@@ -30,6 +30,7 @@ from hakama.core.errors import (
     TooSlow,
     Unauthorized,
 )
+from hakama.http.problems import status_of
 from hakama.services.contexts import ContextUnavailable
 
 ERRORS_BASE = "https://uri.etsi.org/ngsi-ld/errors/"
@@ -155,11 +156,12 @@ def to_response(exc: Exception) -> JSONResponse:
     """Any exception raised while serving an NGSI-LD path, as a ProblemDetails response."""
     if isinstance(exc, HakamaError):
         kind = kind_of(exc)
-        status = (
-            exc.status
-            if isinstance(exc, NgsiError | ContextUnavailable | TooSlow)
-            else kind.default_status
-        )
+        if isinstance(exc, NgsiError):
+            status = exc.status
+        elif isinstance(exc, ContextUnavailable | TooSlow):
+            status = status_of(exc)
+        else:
+            status = kind.default_status
         return ngsi_problem(kind, _title(kind), exc.message, status)
     if isinstance(exc, RequestValidationError):
         errors = exc.errors()

@@ -26,6 +26,7 @@ from hakama.core.services_catalog import Service, parse_datetime
 from hakama.http.api.open311_codec import FORMATS, FormError, error_response, parse_post, respond
 from hakama.http.deps import PlatformDep, platform_of
 from hakama.http.offload import run_blocking
+from hakama.http.problems import status_of
 from hakama.services import (
     request_filing,
     request_media,
@@ -70,7 +71,7 @@ async def answer(fmt: str, work: Callable[[], Response]) -> Response:
     except FormError as exc:
         return error_response(shown, 400, str(exc))
     except HakamaError as exc:
-        return error_response(shown, _ERROR_STATUS.get(exc.status, 400), exc.message)
+        return error_response(shown, _ERROR_STATUS.get(status_of(exc), 400), exc.message)
 
 
 def _language(request: Request, platform: Platform) -> str:

@@ -19,6 +19,7 @@ from hakama.core.errors import Forbidden, HakamaError, Invalid, NotFound, Unauth
 from hakama.core.requests import TRANSITIONS, Status
 from hakama.core.services_catalog import Service
 from hakama.http.deps import ActorDep, verify_csrf
+from hakama.http.problems import status_of
 from hakama.http.web.forms import form_text
 from hakama.http.web.office import Redirect, office_context, office_message, staff_areas
 from hakama.http.web.request_pages import (
@@ -334,7 +335,7 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
                 actor,
                 request_id,
                 errors=[translate_error(page, exc.message)],
-                status_code=exc.status,
+                status_code=status_of(exc),
             )
         except HakamaError as again:
             return page.error(again)

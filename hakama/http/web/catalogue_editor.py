@@ -15,6 +15,7 @@ from hakama.core.access import Actor
 from hakama.core.errors import Forbidden, HakamaError, Invalid, Unauthorized
 from hakama.core.services_catalog import ICONS, LANGUAGES, Datatype, Service, service_from_dict
 from hakama.http.deps import ActorDep, verify_csrf
+from hakama.http.problems import status_of
 from hakama.http.web.forms import form_text
 from hakama.http.web.office import Redirect, catalog_areas, office_context, office_message, sign_in
 from hakama.http.web.request_pages import Page
@@ -273,7 +274,7 @@ async def service_save(request: Request, actor: ActorDep) -> Response:
             **{f"description_{k}": v for k, v in data["descriptions"].items()},
         )
         return _render_service_form(
-            page, actor, chosen, shown, errors=[exc.message], status_code=exc.status
+            page, actor, chosen, shown, errors=[exc.message], status_code=status_of(exc)
         )
     return RedirectResponse(
         "/office/services?" + urlencode({"area": chosen, "msg": "service"}), status_code=303

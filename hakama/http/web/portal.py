@@ -17,6 +17,7 @@ from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.core.services_catalog import Datatype, Service
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
+from hakama.http.problems import status_of
 from hakama.http.web.forms import form_photos, form_text
 from hakama.http.web.render import CITIZEN_LANGUAGES
 from hakama.http.web.request_pages import (
@@ -252,7 +253,7 @@ async def report_submit(request: Request, code: str, actor: ActorDep) -> Respons
             page.platform, draft=draft, actor=actor, contact=contact, photos=await form_photos(form)
         )
     except HakamaError as exc:
-        if exc.status >= 500 or exc.status in (401, 403):
+        if status_of(exc) >= 500 or status_of(exc) in (401, 403):
             return page.error(exc)
         shown = {k: (" ".join(v) if isinstance(v, tuple) else v) for k, v in answers.items()}
         return _report_form(

@@ -17,6 +17,7 @@ from hakama.core.indicators import Grain
 from hakama.core.periods import Period
 from hakama.http.deps import ActorDep, CsrfDep, PlatformDep, csrf_token
 from hakama.http.offload import run_blocking
+from hakama.http.problems import status_of
 from hakama.http.web.render import page_language, render
 from hakama.reports import labels
 from hakama.reports.pdf import Unavailable
@@ -144,7 +145,7 @@ async def subscribe(
             format=field("format", 8), recipients=field("recipients", 5000), actor=actor,
         )  # fmt: skip
     except (Invalid, NotFound) as exc:
-        return _subscriptions(request, platform, actor, error=exc.message, status_code=exc.status)
+        return _subscriptions(request, platform, actor, error=exc.message, status_code=status_of(exc))
     return RedirectResponse("/reports/subscriptions", status_code=303)
 
 

@@ -26,6 +26,7 @@ from hakama.core.errors import HakamaError
 from hakama.core.requests import EventKind, RequestEvent, ServiceRequest, Status
 from hakama.core.services_catalog import Service
 from hakama.core.territory import Area, Level
+from hakama.http.problems import status_of, title_of
 from hakama.http.web import i18n
 from hakama.http.web.numbers import number_locale
 from hakama.http.web.render import page_language, render
@@ -132,12 +133,12 @@ class Page:
         A request of another commune (`Forbidden(..., request_area=code)`) is named as such, so
         a signed-in agent learns where it belongs instead of being asked to sign in.
         """
-        owner = exc.details.get("request_area") if exc.status == 403 else None
+        owner = exc.details.get("request_area") if status_of(exc) == 403 else None
         return self.render(
             "error.html",
-            exc.status,
-            status=exc.status,
-            title=exc.title,
+            status_of(exc),
+            status=status_of(exc),
+            title=title_of(exc),
             detail=exc.message,
             belongs_to=self.area_name(str(owner)) if owner else "",
         )

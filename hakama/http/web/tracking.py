@@ -15,6 +15,7 @@ from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.requests import REQUEST_ID, Status, normalise_request_id
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
+from hakama.http.problems import status_of
 from hakama.http.web import notices
 from hakama.http.web.forms import form_photos, form_text
 from hakama.http.web.request_pages import Page, services_by_code, translate_error
@@ -166,7 +167,7 @@ async def follow(request: Request, request_id: str, actor: ActorDep) -> Response
         verify_csrf(request, form_text(form, "csrf_token", 600))
         citizen_notices.follow(page.platform, request_id, email=email, language=page.lang)
     except HakamaError as exc:
-        if exc.status == 404:
+        if status_of(exc) == 404:
             return page.error(exc)
         problem = translate_error(page, exc.message)
         return track_with(
@@ -176,7 +177,7 @@ async def follow(request: Request, request_id: str, actor: ActorDep) -> Response
             errors=[problem],
             field_errors={"follow-email": problem},
             form={"follow_email": email},
-            status_code=exc.status,
+            status_code=status_of(exc),
         )
     return track_with(
         page,
@@ -267,7 +268,7 @@ async def _requester_action(request: Request, request_id: str, actor: Any, kind:
                 actor,
                 token=token,
                 errors=[translate_error(page, exc.message)],
-                status_code=exc.status,
+                status_code=status_of(exc),
             )
         except HakamaError as again:
             return page.error(again)

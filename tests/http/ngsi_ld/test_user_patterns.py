@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from hakama.core.errors import TooSlow
 from hakama.http.app import create_app
 from hakama.http.offload import Offload
+from hakama.http.problems import status_of
 from tests.http.ngsi_ld.conftest import Api
 from tests.http.ngsi_ld.test_entities_api import sensor
 
@@ -123,4 +124,4 @@ def test_offload_runs_a_few_at_a_time_and_stops_waiting() -> None:
 
     done, outcome = asyncio.run(scenario())
     assert done == ["done"] * 10 and running[1] == 2
-    assert isinstance(outcome, TooSlow) and outcome.status == 503
+    assert isinstance(outcome, TooSlow) and status_of(outcome) == 503
