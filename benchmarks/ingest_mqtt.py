@@ -107,7 +107,7 @@ def through_mqtt(
     protocol: int,
 ) -> dict:
     sink = StagingSink(platform) if sink_name == "staging" else EntitySink(platform)
-    platform.cache.pop("mqtt_stats", None)
+    platform.ops.mqtt = None
     config = MqttConfig.from_url(
         f"{broker.url}?receive_maximum=5000&batch=5000&group=bench-{sink_name}-{protocol}"
         f"&protocol={protocol}",

@@ -102,7 +102,7 @@ def main() -> None:
             first.client.disconnect()  # the crash: nothing was acknowledged
             first.client.loop_stop()
             rows_before = staged(platform)
-            platform.cache.pop("mqtt_stats", None)
+            platform.ops.mqtt = None
             second = Subscriber(platform, config)
             second.start()
             recovery = drain(second, n, crash=False)

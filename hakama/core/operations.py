@@ -4,6 +4,7 @@ counters."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -68,11 +69,43 @@ class BrokerLoad:
 
 
 @dataclass
+class IngestStats:
+    """Counters of the subscriber, kept in `Operations.mqtt` for health pages."""
+
+    received: int = 0
+    stored: int = 0
+    observations: int = 0
+    batches: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0  # redelivered messages already stored
+    failures: int = 0
+    connected: bool = False
+    last_error: str | None = None
+    lag_seconds: float = 0.0  # from reception of a batch's first message to its commit
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "stored": self.stored,
+            "observations": self.observations,
+            "batches": self.batches,
+            "duplicates": self.duplicates,
+            "rejected": dict(self.rejected),
+            "failures": self.failures,
+            "connected": self.connected,
+            "last_error": self.last_error,
+            "lag_seconds": round(self.lag_seconds, 3),
+        }
+
+
+@dataclass
 class Operations:
     """The operator's view of one running hakama (per process)."""
 
     broker: BrokerLoad = field(default_factory=BrokerLoad)
     job_success: dict[str, datetime] = field(default_factory=dict)
+    #: the MQTT subscriber's counters in this process, if it subscribes
+    mqtt: IngestStats | None = None
     #: the last storage check's report (services.integrity.CheckReport.public()), if one ran
     check: dict[str, Any] | None = None
     #: when /health last found the schema current (time.monotonic()); None: ask again

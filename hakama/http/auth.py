@@ -89,10 +89,10 @@ def resolve_actor(request: Request) -> Actor:
 
 def _serializer(platform: Platform) -> URLSafeTimedSerializer:
     # Cached: without a configured key, the secret is read from a file, and this runs per page.
-    found = platform.cache.get("csrf_serializer")
-    if not isinstance(found, URLSafeTimedSerializer):
+    found = platform.derived.csrf_serializer
+    if found is None:
         found = URLSafeTimedSerializer(platform.session_secret(), salt=_SALT)
-        platform.cache["csrf_serializer"] = found
+        platform.derived.csrf_serializer = found
     return found
 
 

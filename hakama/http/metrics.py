@@ -105,13 +105,13 @@ class PlatformCollector(Collector):
                 "messages the MQTT broker dropped per minute ($SYS load averages)",
                 labels=["window"],
             )
-            for window, value in (
+            for window, per_minute in (
                 ("1min", broker.dropped_1min),
                 ("5min", broker.dropped_5min),
                 ("15min", broker.dropped_15min),
             ):
-                if value is not None:
-                    dropped.add_metric([window], value)
+                if per_minute is not None:
+                    dropped.add_metric([window], per_minute)
             yield dropped
             if broker.dropped_total is not None:
                 yield CounterMetricFamily(

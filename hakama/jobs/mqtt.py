@@ -39,9 +39,8 @@ import socket
 import ssl
 import threading
 import time as clock
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -52,6 +51,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hakama.core.clock import utcnow
+from hakama.core.operations import IngestStats
 from hakama.services import device_readings
 from hakama.services.device_readings import TOPIC_ROOT, EntitySink, Message, Sink
 from hakama.services.platform import Platform
@@ -122,36 +122,6 @@ def default_client_id(platform: Platform) -> str:
     return "hakama-" + hashlib.sha256(where.encode()).hexdigest()[:12]
 
 
-@dataclass
-class IngestStats:
-    """Counters of the subscriber, kept in `platform.cache["mqtt_stats"]` for health pages."""
-
-    received: int = 0
-    stored: int = 0
-    observations: int = 0
-    batches: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-    duplicates: int = 0  # redelivered messages already stored
-    failures: int = 0
-    connected: bool = False
-    last_error: str | None = None
-    lag_seconds: float = 0.0  # from reception of a batch's first message to its commit
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "stored": self.stored,
-            "observations": self.observations,
-            "batches": self.batches,
-            "duplicates": self.duplicates,
-            "rejected": dict(self.rejected),
-            "failures": self.failures,
-            "connected": self.connected,
-            "last_error": self.last_error,
-            "lag_seconds": round(self.lag_seconds, 3),
-        }
-
-
 Queued = tuple[int, datetime, mqtt.MQTTMessage]
 
 
@@ -205,7 +175,9 @@ class Subscriber:
         self.config = config
         self.sink: Sink = sink or EntitySink(platform)
         self.on_batch = on_batch
-        self.stats: IngestStats = platform.cache.setdefault("mqtt_stats", IngestStats())
+        if platform.ops.mqtt is None:
+            platform.ops.mqtt = IngestStats()
+        self.stats: IngestStats = platform.ops.mqtt
         # (connection generation, reception instant, message)
         self.inbox: queue.Queue[Queued] = queue.Queue()
         self.generation = 0  # bumped on every (re)connection: acks of older ones are void

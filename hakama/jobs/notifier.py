@@ -249,7 +249,7 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
     """Send notifications until `stop` is set; new outbox rows wake it up at once."""
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
-    platform.cache[subs.WAKEUP_KEY] = lambda: loop.call_soon_threadsafe(wake.set)
+    platform.notifier_wakeup = lambda: loop.call_soon_threadsafe(wake.set)
     inflight: dict[str, asyncio.Task[Delivery]] = {}
     limits = httpx.Limits(max_connections=CONCURRENCY)
     async with httpx.AsyncClient(timeout=TIMEOUT, limits=limits) as client:
@@ -286,6 +286,6 @@ async def run(platform: Platform, stop: asyncio.Event) -> None:
                 stopping.cancel()
                 waking.cancel()
         finally:
-            platform.cache.pop(subs.WAKEUP_KEY, None)
+            platform.notifier_wakeup = None
             if inflight:
                 await asyncio.wait(list(inflight.values()), timeout=TIMEOUT)

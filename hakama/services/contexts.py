@@ -50,7 +50,7 @@ def resolve(platform: Platform, url: str) -> Any:
     /jsonldContexts) and is answered from the data directory, whatever host it names, so a
     commune without internet can still use its own vocabulary.
     """
-    memory: dict[str, Any] = platform.cache.setdefault("jsonld_contexts", {})
+    memory = platform.derived.jsonld_contexts
     if url in memory:
         return memory[url]
     hosted_id = _hosted_id(url)
@@ -132,7 +132,7 @@ def forget(platform: Platform, context_id: str, *, actor: Actor) -> None:
     if not path.exists():
         raise NotFound(f"no @context {context_id!r} is held here")
     path.unlink()
-    platform.cache.pop("jsonld_contexts", None)
+    platform.derived.jsonld_contexts = {}
     with platform.db.begin() as conn:
         audit.record(
             conn,

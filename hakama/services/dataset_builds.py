@@ -66,13 +66,12 @@ def _commune_specs(platform: Platform) -> list[Spec]:
     """The communes' slices, made again only when the territory changed (the catalogue's
     freshness check asks for the specs on every request)."""
     areas = territory.list_areas(platform)
-    cached = platform.cache.get("open_data_commune_specs")
-    if isinstance(cached, tuple) and cached[0] is areas:
-        kept: list[Spec] = cached[1]
-        return kept
+    cached = platform.derived.commune_specs
+    if cached is not None and cached[0] is areas:
+        return cached[1]
     communes = [a for a in areas if a.level == Level.COMMUNE]
     made = [commune_spec(s, a.code, a.names) for s in BUILT_IN if s.by_commune for a in communes]
-    platform.cache["open_data_commune_specs"] = (areas, made)
+    platform.derived.commune_specs = (areas, made)
     return made
 
 

@@ -125,7 +125,7 @@ def _from_ckan(meta: Mapping[str, Any], source: str) -> Dataset:
 class Snapshot:
     """The catalogue as last read, and what was derived from it (search texts, renderings).
 
-    Kept in `platform.cache` under CACHE_KEY and reused while `freshness` reads the same: a
+    Kept in `platform.derived.open_data` and reused while `freshness` reads the same: a
     build, a licence change or an import (from this process or another) changes it.
     """
 
@@ -135,7 +135,6 @@ class Snapshot:
     rendered: dict[tuple[str, ...], Any] = field(default_factory=dict)
 
 
-CACHE_KEY = "open_data_catalogue"
 
 
 def freshness(platform: Platform) -> tuple[Any, ...]:
@@ -157,12 +156,12 @@ def freshness(platform: Platform) -> tuple[Any, ...]:
 
 def snapshot(platform: Platform) -> Snapshot:
     key = freshness(platform)
-    cached = platform.cache.get(CACHE_KEY)
-    if isinstance(cached, Snapshot) and cached.key == key:
+    cached = platform.derived.open_data
+    if cached is not None and cached.key == key:
         return cached
     found = own_datasets(platform) + harvested(platform)
     fresh = Snapshot(key, found, {d.id: d.searchable_text() for d in found})
-    platform.cache[CACHE_KEY] = fresh
+    platform.derived.open_data = fresh
     return fresh
 
 

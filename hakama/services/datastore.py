@@ -139,9 +139,9 @@ class Reader:
 
 
 def reader(platform: Platform) -> Reader:
-    found = platform.cache.get("datastore_reader")
-    if not isinstance(found, Reader):
-        found = platform.cache["datastore_reader"] = Reader()
+    found = platform.derived.datastore_reader
+    if found is None:
+        found = platform.derived.datastore_reader = Reader()
     return found
 
 

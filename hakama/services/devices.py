@@ -391,7 +391,7 @@ class Rejected(Exception):
 
 
 def forget_bindings(platform: Platform) -> None:
-    platform.cache.pop("device_bindings", None)
+    platform.derived.device_bindings = {}
 
 
 def binding(platform: Platform, api_key_id: str, device_id: str) -> Binding:
@@ -400,9 +400,7 @@ def binding(platform: Platform, api_key_id: str, device_id: str) -> Binding:
     Cached for `BINDING_TTL` seconds. Raises `Rejected` (unknown_device, disabled, wrong_key,
     revoked_key, forbidden) — the subscriber counts and logs it.
     """
-    cache: dict[tuple[str, str], Binding | Rejected] = platform.cache.setdefault(
-        "device_bindings", {}
-    )
+    cache = platform.derived.device_bindings
     now = clock.monotonic()
     hit = cache.get((api_key_id, device_id))
     if isinstance(hit, Binding) and hit.expires > now:

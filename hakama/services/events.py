@@ -48,14 +48,12 @@ Listener = Callable[[Platform, Any], None]
 
 def listen(platform: Platform, event_type: type, listener: Listener) -> None:
     """Register `listener` for events of `event_type` on this platform."""
-    listeners: dict[type, list[Listener]] = platform.cache.setdefault("event_listeners", {})
-    listeners.setdefault(event_type, []).append(listener)
+    platform.listeners.setdefault(event_type, []).append(listener)
 
 
 def publish(platform: Platform, event: object) -> None:
     """Call the listeners of the event's type; errors are logged, never raised."""
-    listeners: dict[type, list[Listener]] = platform.cache.get("event_listeners", {})
-    for listener in listeners.get(type(event), []):
+    for listener in platform.listeners.get(type(event), []):
         try:
             listener(platform, event)
         except Exception:

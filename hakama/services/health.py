@@ -49,7 +49,7 @@ def report(platform: Platform) -> dict[str, Any]:
     if check is not None:
         body["check"] = {k: check[k] for k in ("ok", "at", "problems")}
     if platform.settings.mqtt_url:
-        stats = platform.cache.get("mqtt_stats")
+        stats = platform.ops.mqtt
         body["mqtt"] = {
             "subscriber": stats.public() if stats is not None else None,
             "broker": platform.ops.broker.public(),  # what the broker itself dropped

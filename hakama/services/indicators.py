@@ -46,10 +46,10 @@ Progress = Callable[[str, int, int], None]
 
 def catalogue(platform: Platform) -> list[IndicatorDefinition]:
     """The built-in definitions and the operator's own (`indicators/*.yaml` in the data folder)."""
-    cached: list[IndicatorDefinition] | None = platform.cache.get("indicator_catalogue")
+    cached = platform.derived.indicator_catalogue
     if cached is None:
         cached = load_catalogue([BUILT_IN, platform.settings.user_indicators_dir])
-        platform.cache["indicator_catalogue"] = cached
+        platform.derived.indicator_catalogue = cached
     return cached
 
 

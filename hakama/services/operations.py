@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 
-from hakama.core.operations import BrokerLoad
+from hakama.core.operations import BrokerLoad, IngestStats
 from hakama.services import observations
 from hakama.services.platform import Platform
 from hakama.storage.schema_indicators import alert_deliveries, alerts
@@ -18,7 +17,7 @@ from hakama.storage.schema_subscriptions import notification_outbox
 
 @dataclass(frozen=True)
 class Snapshot:
-    mqtt: Any | None  # jobs.mqtt.IngestStats of this process, if it subscribes
+    mqtt: IngestStats | None  # of this process, if it subscribes
     staging: observations.StagingStats
     notifications: dict[str, int]  # outbox rows by state (pending, dead…)
     alert_deliveries_pending: int
@@ -50,7 +49,7 @@ def snapshot(platform: Platform) -> Snapshot:
             )
         }
     return Snapshot(
-        mqtt=platform.cache.get("mqtt_stats"),
+        mqtt=platform.ops.mqtt,
         staging=observations.staging_stats(platform),
         notifications=outbox,
         alert_deliveries_pending=int(pending),

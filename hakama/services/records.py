@@ -57,10 +57,10 @@ SHOWN_ERRORS = 200
 
 def types(platform: Platform) -> list[RecordType]:
     """The built-in record types and the operator's own (`record_types/*.yaml`)."""
-    cached: list[RecordType] | None = platform.cache.get("record_types")
+    cached = platform.derived.record_types
     if cached is None:
         cached = load_types([BUILT_IN, platform.settings.user_record_types_dir])
-        platform.cache["record_types"] = cached
+        platform.derived.record_types = cached
     return cached
 
 

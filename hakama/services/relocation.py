@@ -25,6 +25,7 @@ from hakama.core.clock import utcnow
 from hakama.core.requests import EventKind, Status
 from hakama.core.territory import Area, AreaIndex
 from hakama.services import audit, events, request_events, request_store, territory
+from hakama.services.devices import forget_bindings
 from hakama.services.platform import Platform
 from hakama.storage import db
 from hakama.storage.schema import api_keys
@@ -215,7 +216,8 @@ def save_and_relocate(
                 after=relocation.summary(),
             )
     # Device bindings hold the device's commune: moved devices are checked again.
-    platform.invalidate("areas", "areas_by_code", "leaf_index", "device_bindings")
+    territory.forget(platform)
+    forget_bindings(platform)
     for move in relocation.moves:
         if move.kind == "requests":
             events.publish(

@@ -41,7 +41,6 @@ __all__ = [
     "save_services",
 ]
 
-_CACHE = "service_definitions"
 
 
 def _row_to_service(row: Any) -> Service:
@@ -76,7 +75,7 @@ def _row_to_service(row: Any) -> Service:
 
 def all_definitions(platform: Platform) -> list[Service]:
     """Every stored definition, active or not, at every area (cached until the next change)."""
-    cached: list[Service] | None = platform.cache.get(_CACHE)
+    cached = platform.derived.request_services
     if cached is None:
         with platform.db.connect() as conn:
             rows = conn.execute(
@@ -85,7 +84,7 @@ def all_definitions(platform: Platform) -> list[Service]:
                 )
             ).all()
         cached = [_row_to_service(r) for r in rows]
-        platform.cache[_CACHE] = cached
+        platform.derived.request_services = cached
     return cached
 
 
@@ -146,7 +145,7 @@ def save_services(
     with platform.db.begin() as conn:
         for service in services:
             _write(conn, service, actor=actor, now=now)
-    platform.invalidate(_CACHE)
+    platform.derived.request_services = None
     return list(services)
 
 

@@ -42,10 +42,7 @@ log = logging.getLogger("hakama.subscriptions")
 
 #: Seconds the in-memory list of subscriptions is trusted before it is read again.
 CACHE_SECONDS = 2.0
-_CACHE_KEY = "subscriptions"
 #: Cache key of the callback the notifier leaves so new outbox rows wake it at once.
-WAKEUP_KEY = "notifier_wakeup"
-_PERIODIC_KEY = "periodic_subscriptions_last_round"
 #: Entities one periodic notification carries at most.
 PERIODIC_LIMIT = 500
 
@@ -158,7 +155,7 @@ def create(
             area_code=actor.area_code,
             after=dict(sub.body),
         )
-    platform.invalidate(_CACHE_KEY)
+    platform.derived.subscriptions = None
     return Stored(sub=sub, owner=actor.label, area_code=actor.area_code, status={"timesSent": 0})
 
 
@@ -234,7 +231,7 @@ def update(
             before=dict(current.sub.body),
             after=dict(sub.body),
         )
-    platform.invalidate(_CACHE_KEY)
+    platform.derived.subscriptions = None
     return get(platform, sub_id, actor=actor)
 
 
@@ -254,7 +251,7 @@ def delete(platform: Platform, sub_id: str, *, actor: Actor) -> None:
             area_code=current.area_code,
             before=dict(current.sub.body),
         )
-    platform.invalidate(_CACHE_KEY)
+    platform.derived.subscriptions = None
 
 
 # Matching entity changes ---------------------------------------------------------------------
@@ -262,7 +259,7 @@ def delete(platform: Platform, sub_id: str, *, actor: Actor) -> None:
 
 def active(platform: Platform) -> list[Stored]:
     """The subscriptions that may notify now (cached for `CACHE_SECONDS`)."""
-    cached: tuple[float, list[Stored]] | None = platform.cache.get(_CACHE_KEY)
+    cached = platform.derived.subscriptions
     if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
         return cached[1]
     now = utcnow()
@@ -278,7 +275,7 @@ def active(platform: Platform) -> list[Stored]:
             loaded.append(from_row(platform, row))
         except Exception:  # a subscription that no longer parses must not stop the others
             log.exception("subscription %s cannot be loaded", row.id)
-    platform.cache[_CACHE_KEY] = (time.monotonic(), loaded)
+    platform.derived.subscriptions = (time.monotonic(), loaded)
     return loaded
 
 
@@ -361,8 +358,8 @@ def enqueue(platform: Platform, event: events.EntityChanged) -> int:
     ]
     with platform.db.begin() as conn:
         conn.execute(notification_outbox.insert(), rows)
-    wake = platform.cache.get(WAKEUP_KEY)
-    if callable(wake):
+    wake = platform.notifier_wakeup
+    if wake is not None:
         wake()
     return len(rows)
 
@@ -393,7 +390,7 @@ def enqueue_periodic(platform: Platform, *, now: datetime | None = None) -> int:
                 .where(notification_outbox.c.state == "pending")
             ).scalars()
         )
-    held: dict[str, datetime] = platform.cache.setdefault(_PERIODIC_KEY, {})
+    held = platform.periodic_rounds
     rows: list[dict[str, Any]] = []
     for stored in periodic:
         sub = stored.sub
@@ -447,10 +444,10 @@ def _on_entity_changed(platform: Platform, event: object) -> None:
 
 def install(platform: Platform) -> None:
     """Make entity changes on this platform feed the notification outbox (once per platform)."""
-    if platform.cache.get("subscriptions_installed"):
+    if platform.subscriptions_installed:
         return
     events.listen(platform, events.EntityChanged, _on_entity_changed)
-    platform.cache["subscriptions_installed"] = True
+    platform.subscriptions_installed = True
 
 
 def outbox_counts(platform: Platform, sub_ids: Sequence[str] | None = None) -> dict[str, int]:

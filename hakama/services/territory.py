@@ -34,12 +34,12 @@ def list_areas(
     platform: Platform, *, level: Level | None = None, parent: str | None = None
 ) -> list[Area]:
     """Every area (cached until the next import), optionally of one level or parent."""
-    cached: list[Area] | None = platform.cache.get("areas")
+    cached = platform.derived.areas
     if cached is None:
         with platform.db.connect() as conn:
             rows = conn.execute(sa.select(schema.areas).order_by(schema.areas.c.code)).all()
         cached = [_row_to_area(r) for r in rows]
-        platform.cache["areas"] = cached
+        platform.derived.areas = cached
     out = cached
     if level is not None:
         out = [a for a in out if a.level == level]
@@ -50,10 +50,10 @@ def list_areas(
 
 def areas_by_code(platform: Platform) -> dict[str, Area]:
     """Every area by its code (cached with the list: access checks call this per row)."""
-    cached: dict[str, Area] | None = platform.cache.get("areas_by_code")
+    cached = platform.derived.areas_by_code
     if cached is None:
         cached = {a.code: a for a in list_areas(platform)}
-        platform.cache["areas_by_code"] = cached
+        platform.derived.areas_by_code = cached
     return cached
 
 
@@ -77,12 +77,12 @@ def root_areas(platform: Platform) -> list[Area]:
 
 def leaf_index(platform: Platform) -> AreaIndex:
     """An index over the deepest areas with outlines (the communes), built once."""
-    index: AreaIndex | None = platform.cache.get("leaf_index")
+    index = platform.derived.leaf_index
     if index is None:
         areas = list_areas(platform)
         parents = {a.parent_code for a in areas if a.parent_code and a.geometry}
         index = AreaIndex(a for a in areas if a.geometry and a.code not in parents)
-        platform.cache["leaf_index"] = index
+        platform.derived.leaf_index = index
     return index
 
 
@@ -149,7 +149,7 @@ def save_areas(platform: Platform, areas: Sequence[Area], *, actor: Actor) -> in
     check_parents(platform, areas)
     with platform.db.begin() as conn:
         saved = write_areas(conn, areas, actor=actor, now=utcnow())
-    platform.invalidate("areas", "areas_by_code", "leaf_index")
+    forget(platform)
     return saved
 
 
@@ -158,3 +158,9 @@ def summary(areas: Iterable[Area]) -> dict[str, int]:
     for area in areas:
         counts[area.level.value] = counts.get(area.level.value, 0) + 1
     return counts
+
+
+def forget(platform: Platform) -> None:
+    """Drop the cached areas and index (after the territory changed)."""
+    derived = platform.derived
+    derived.areas = derived.areas_by_code = derived.leaf_index = None

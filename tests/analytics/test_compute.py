@@ -180,7 +180,7 @@ def test_an_invalid_user_definition_names_file_and_line(sqlite_platform: Platfor
     prepare(sqlite_platform)
     bad = sqlite_platform.settings.user_indicators_dir / "zz_bad.yaml"
     bad.write_text(USER_YAML.replace("grain: week", "grain: fortnight"), encoding="utf-8")
-    sqlite_platform.cache.pop("indicator_catalogue", None)
+    sqlite_platform.derived.indicator_catalogue = None
     with pytest.raises(Invalid) as caught:
         indicators.compute(sqlite_platform, only=MINE)
     assert str(caught.value).startswith(

@@ -315,7 +315,7 @@ def _with_mail(platform: Platform, port: int) -> Platform:
     settings = platform.settings.model_copy(
         update={"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_from": "council@hakama.test"}
     )
-    return Platform(settings=settings, db=platform.db, lake=platform.lake, cache=platform.cache)
+    return Platform(settings=settings, db=platform.db, lake=platform.lake, derived=platform.derived)
 
 
 def test_subscriptions_refuse_bad_input_and_non_admins(indicators_platform: Platform) -> None:

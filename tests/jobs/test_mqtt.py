@@ -124,7 +124,7 @@ def test_run_as_a_background_job(sqlite_platform: Platform) -> None:
         await asyncio.sleep(1.0)  # connect and subscribe
         await asyncio.to_thread(_publish_shared, [(topic, measure(i)) for i in range(5)])
         for _ in range(100):
-            stats = sqlite_platform.cache.get("mqtt_stats")
+            stats = sqlite_platform.ops.mqtt
             if stats is not None and stats.stored >= 5:
                 break
             await asyncio.sleep(0.1)
@@ -243,7 +243,7 @@ def test_several_processes_share_the_load(
             t.join()
         a.stop()
         b.stop()
-    # both share one stats object in platform.cache; each message went to exactly one of them
+    # both share one stats object in platform.ops.mqtt; each message went to exactly one of them
     assert len(values(p)) == 100
     assert sum(taken.values()) == 100 and min(taken.values()) > 0  # both took a share
 

@@ -337,7 +337,7 @@ def test_operator_record_types_load_from_the_data_folder(
         "  - {name: amount_mad, type: number, required: true}\n",
         encoding="utf-8",
     )
-    sqlite_territory.invalidate("record_types")
+    sqlite_territory.derived.record_types = None
     path = tmp_path / "fees.csv"
     path.write_text(
         "receipt,amount_mad,requested_at,channel,status\nR1,12.5,2025-06-01,counter,delivered\n"

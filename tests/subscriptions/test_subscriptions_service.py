@@ -275,7 +275,7 @@ def test_paused_expired_and_other_area_subscriptions_stay_quiet(installed: Platf
     import time
 
     time.sleep(0.4)
-    platform.invalidate("subscriptions")
+    platform.derived.subscriptions = None
     events.publish(platform, changed(None, entity(5.0), area="C-A"))
     assert outbox(platform) == []
     events.publish(

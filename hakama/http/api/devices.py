@@ -178,7 +178,7 @@ def ingest_stats(platform: PlatformDep, actor: ActorDep) -> dict[str, Any]:
     """Counters of the MQTT subscriber of this process, the broker's own loss figures and the
     observation staging area."""
     require(platform, actor, Action.READ_INTERNAL, None)
-    stats = platform.cache.get("mqtt_stats")
+    stats = platform.ops.mqtt
     staging = observations.staging_stats(platform)
     return {
         "mqtt": stats.public() if stats is not None else None,

@@ -80,12 +80,12 @@ def _commune_facts(figures: overview.CommuneFigures, lang: str) -> dict[str, Any
 def _drawing(platform: Platform, areas: list[Area], view: overview.Overview) -> dict[str, Any]:
     # Simplifying the outlines takes a few milliseconds; keep the result as long as the areas
     # list it came from (a new import replaces that list in the cache).
-    cached = platform.cache.get("web_home_drawing")
+    cached = platform.derived.home_drawing
     if cached is not None and cached[0] is areas:
         drawing: dict[str, Any] = cached[1]
         return drawing
     drawing = overview.drawing(view)
-    platform.cache["web_home_drawing"] = (areas, drawing)
+    platform.derived.home_drawing = (areas, drawing)
     return drawing
 
 

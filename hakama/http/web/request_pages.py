@@ -282,7 +282,7 @@ OUTLINE_TOLERANCE = 0.0003
 def outlines(platform: Platform) -> dict[str, dict[str, Any]]:
     """The communes' outlines, simplified for drawing, rebuilt when the areas change."""
     areas = territory.list_areas(platform)
-    cached = platform.cache.get("portal_outlines")
+    cached = platform.derived.portal_outlines
     if cached is not None and cached[0] is areas:
         found: dict[str, dict[str, Any]] = cached[1]
         return found
@@ -294,7 +294,7 @@ def outlines(platform: Platform) -> dict[str, dict[str, Any]]:
             shape(area.geometry).simplify(OUTLINE_TOLERANCE, preserve_topology=True), 0.00001
         )
         out[area.code] = mapping(simple)
-    platform.cache["portal_outlines"] = (areas, out)
+    platform.derived.portal_outlines = (areas, out)
     return out
 
 
