@@ -23,11 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from _report import report
 
-from hakama.core.observations import OBSERVATIONS_SCHEMA
 from hakama.demo.build import build_demo
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.lake import Lake
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 
 DAY_US = 86_400_000_000
 

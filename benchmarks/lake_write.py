@@ -21,8 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from _report import report
 
-from hakama.core.observations import OBSERVATIONS_SCHEMA
 from hakama.storage.lake import Lake
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 
 DAY_US = 86_400_000_000
 

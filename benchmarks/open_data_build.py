@@ -26,12 +26,12 @@ import pyarrow as pa
 from _report import report
 
 from hakama.core.access import system_actor
-from hakama.core.lake_datasets import SERVICE_REQUESTS_SCHEMA
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
 from hakama.services import dataset_builds, service_catalog, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
+from hakama.storage.lake_schemas import SERVICE_REQUESTS_SCHEMA
 
 DAY_US = 86_400_000_000
 TARGET = 1.3

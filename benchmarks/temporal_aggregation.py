@@ -29,11 +29,11 @@ import pyarrow as pa
 from _report import report
 
 from hakama.core.access import system_actor
-from hakama.core.observations import OBSERVATIONS_SCHEMA
 from hakama.core.temporal import TemporalQuery
 from hakama.services import entities, observations, temporal
 from hakama.services.platform import Platform
 from hakama.settings import Settings
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 
 TYPE = "AirQualityObserved"
 OTHER_TYPES = ("WaterQualityObserved", "Streetlight")

@@ -28,7 +28,7 @@ from hakama.core.indicators import (
     IndicatorDefinition,
     MeasureKind,
 )
-from hakama.core.lake_datasets import LATEST_BY
+from hakama.storage.lake_schemas import LATEST_BY
 
 TRUNCATE_UNIT = {
     Grain.DAY: "D",

@@ -1,7 +1,7 @@
 """An observation: one value of one attribute of one entity at one instant — the lake's row.
 
 Every reading that reaches hakama (NGSI-LD over HTTP, MQTT, the demo) becomes observations; the
-lake dataset `observations` stores them with exactly these columns.
+lake dataset `observations` stores them with exactly these fields (`storage.lake_schemas`).
 
 `observation_key` is the observation's identity: the same reading sent twice (a client retry,
 an MQTT message redelivered after a restart) has the same key, so staging it twice counts once.
@@ -12,26 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-import pyarrow as pa
-
-#: Columns of the lake dataset `observations` (time is the observed instant, UTC).
-OBSERVATIONS_SCHEMA = pa.schema(
-    [
-        ("time", pa.timestamp("us", tz="UTC")),
-        ("entity_id", pa.string()),
-        ("entity_type", pa.string()),
-        ("attribute", pa.string()),
-        ("value", pa.float64()),  # numeric value, null for text
-        ("text", pa.string()),  # text value (or JSON of a structured one), null for numbers
-        ("unit", pa.string()),  # UN/CEFACT unit code, e.g. GQ (µg/m³), MTQ (m³), KWH
-        ("area_code", pa.string()),  # commune holding the entity, null if unplaced
-        ("source", pa.string()),  # demo | http | mqtt | import
-    ]
-)
 
 #: Where an observation may come from (the `source` column).
 SOURCES = frozenset({"demo", "http", "mqtt", "import"})
@@ -87,22 +69,3 @@ def check(observation: Observation) -> str | None:
     if observation.source not in SOURCES:
         return f"source must be one of {sorted(SOURCES)}"
     return None
-
-
-def to_table(observations: Iterable[Observation]) -> pa.Table:
-    """The observations as an Arrow table with `OBSERVATIONS_SCHEMA` (for the lake)."""
-    rows = list(observations)
-    return pa.table(
-        {
-            "time": [o.time.astimezone(UTC) for o in rows],
-            "entity_id": [o.entity_id for o in rows],
-            "entity_type": [o.entity_type for o in rows],
-            "attribute": [o.attribute for o in rows],
-            "value": [o.value for o in rows],
-            "text": [o.text for o in rows],
-            "unit": [o.unit for o in rows],
-            "area_code": [o.area_code for o in rows],
-            "source": [o.source for o in rows],
-        },
-        schema=OBSERVATIONS_SCHEMA,
-    )

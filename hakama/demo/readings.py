@@ -27,9 +27,9 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
-from hakama.core.observations import OBSERVATIONS_SCHEMA
 from hakama.core.territory import Area
 from hakama.demo.sensors import Sensor, SensorKind, is_urban, stable_int
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 
 STEPS_PER_DAY = 96
 STEP_US = 15 * 60 * 1_000_000

@@ -18,10 +18,10 @@ from datetime import date, timedelta
 import numpy as np
 import pyarrow as pa
 
-from hakama.core.lake_datasets import ADMIN_RECORDS_SCHEMA
 from hakama.core.territory import Area
 from hakama.demo.requests import DAY_US, labels, period_bounds
 from hakama.demo.sensors import is_urban, leaf_communes, population, stable_int
+from hakama.storage.lake_schemas import ADMIN_RECORDS_SCHEMA
 
 TS = pa.timestamp("us", tz="UTC")
 

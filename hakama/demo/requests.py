@@ -23,9 +23,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA, SERVICE_REQUESTS_SCHEMA
 from hakama.core.territory import Area
 from hakama.demo.sensors import is_urban, leaf_communes, points_inside, population, stable_int
+from hakama.storage.lake_schemas import REQUEST_EVENTS_SCHEMA, SERVICE_REQUESTS_SCHEMA
 
 TS = pa.timestamp("us", tz="UTC")
 HOUR_US = 3_600_000_000

@@ -28,6 +28,7 @@ from hakama.core.observations import observation_key
 from hakama.demo.sensors import Sensor, plan_sensors
 from hakama.services import devices, entities, keys, territory
 from hakama.services.platform import Platform
+from hakama.storage.lake import open_duckdb
 from hakama.storage.schema_observations import observation_staging
 
 DEMO = system_actor("demo")
@@ -69,11 +70,8 @@ def latest_values(
     ]
     if not files:
         return {}
-    import duckdb
-
-    db = duckdb.connect(":memory:")
+    db = open_duckdb(timezone="UTC")
     try:
-        db.execute("SET TimeZone='UTC'")
         rows = db.execute(
             "SELECT entity_id, attribute, max(time), arg_max(value, time), arg_max(unit, time) "
             "FROM read_parquet(?, union_by_name=true) "

@@ -40,10 +40,10 @@ from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Invalid
 from hakama.services import integrity
 from hakama.services.observations import DATASET as OBSERVATIONS
-from hakama.services.observations import batch_file_name
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.db import current_revision
+from hakama.storage.lake import batch_file_name
 from hakama.storage.schema_observations import lake_flushes
 
 FORMAT = 1

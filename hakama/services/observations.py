@@ -28,27 +28,35 @@ exclusively (waiting at most `wait` seconds), flushing does not need it (it only
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid
-from hakama.core.observations import OBSERVATIONS_SCHEMA, Observation, check
+from hakama.core.observations import Observation, check
 from hakama.services.platform import Platform
 from hakama.storage import db
-from hakama.storage.lake import LakeFile, fsync_dir, write_file
+from hakama.storage.lake import (
+    ROW_GROUP,
+    LakeFile,
+    claim_batch,
+    claimed_batches,
+    fsync_dir,
+    held,
+    mark_done,
+    open_duckdb,
+    write_file,
+)
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 from hakama.storage.schema_observations import lake_flushes, observation_staging
 
 #: The lake dataset observations are flushed to.
@@ -193,13 +201,7 @@ def _claim(platform: Platform, max_rows: int) -> int | None:
         seqs = [int(s) for s in conn.execute(pick).scalars()]
         if not seqs:
             return None
-        batch = int(
-            conn.execute(
-                lake_flushes.insert()
-                .values(dataset=DATASET, state="claimed", rows=len(seqs), claimed_at=utcnow())
-                .returning(lake_flushes.c.id)
-            ).scalar_one()
-        )
+        batch = claim_batch(conn, DATASET, len(seqs))
         low, high = seqs[0], seqs[-1]
         if high - low + 1 == len(seqs):
             where = observation_staging.c.seq.between(low, high)
@@ -230,26 +232,12 @@ def _write_batch(platform: Platform, batch: int) -> tuple[list[LakeFile], int]:
             .order_by(observation_staging.c.seq)
         ).all()
     table = _staged_table(rows)
-    if table.num_rows == 0:
-        return [], 0
-    days = pc.cast(table["time"], pa.date32())
-    written: list[LakeFile] = []
-    for day in sorted(pc.unique(days).to_pylist()):
-        part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
-        folder = platform.lake.dataset_dir(DATASET) / f"day={day.isoformat()}"
-        path = folder / batch_file_name(batch)
-        write_file(part, path, row_group_size=ROW_GROUP)
-        written.append(LakeFile(DATASET, day, path, part.num_rows))
-    return written, table.num_rows
+    return platform.lake.write_batch(DATASET, batch, table), table.num_rows
 
 
 def _mark_done(platform: Platform, batch: int, rows: int) -> None:
     with platform.db.begin() as conn:
-        conn.execute(
-            lake_flushes.update()
-            .where(lake_flushes.c.id == batch)
-            .values(state="done", rows=rows, done_at=utcnow())
-        )
+        mark_done(conn, batch, rows)
 
 
 def _purge(platform: Platform, retention: timedelta) -> int:
@@ -272,36 +260,12 @@ def _purge(platform: Platform, retention: timedelta) -> int:
     return int(purged or 0)
 
 
-BATCH_FILE = re.compile(r"part-b(\d+)\.parquet")
-
-
-#: Rows per Parquet row group of the files written here (statistics prune per group).
-ROW_GROUP = 131_072
-
-
-def batch_file_name(batch: int) -> str:
-    """The lake file name of a flush batch (the same name every time the batch is written)."""
-    return f"part-b{batch:012d}.parquet"
-
-
 # Readers and compaction ---------------------------------------------------------------------
 
 
 def _claimed_batches(platform: Platform) -> set[int]:
     with platform.db.connect() as conn:
-        ids = conn.execute(sa.select(lake_flushes.c.id).where(lake_flushes.c.state == "claimed"))
-        return {int(i) for i in ids.scalars()}
-
-
-def _file_batch(path: Path) -> int | None:
-    match = BATCH_FILE.fullmatch(path.name)
-    return int(match.group(1)) if match else None
-
-
-def _held(path: Path, claimed: set[int]) -> bool:
-    """Is `path` the file of a batch still claimed (its rows are read from staging)?"""
-    batch = _file_batch(path)
-    return batch is not None and batch in claimed
+        return set(claimed_batches(conn))
 
 
 def compact(
@@ -327,10 +291,10 @@ def compact(
     with lake.lock(exclusive=True, wait=wait) as got:
         if not got:
             return CompactReport(dataset, skipped=f"readers held the lake lock for {wait:g}s")
-        pending = _claimed_batches(platform) if dataset == DATASET else set()
+        pending = _claimed_batches(platform)
         for one_day in days:
             day_dir = folder / f"day={one_day.isoformat()}"
-            parts = sorted(p for p in day_dir.glob("*.parquet") if not _held(p, pending))
+            parts = sorted(p for p in day_dir.glob("*.parquet") if not held(p, pending))
             if len(parts) < max(min_files, 2):
                 continue
             table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
@@ -372,12 +336,9 @@ def recent_and_lake(
     lake = platform.lake
     with lake.lock(exclusive=False):
         staged, claimed = _staged_snapshot(platform)
-        files = [p for p in lake.files(DATASET) if not _held(p, claimed)]
-        conn = duckdb.connect(":memory:")
+        files = [p for p in lake.files(DATASET) if not held(p, claimed)]
+        conn = open_duckdb(threads=threads, timezone="UTC")
         try:
-            if threads:
-                conn.execute(f"SET threads={int(threads)}")
-            conn.execute("SET TimeZone='UTC'")
             conn.register("observations_staged", staged)
             columns = ", ".join(OBSERVATIONS_SCHEMA.names)
             if files:

@@ -14,10 +14,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from hakama.core.lake_datasets import ADMIN_RECORDS_SCHEMA
 from hakama.services.platform import Platform
 from hakama.storage import db
 from hakama.storage.lake import Lake, fsync_dir, write_file
+from hakama.storage.lake_schemas import ADMIN_RECORDS_SCHEMA
 from hakama.storage.schema_records import record_lake_days
 
 DATASET = "admin_records"

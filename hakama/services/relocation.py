@@ -230,5 +230,4 @@ def save_and_relocate(
                     details={"from": move.from_code, "to": move.to_code},
                 ),
             )
-    request_events.maybe_flush(platform)
     return SaveReport(saved, relocation, dry_run=False)

@@ -1,24 +1,21 @@
 """A request's changes as events: the history row, the audit entry, the row staged for the
 lake's `request_events`, the in-process `RequestChanged` — and writing staged rows to the lake.
 
-Staged rows reach the lake in batches (FLUSH_ROWS, or once the oldest waited FLUSH_AGE, checked
-after each change; or `flush_events` on demand). A batch leaves the staging table only after its
-Parquet file is in place: a crash may write a batch twice, never lose one.
+Staged rows reach the lake when the lake job (`hakama.jobs.lake_flush`) or `hakama services
+flush` calls `flush_events`, never inside a request; `storage.lake.move_staged` moves them
+exactly once (a crash between the files and the staging delete neither loses nor doubles a row).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
 import sqlalchemy as sa
 
 from hakama.core.access import Actor, Role
-from hakama.core.clock import utcnow
-from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA, SERVICE_REQUESTS_SCHEMA
 from hakama.core.requests import (
     EventKind,
     ServiceRequest,
@@ -26,15 +23,14 @@ from hakama.core.requests import (
 from hakama.services import audit, citizen_notices, events
 from hakama.services.platform import Platform
 from hakama.storage import db
+from hakama.storage.lake import move_staged
+from hakama.storage.lake_schemas import REQUEST_EVENTS_SCHEMA, SERVICE_REQUESTS_SCHEMA
 from hakama.storage.schema_requests import (
     request_events,
     request_events_staging,
     request_snapshots_staging,
 )
 
-#: Staged events are written to the lake once this many are waiting (and by `flush_events`).
-FLUSH_ROWS = 500
-FLUSH_AGE = timedelta(minutes=5)
 _FLUSH_LOCK = threading.Lock()
 
 
@@ -147,7 +143,6 @@ def after_commit(
             details={"status": request.status.value, "service_code": request.service_code},
         ),
     )
-    maybe_flush(platform)
 
 
 # The lake ------------------------------------------------------------------------------------
@@ -159,52 +154,27 @@ def staged_count(platform: Platform) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def maybe_flush(platform: Platform) -> None:
-    """Flush when enough events wait, or when the oldest has waited too long."""
-    s = request_events_staging
-    with platform.db.connect() as conn:
-        count, oldest = conn.execute(sa.select(sa.func.count(), sa.func.min(s.c.time))).one()
-    if count >= FLUSH_ROWS or (count and oldest is not None and utcnow() - oldest > FLUSH_AGE):
-        flush_events(platform)
-
-
 def flush_events(platform: Platform, *, batch: int = 50_000) -> int:
     """Write staged request events (`request_events`) and the states they left each request in
     (`service_requests`) to the lake; returns the rows written to both.
 
-    A batch is written to the lake (atomic files) before it leaves the staging table; a crash in
-    between writes it again on the next flush (at least once, never lost). One flusher at a
-    time: a lock in this process, and on PostgreSQL an advisory lock across processes.
+    Exactly once (`storage.lake.move_staged`). One flusher at a time: a lock in this process,
+    and on PostgreSQL an advisory lock across processes.
     """
     with _FLUSH_LOCK, db.try_lock(platform.db.engine, "request_events_flush") as got:
         return _flush(platform, batch) if got else 0
 
 
 def _flush(platform: Platform, batch: int) -> int:
-    # Events first, then the states they left requests in. A crash between a file and the
-    # delete writes a batch twice: events at least once; states are absorbed by readers,
-    # which keep the latest row per request.
-    return _flush_staged(
-        platform, request_events_staging, "request_events", REQUEST_EVENTS_SCHEMA, batch
-    ) + _flush_staged(
-        platform, request_snapshots_staging, "service_requests", SERVICE_REQUESTS_SCHEMA, batch
+    # Events first, then the states they left requests in.
+    db, lake = platform.db, platform.lake
+    return move_staged(
+        db, lake, request_events_staging, "request_events", REQUEST_EVENTS_SCHEMA, batch=batch
+    ) + move_staged(
+        db,
+        lake,
+        request_snapshots_staging,
+        "service_requests",
+        SERVICE_REQUESTS_SCHEMA,
+        batch=batch,
     )
-
-
-def _flush_staged(
-    platform: Platform, staging: sa.Table, dataset: str, schema: pa.Schema, batch: int
-) -> int:
-    """Move one staging table to its lake dataset in batches: the file first, then the delete."""
-    written = 0
-    while True:
-        with platform.db.connect() as conn:
-            rows = conn.execute(sa.select(staging).order_by(staging.c.id).limit(batch)).all()
-        if not rows:
-            return written
-        table = pa.Table.from_pylist(
-            [{name: getattr(r, name) for name in schema.names} for r in rows], schema=schema
-        )
-        platform.lake.append(dataset, table)
-        with platform.db.begin() as conn:
-            conn.execute(staging.delete().where(staging.c.id <= rows[-1].id))
-        written += len(rows)

@@ -24,7 +24,6 @@ import sqlalchemy as sa
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, Invalid, NotFound
-from hakama.core.lake_datasets import REQUEST_EVENTS_SCHEMA
 from hakama.core.requests import (
     Contact,
     EventKind,
@@ -60,6 +59,7 @@ from hakama.services.request_work import (
     transition,
 )
 from hakama.storage import db
+from hakama.storage.lake_schemas import REQUEST_EVENTS_SCHEMA
 from hakama.storage.schema_requests import (
     request_contacts,
     service_requests,

@@ -1,9 +1,24 @@
-"""The history lake: Parquet files partitioned by dataset and day, read through DuckDB.
+"""The history lake, its one owner: Parquet files partitioned by dataset and day, the DuckDB
+connections that read them, the lake lock, and staged rows moved to Parquet exactly once.
 
-Layout: `<root>/<dataset>/day=YYYY-MM-DD/part-<uuid>.parquet`. A file is written whole under a
-hidden temporary name in the same folder, flushed to disk, then renamed into place, so a reader
-(DuckDB, Spark, pandas) never sees half a file. Readers glob `*.parquet`; temporary names start
-with a dot and never match.
+Layout: `<root>/<dataset>/day=YYYY-MM-DD/part-<name>.parquet` (dataset names: `DATASET_NAME`;
+column schemas: `storage.lake_schemas`). A file is written whole under a hidden temporary name
+in the same folder, flushed to disk, then renamed into place, so a reader (DuckDB, Spark,
+pandas) never sees half a file. Readers glob `*.parquet`; temporary names start with a dot and
+never match.
+
+Staging → Parquet, one guarantee for every staged dataset (observations, request events,
+request states): each staged row reaches the lake exactly once. A flush batch is journalled in
+`lake_flushes` (`claim_batch`, state `claimed`), written as `part-b<batch>.parquet` in each day
+folder it covers (`Lake.write_batch`; the name depends only on the batch), then closed in one
+transaction with what leaves staging (`mark_done`). A crash between the files and that
+transaction leaves the batch `claimed`: its files are either rewritten whole under the same
+names (observations, whose rows carry their batch) or removed before the rows are flushed again
+(`move_staged`, for staging tables whose rows leave once written). Readers that also read
+staging skip files of claimed batches (`held`).
+
+The lock is an advisory `flock` on `<lake>/.lock`: readers share it, compaction takes it
+exclusively, flushing does not need it (it only adds files).
 """
 
 from __future__ import annotations
@@ -23,8 +38,18 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import sqlalchemy as sa
+from duckdb import DuckDBPyConnection
+
+from hakama.core.clock import utcnow
+from hakama.storage.db import Database
+from hakama.storage.schema_observations import lake_flushes
 
 DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+#: Files of flush batches (`batch_file_name`).
+BATCH_FILE = re.compile(r"part-b(\d+)\.parquet")
+#: Rows per Parquet row group of flushed and compacted files (statistics prune per group).
+ROW_GROUP = 131_072
 
 
 @dataclass(frozen=True)
@@ -138,10 +163,8 @@ class Lake:
     @contextmanager
     def duckdb(self, *, threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """An in-memory DuckDB connection with one view per dataset of the lake."""
-        conn = duckdb.connect(":memory:")
+        conn = open_duckdb(threads=threads)
         try:
-            if threads:
-                conn.execute(f"SET threads={int(threads)}")
             for dataset in self.datasets():
                 if self.has(dataset):
                     conn.execute(
@@ -151,6 +174,45 @@ class Lake:
             yield conn
         finally:
             conn.close()
+
+    def write_batch(
+        self, dataset: str, batch: int, table: pa.Table, *, time_column: str = "time"
+    ) -> list[LakeFile]:
+        """Write a flush batch, one file per day, named after the batch only: writing the same
+        batch again replaces its files."""
+        if table.num_rows == 0:
+            return []
+        days = pc.cast(pc.cast(table[time_column], pa.timestamp("us", tz="UTC")), pa.date32())
+        written: list[LakeFile] = []
+        for day in sorted(pc.unique(days).to_pylist()):
+            part = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+            path = self.dataset_dir(dataset) / f"day={day.isoformat()}" / batch_file_name(batch)
+            write_file(part, path, row_group_size=ROW_GROUP)
+            written.append(LakeFile(dataset, day, path, part.num_rows))
+        return written
+
+    def discard_batch(self, dataset: str, batch: int) -> int:
+        """Remove the files a claimed batch left (its rows are still staged); how many."""
+        removed = 0
+        for path in self.dataset_dir(dataset).glob(f"day=*/{batch_file_name(batch)}"):
+            path.unlink()
+            fsync_dir(path.parent)
+            removed += 1
+        return removed
+
+
+def open_duckdb(
+    *, threads: int | None = None, timezone: str | None = None, memory_limit: str | None = None
+) -> DuckDBPyConnection:
+    """A new in-memory DuckDB connection, the one place hakama opens one; the caller closes it."""
+    conn = duckdb.connect(":memory:")
+    if threads:
+        conn.execute(f"SET threads={int(threads)}")
+    if timezone:
+        conn.execute("SET TimeZone=?", [timezone])
+    if memory_limit:
+        conn.execute("SET memory_limit=?", [memory_limit])
+    return conn
 
 
 def _flock(fd: int, mode: int, wait: float | None) -> bool:
@@ -209,3 +271,90 @@ def fsync_dir(folder: Path) -> None:
 
 def schema_of(columns: Sequence[tuple[str, pa.DataType]]) -> pa.Schema:
     return pa.schema(list(columns))
+
+
+# Staging → Parquet, exactly once ------------------------------------------------------------
+
+
+def batch_file_name(batch: int) -> str:
+    """The lake file name of a flush batch (the same name every time the batch is written)."""
+    return f"part-b{batch:012d}.parquet"
+
+
+def file_batch(path: Path) -> int | None:
+    match = BATCH_FILE.fullmatch(path.name)
+    return int(match.group(1)) if match else None
+
+
+def held(path: Path, claimed: set[int]) -> bool:
+    """Is `path` the file of a batch still claimed (its rows are still read from staging)?"""
+    batch = file_batch(path)
+    return batch is not None and batch in claimed
+
+
+def claim_batch(conn: sa.Connection, dataset: str, rows: int) -> int:
+    """Journal a new flush batch of `dataset` (state `claimed`); its id names its files."""
+    return int(
+        conn.execute(
+            lake_flushes.insert()
+            .values(dataset=dataset, state="claimed", rows=rows, claimed_at=utcnow())
+            .returning(lake_flushes.c.id)
+        ).scalar_one()
+    )
+
+
+def mark_done(conn: sa.Connection, batch: int, rows: int) -> None:
+    conn.execute(
+        lake_flushes.update()
+        .where(lake_flushes.c.id == batch)
+        .values(state="done", rows=rows, done_at=utcnow())
+    )
+
+
+def claimed_batches(conn: sa.Connection, dataset: str | None = None) -> list[int]:
+    """Batches claimed and not done (of one dataset, or of all), oldest first."""
+    query = sa.select(lake_flushes.c.id).where(lake_flushes.c.state == "claimed")
+    if dataset is not None:
+        query = query.where(lake_flushes.c.dataset == dataset)
+    return [int(i) for i in conn.execute(query.order_by(lake_flushes.c.id)).scalars()]
+
+
+def move_staged(
+    db: Database,
+    lake: Lake,
+    staging: sa.Table,
+    dataset: str,
+    schema: pa.Schema,
+    *,
+    batch: int = 50_000,
+) -> int:
+    """Move the rows of a staging table (integer key `id`) to a lake dataset, exactly once;
+    returns the rows moved. The caller makes sure one mover at a time works on `dataset`.
+
+    Per batch: journal it, write its files, then in one transaction delete exactly the rows
+    written and close the journal entry. A batch a crash left claimed had its files written
+    or not, wholly or partly, but its rows are all still staged: its files are removed first,
+    and the rows go out again in a new batch. (`on_written(batch)`, for tests, runs between
+    the files and the closing transaction.)
+    """
+    with db.begin() as conn:
+        for stale in claimed_batches(conn, dataset):
+            lake.discard_batch(dataset, stale)
+            conn.execute(lake_flushes.delete().where(lake_flushes.c.id == stale))
+    moved = 0
+    while True:
+        with db.begin() as conn:
+            rows = conn.execute(sa.select(staging).order_by(staging.c.id).limit(batch)).all()
+            if not rows:
+                return moved
+            claimed = claim_batch(conn, dataset, len(rows))
+        table = pa.Table.from_pylist(
+            [{name: getattr(r, name) for name in schema.names} for r in rows], schema=schema
+        )
+        lake.write_batch(dataset, claimed, table)
+        ids = [int(r.id) for r in rows]
+        with db.begin() as conn:
+            for chunk in range(0, len(ids), 1000):
+                conn.execute(staging.delete().where(staging.c.id.in_(ids[chunk : chunk + 1000])))
+            conn.execute(lake_flushes.delete().where(lake_flushes.c.id == claimed))
+        moved += len(rows)

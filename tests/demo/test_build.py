@@ -6,12 +6,12 @@ import pyarrow as pa
 import pytest
 
 from hakama.core.errors import Invalid
-from hakama.core.observations import OBSERVATIONS_SCHEMA
 from hakama.demo.build import DEMO_DATASETS, already_built, build_demo, read_manifest
 from hakama.demo.sensors import plan_sensors
 from hakama.demo.territory import demo_areas
 from hakama.services.platform import Platform
 from hakama.services.territory import list_areas
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 
 
 def lake_files(platform: Platform) -> set[str]:

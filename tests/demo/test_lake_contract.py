@@ -8,9 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from hakama.core.observations import OBSERVATIONS_SCHEMA
 from hakama.demo.records import ADMIN_RECORDS_SCHEMA
 from hakama.demo.requests import REQUEST_EVENTS_SCHEMA, SERVICE_REQUESTS_SCHEMA
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "lake.md"
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hakama.core.observations import OBSERVATIONS_SCHEMA
 from hakama.core.territory import Area
 from hakama.demo.readings import (
     STEPS_PER_DAY,
@@ -21,6 +20,7 @@ from hakama.demo.readings import (
     plan_readings,
 )
 from hakama.demo.sensors import Sensor, plan_sensors, series_count
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 
 
 @pytest.fixture(scope="module")

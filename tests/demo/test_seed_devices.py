@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from hakama.core.access import system_actor
-from hakama.core.observations import Observation, to_table
+from hakama.core.observations import Observation
 from hakama.demo import seed_devices
 from hakama.demo.sensors import plan_sensors
 from hakama.demo.territory import demo_areas
 from hakama.services import devices, entities, observations, territory
 from hakama.services.platform import Platform
+from hakama.storage.lake_schemas import observations_table
 
 T = datetime(2026, 10, 31, 23, 45, tzinfo=UTC)
 
@@ -27,7 +28,7 @@ def test_seed_provisions_devices_and_latest_values_once(sqlite_platform: Platfor
                     None, attr.unit, first.area_code, "demo")
         for i in range(3)
     ]
-    p.lake.append("observations", to_table(history))
+    p.lake.append("observations", observations_table(history))
 
     summary = seed_devices.seed(p, seed=7, scale=0.01)
     assert f"{len(sensors)} devices added" in summary

@@ -7,10 +7,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from hakama.core.observations import OBSERVATIONS_SCHEMA
 from hakama.services.observations import compact
 from hakama.services.platform import Platform
 from hakama.storage.lake import Lake
+from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 
 
 def observations(n: int, start: datetime, step: timedelta) -> pa.Table:

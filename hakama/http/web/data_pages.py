@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import duckdb
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -20,6 +19,7 @@ from hakama.http.deps import PlatformDep
 from hakama.http.web.render import page_language, render
 from hakama.services import dataset_builds, datasets, datastore, territory
 from hakama.services.platform import Platform
+from hakama.storage.lake import open_duckdb
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 20
@@ -80,7 +80,7 @@ def _chart(platform: Platform, d: Dataset) -> dict[str, Any] | None:
         return None
     x, y = s.chart
     path = dataset_builds.root(platform) / parquet.path
-    conn = duckdb.connect(":memory:")
+    conn = open_duckdb()
     try:
         rows = conn.execute(
             f"SELECT epoch(({x})::TIMESTAMP)::BIGINT AS x, ({y})::DOUBLE AS y FROM read_parquet('{path}') "

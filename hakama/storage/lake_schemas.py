@@ -1,13 +1,32 @@
-"""Columns of the lake's datasets (docs/lake.md), shared by the demo, the live writers and
-the readers. Observations have theirs in `core.observations`."""
+"""The Parquet schemas of the lake's datasets (docs/lake.md): a storage format, shared by the
+demo, the live writers and the readers. `storage.lake` writes and reads them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC
+
 import pyarrow as pa
 
-from hakama.core.observations import OBSERVATIONS_SCHEMA
+from hakama.core.observations import Observation
 
 TS = pa.timestamp("us", tz="UTC")
+
+#: Columns of the lake dataset `observations` (time is the observed instant, UTC).
+OBSERVATIONS_SCHEMA = pa.schema(
+    [
+        ("time", TS),
+        ("entity_id", pa.string()),
+        ("entity_type", pa.string()),
+        ("attribute", pa.string()),
+        ("value", pa.float64()),  # numeric value, null for text
+        ("text", pa.string()),  # text value (or JSON of a structured one), null for numbers
+        ("unit", pa.string()),  # UN/CEFACT unit code, e.g. GQ (µg/m³), MTQ (m³), KWH
+        ("area_code", pa.string()),  # commune holding the entity, null if unplaced
+        ("source", pa.string()),  # demo | http | mqtt | import
+    ]
+)
+
 
 #: Columns of the lake dataset `service_requests` (docs/lake.md).
 SERVICE_REQUESTS_SCHEMA = pa.schema(
@@ -66,3 +85,22 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 #: Datasets that hold several states of one thing: readers keep the latest row per key.
 LATEST_BY: dict[str, tuple[str, str]] = {"service_requests": ("request_id", "updated_at")}
+
+
+def observations_table(observations: Iterable[Observation]) -> pa.Table:
+    """The observations as an Arrow table with `OBSERVATIONS_SCHEMA` (for the lake)."""
+    rows = list(observations)
+    return pa.table(
+        {
+            "time": [o.time.astimezone(UTC) for o in rows],
+            "entity_id": [o.entity_id for o in rows],
+            "entity_type": [o.entity_type for o in rows],
+            "attribute": [o.attribute for o in rows],
+            "value": [o.value for o in rows],
+            "text": [o.text for o in rows],
+            "unit": [o.unit for o in rows],
+            "area_code": [o.area_code for o in rows],
+            "source": [o.source for o in rows],
+        },
+        schema=OBSERVATIONS_SCHEMA,
+    )
