@@ -1,0 +1,74 @@
+"""The package layout DESIGN.md and the README describe is the tree's: every package is in the
+README's "code in ten lines", and imports run one way (no arrow back up, no import by string)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "hakama"
+
+#: What each layer may import of hakama (DESIGN.md: cli → http → jobs → reports → services →
+#: {storage, analytics, ingest} → core). settings is read everywhere.
+ALLOWED = {
+    "core": {"core"},
+    "ingest": {"core", "ingest"},
+    "storage": {"core", "storage", "settings"},
+    "analytics": {"core", "storage", "analytics", "settings"},
+}
+NEVER_FROM_BELOW = {"services", "jobs", "http", "cli", "reports", "demo"}
+
+
+def hakama_imports(path: Path) -> set[str]:
+    """The top-level hakama packages a module imports (its own imports, at any depth)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "hakama" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def test_lower_layers_never_import_upwards() -> None:
+    wrong: list[str] = []
+    for layer, allowed in ALLOWED.items():
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            for imported in hakama_imports(path) - allowed:
+                wrong.append(f"{path.relative_to(ROOT)} imports hakama.{imported}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_services_never_import_jobs_or_front_ends() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)} imports hakama.{imported}"
+        for path in sorted((PACKAGE / "services").rglob("*.py"))
+        for imported in hakama_imports(path) & {"jobs", "http", "cli"}
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_import_by_string() -> None:
+    """Modules of hakama are imported by name; importlib only loads optional third parties."""
+    users = [
+        str(path.relative_to(ROOT))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if re.search(r"import_module\(\s*[\"']hakama|find_spec\(\s*[\"']hakama", path.read_text())
+    ]
+    assert not users, users
+
+
+def test_readme_layout_matches_the_tree() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## The code in ten lines", 1)[1].split("```")[1]
+    described = set(re.findall(r"^hakama/(\w+)/", block, re.M))
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert described == packages
+    assert packages >= NEVER_FROM_BELOW
