@@ -28,23 +28,25 @@ class CrashAfterWriting(Lake):
         raise SystemExit("killed between the files and the staging delete")
 
 
+def event(request_id: str, time: datetime) -> dict[str, object]:
+    return {
+        "time": time,
+        "request_id": request_id,
+        "area_code": "C1",
+        "service_code": "lighting",
+        "category": "street",
+        "event": "created",
+        "status": "open",
+        "actor_kind": "citizen",
+    }
+
+
 def stage_events(platform: Platform, count: int) -> list[tuple[str, str]]:
-    rows = [
-        {
-            "time": T0 + timedelta(minutes=40 * i),  # across midnight: two day folders
-            "request_id": f"r-{i}",
-            "area_code": "C1",
-            "service_code": "lighting",
-            "category": "street",
-            "event": "created",
-            "status": "open",
-            "actor_kind": "citizen",
-        }
-        for i in range(count)
-    ]
+    # 40 minutes apart from 23:00: the rows fall in two day folders
+    rows = [event(f"r-{i}", T0 + timedelta(minutes=40 * i)) for i in range(count)]
     with platform.db.begin() as conn:
         conn.execute(request_events_staging.insert(), rows)
-    return sorted((r["request_id"], r["event"]) for r in rows)
+    return sorted((str(r["request_id"]), str(r["event"])) for r in rows)
 
 
 def lake_events(platform: Platform) -> list[tuple[str, str]]:
@@ -101,16 +103,7 @@ class LateCommit(Lake):
         return files
 
 
-LATE = {
-    "time": T0,
-    "request_id": "late",
-    "area_code": "C1",
-    "service_code": "lighting",
-    "category": "street",
-    "event": "created",
-    "status": "open",
-    "actor_kind": "citizen",
-}
+LATE = event("late", T0)
 
 
 def test_only_the_rows_written_leave_staging(platform: Platform) -> None:
