@@ -52,7 +52,7 @@ def test_indicator_page_has_chart_map_method_and_csv(indicators_client: TestClie
     assert page.status_code == 200
     html = page.text
     assert 'dir="rtl"' in html and "الطلبات لكل 10000 نسمة" in html
-    assert "/api/indicators/requests_per_10k/series?format=csv" in html
+    assert "/dashboards/requests_per_10k/download?table=series&format=csv" in html
     definition = indicators.definition(indicators_platform, "requests_per_10k")
     assert definition.method["ar"] in html
     data = _embedded(html)
