@@ -110,6 +110,8 @@ class Operations:
     check: dict[str, Any] | None = None
     #: when /health last found the schema current (time.monotonic()); None: ask again
     schema_checked: float | None = None
+    #: does this process hold the leader lock (run the jobs that run once across processes)?
+    leader: bool = False
 
     def succeeded(self, job: str, at: datetime) -> None:
         self.job_success[job] = at

@@ -7,6 +7,7 @@ after `stop` is set, and `enabled(platform) -> bool` saying whether it should st
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from hakama.jobs import (
 )
 from hakama.services import subscriptions
 from hakama.services.platform import Platform
+from hakama.storage.leader import ProcessLock
 
 log = logging.getLogger("hakama.background")
 
@@ -68,20 +70,90 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     if app.state.run_background:
-        for job in JOBS:
-            if not job.enabled(platform):
-                continue
-            tasks.append(asyncio.create_task(_run(job, platform, stop), name=job.name))
-            log.info("started %s", job.name)
+        tasks = start(platform, stop)
     try:
         yield
     finally:
         stop.set()
         if tasks:
-            _done, pending = await asyncio.wait(tasks, timeout=10)
+            _done, pending = await asyncio.wait(tasks, timeout=15)
             for task in pending:
                 task.cancel()
 
 
+def start(platform: Platform, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+    """Start this process's share of the background jobs until `stop` is set.
+
+    Several processes may serve one database (`hakama serve --workers N`, or several hosts):
+    the jobs that must run once (flushing the lake, notifications, schedules) run in the one
+    process holding the leader lock, and a survivor takes them over when that process dies;
+    the MQTT subscriber runs in the one process holding its client id's lock (processes with
+    other client ids share the load through a shared subscription); jobs that only report on
+    this process (`PER_PROCESS`) run everywhere.
+    """
+    tasks: list[asyncio.Task[None]] = []
+    for job in JOBS:
+        if job.name in PER_PROCESS and job.enabled(platform):
+            tasks.append(asyncio.create_task(_run(job, platform, stop), name=job.name))
+    singletons = [j for j in JOBS if j.name not in PER_PROCESS and j.name != "mqtt"]
+    leader = ProcessLock(platform.db.engine, "jobs_leader")
+    tasks.append(asyncio.create_task(_hold(leader, singletons, platform, stop), name="leader"))
+    if mqtt.enabled(platform):  # (with an unusable URL, the job starts, logs why and ends)
+        lock = ProcessLock(platform.db.engine, f"mqtt:{mqtt.client_id(platform) or ''}")
+        mqtt_job = next(j for j in JOBS if j.name == "mqtt")
+        tasks.append(asyncio.create_task(_hold(lock, [mqtt_job], platform, stop), name="mqtt"))
+    return tasks
+
+
+#: Jobs every process runs: they report on this process only (its view of the storage).
+PER_PROCESS = frozenset({"storage_check"})
+#: Seconds between attempts at a lock another process holds, and between checks of one held.
+RETRY = 2.0
+
+
+async def _hold(
+    lock: ProcessLock, jobs: list[Job], platform: Platform, stop: asyncio.Event
+) -> None:
+    """Run `jobs` while this process holds `lock`; try again every RETRY seconds otherwise."""
+    while not stop.is_set():
+        try:
+            got = await asyncio.to_thread(lock.acquire)
+        except Exception:  # the database is unreachable: nobody leads through it now
+            log.exception("could not try the %s lock", lock.name)
+            got = False
+        if not got:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=RETRY)
+            continue
+        log.info("holding the %s lock: starting %s", lock.name, ", ".join(j.name for j in jobs))
+        if lock.name == "jobs_leader":
+            platform.ops.leader = True
+        jobs_stop = asyncio.Event()
+        tasks = [
+            asyncio.create_task(_run(job, platform, jobs_stop), name=job.name)
+            for job in jobs
+            if job.enabled(platform)
+        ]
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=RETRY)
+                if not stop.is_set() and not await asyncio.to_thread(lock.still_held):
+                    log.error("lost the %s lock: stopping its jobs", lock.name)
+                    break
+        finally:
+            jobs_stop.set()
+            if tasks:
+                _done, pending = await asyncio.wait(tasks, timeout=10)
+                for task in pending:
+                    task.cancel()
+            if lock.name == "jobs_leader":
+                platform.ops.leader = False
+            await asyncio.to_thread(lock.release)
+
+
 async def _run(job: Job, platform: Platform, stop: asyncio.Event) -> None:
-    await job.run(platform, stop)
+    try:
+        await job.run(platform, stop)
+    except Exception:  # one job's crash must not take the others (or the server) down
+        log.exception("background job %s failed", job.name)

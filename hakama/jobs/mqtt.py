@@ -356,6 +356,19 @@ def enabled(platform: Platform) -> bool:
     return bool(platform.settings.mqtt_url)
 
 
+def client_id(platform: Platform) -> str | None:
+    """The client id the subscriber connects with (None: `HAKAMA_MQTT_URL` is not usable)."""
+    if not platform.settings.mqtt_url:
+        return None
+    try:
+        config = MqttConfig.from_url(
+            platform.settings.mqtt_url, default_client_id=default_client_id(platform)
+        )
+    except ValueError:
+        return None  # `run` logs why
+    return config.client_id
+
+
 async def run(platform: Platform, stop: asyncio.Event, *, sink: Sink | None = None) -> None:
     """Background job of `hakama serve`: subscribe and ingest until `stop` is set."""
     assert platform.settings.mqtt_url

@@ -43,6 +43,9 @@ def report(platform: Platform) -> dict[str, Any]:
         "status": "ok" if ok else "degraded",
         "database": database,
         "lake": lake,
+        # Several processes may serve one database: the one holding the leader lock runs the
+        # background jobs that must run once (http.background).
+        "jobs": {"leader": platform.ops.leader},
     }
     if database.get("schema_current"):  # a failing record source degrades its data, not hakama
         body["record_sources"] = record_sources.health(platform)

@@ -168,7 +168,7 @@ def select_rows(conn: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[
 
 #: PostgreSQL advisory-lock keys of the named cross-process locks. The numbers are stable:
 #: a process of an older version may hold one during an upgrade.
-ADVISORY_LOCKS = {"audit_log": 7243101, "request_events_flush": 7243102}
+ADVISORY_LOCKS = {"audit_log": 7243101, "request_events_flush": 7243102, "jobs_leader": 7243103}
 
 
 def write_lock(conn: sa.Connection, table: sa.Table) -> None:
