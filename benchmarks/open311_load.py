@@ -37,7 +37,7 @@ from shapely.geometry import shape
 from hakama.core.access import system_actor
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import service_catalog, territory
+from hakama.services import request_types, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.schema_requests import service_requests
@@ -112,7 +112,7 @@ def fill(platform: Platform, rows: int, seed: int = 7) -> list[str]:
     operator = system_actor("bench")
     territory.save_areas(platform, areas, actor=operator)
     services = catalogue_for(areas)
-    service_catalog.save_services(platform, services, actor=operator)
+    request_types.save_services(platform, services, actor=operator)
     communes = [a for a in areas if a.level.value == "commune"]
     codes = sorted({s.code for s in services})
     rng = np.random.default_rng(seed)

@@ -28,7 +28,7 @@ from _report import report
 from hakama.core.access import system_actor
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import dataset_builds, service_catalog, territory
+from hakama.services import dataset_builds, request_types, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.lake_schemas import SERVICE_REQUESTS_SCHEMA
@@ -42,9 +42,9 @@ def fill(folder: Path, rows: int) -> None:
     platform = Platform.open(Settings(data_dir=folder, environment="test"))
     areas = demo_areas()
     territory.save_areas(platform, areas, actor=system_actor("bench"))
-    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("bench"))
+    request_types.save_services(platform, catalogue_for(areas), actor=system_actor("bench"))
     communes = [a for a in areas if a.level.value == "commune"]
-    services = sorted({s.code for s in service_catalog.all_definitions(platform)})
+    services = sorted({s.code for s in request_types.all_definitions(platform)})
     rng = np.random.default_rng(13)
     chunk = 250_000
     for start in range(0, rows, chunk):

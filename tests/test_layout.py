@@ -72,3 +72,13 @@ def test_readme_layout_matches_the_tree() -> None:
     packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     assert described == packages
     assert packages >= NEVER_FROM_BELOW
+
+
+def test_request_types_and_open_data_catalogue_have_distinct_names() -> None:
+    """Open311 services are "request types" (core/, services/ and the back-office editor); the
+    open-data catalogue is "datasets". No module carries a name that could mean either."""
+    stems = {p.stem for p in PACKAGE.rglob("*.py")}
+    assert {"request_types", "datasets"} <= stems
+    confusable = sorted(s for s in stems if "services_catalog" in s or "service_catalog" in s)
+    assert not confusable, confusable
+    assert not [s for s in stems if "catalogue" in s]

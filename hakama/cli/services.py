@@ -12,8 +12,8 @@ from rich.table import Table
 from hakama.cli.context import console, state
 from hakama.core.access import system_actor
 from hakama.core.errors import Invalid
-from hakama.core.services_catalog import ICONS, Service, validate_service
-from hakama.services import service_catalog, service_requests
+from hakama.core.request_types import ICONS, Service, validate_service
+from hakama.services import request_types, service_requests
 
 services_app = typer.Typer(help="The service catalogue (Open311 services).", no_args_is_help=True)
 
@@ -34,9 +34,9 @@ def list_cmd(
     """List services with their department and target time."""
     platform = state(ctx).platform()
     if all_definitions:
-        listed = service_catalog.all_definitions(platform)
+        listed = request_types.all_definitions(platform)
     else:
-        listed = service_catalog.list_services(platform, area_code=area)
+        listed = request_types.list_services(platform, area_code=area)
     table = Table("code", "defined at", "name", "department", "target h", "attributes", "active")
     for s in listed:
         table.add_row(
@@ -87,7 +87,7 @@ def add_cmd(
         validate_service(service)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
-    service_catalog.save_service(platform, service, actor=system_actor("cli"))
+    request_types.save_service(platform, service, actor=system_actor("cli"))
     console.print(f"saved service {code} at {area}")
 
 
@@ -103,8 +103,8 @@ def import_cmd(
 ) -> None:
     """Create or replace services from a YAML file, all or nothing."""
     platform = state(ctx).platform()
-    definitions = service_catalog.load_yaml(file, area_code=area)
-    saved = service_catalog.import_services(platform, definitions, actor=system_actor("cli"))
+    definitions = request_types.load_yaml(file, area_code=area)
+    saved = request_types.import_services(platform, definitions, actor=system_actor("cli"))
     console.print(f"imported {len(saved)} services from {file}")
 
 
@@ -116,7 +116,7 @@ def disable_cmd(
 ) -> None:
     """Stop offering a service in an area (requests already filed stay)."""
     platform = state(ctx).platform()
-    service_catalog.disable_service(platform, code, area_code=area, actor=system_actor("cli"))
+    request_types.disable_service(platform, code, area_code=area, actor=system_actor("cli"))
     console.print(f"service {code} disabled at {area}")
 
 

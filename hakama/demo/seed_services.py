@@ -18,9 +18,9 @@ from typing import Any
 import pyarrow as pa
 
 from hakama.core.access import system_actor
-from hakama.core.services_catalog import Service, service_from_dict
+from hakama.core.request_types import Service, service_from_dict
 from hakama.core.territory import Area, Level
-from hakama.services import audit, service_catalog, territory
+from hakama.services import audit, request_types, territory
 from hakama.services.platform import Platform
 from hakama.storage.schema_requests import request_events, service_requests
 
@@ -452,7 +452,7 @@ def catalogue_for(areas: Sequence[Area]) -> list[Service]:
 
 
 def _plain(service: Service) -> dict[str, Any]:
-    from hakama.core.services_catalog import service_to_dict
+    from hakama.core.request_types import service_to_dict
 
     return service_to_dict(service)
 
@@ -464,7 +464,7 @@ def seed(platform: Platform, *, seed: int, scale: float) -> str:
     areas = territory.list_areas(platform)
     actor = system_actor("demo")
     services = catalogue_for(areas)
-    service_catalog.save_services(platform, services, actor=actor)
+    request_types.save_services(platform, services, actor=actor)
     start, end = _period(platform)
     table, events = demo_requests.generate_requests_and_events(
         areas, seed=seed, scale=scale, start=start, end=end

@@ -27,7 +27,6 @@ from hakama.http.api import (
 from hakama.http.web import (
     auth_pages,
     backoffice,
-    catalogue_editor,
     communes,
     comparisons,
     dashboards,
@@ -37,6 +36,7 @@ from hakama.http.web import (
     portal,
     records_pages,
     reports,
+    request_types_editor,
     tiles,
     tracking,
 )
@@ -66,7 +66,7 @@ def routers() -> list[APIRouter]:
         tracking.router,
         notices.router,
         backoffice.router,
-        catalogue_editor.router,
+        request_types_editor.router,
         records_pages.router,
         comparisons.router,
         dashboards.router,

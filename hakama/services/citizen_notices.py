@@ -26,7 +26,7 @@ from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.phones import is_mobile
 from hakama.core.requests import EMAIL, Contact, EventKind, ServiceRequest
-from hakama.services import request_store, service_catalog
+from hakama.services import request_store, request_types
 from hakama.services.mail import mail_enabled, send_mail
 from hakama.services.platform import Platform
 from hakama.services.sms import Refused, send_sms, sms_enabled
@@ -408,7 +408,7 @@ def message_for(platform: Platform, item: Claimed) -> notices.Message:
     service = row.service_name
     if item.language != row.language:
         with contextlib.suppress(NotFound):
-            service = service_catalog.get_service(
+            service = request_types.get_service(
                 platform, row.service_code, area_code=row.area_code
             ).name(item.language)
     base = platform.settings.base_url

@@ -32,7 +32,7 @@ from hakama.core.clock import utcnow
 from hakama.core.datasets import LICENCES
 from hakama.core.errors import Forbidden, Invalid, NotFound
 from hakama.core.territory import Area, Level
-from hakama.services import audit, indicators, service_catalog, territory
+from hakama.services import audit, indicators, request_types, territory
 from hakama.services.dataset_specs import (
     BUILT_IN,
     BuildOptions,
@@ -201,7 +201,7 @@ def _licence_note(attribution: str) -> str:
 
 def _service_names(platform: Platform) -> pa.Table:
     names: dict[str, dict[str, str]] = {}
-    for s in service_catalog.all_definitions(platform):
+    for s in request_types.all_definitions(platform):
         names.setdefault(s.code, {lang: s.name(lang) for lang in ("ar", "fr", "en")})
     return pa.Table.from_pylist(
         [

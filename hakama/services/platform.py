@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the types of what the services keep here; they import this 
 
     from hakama.core.indicators import IndicatorDefinition
     from hakama.core.records import RecordType
-    from hakama.core.services_catalog import Service
+    from hakama.core.request_types import Service
     from hakama.core.territory import Area, AreaIndex
     from hakama.services.dataset_specs import Spec
     from hakama.services.datasets import Snapshot

@@ -17,6 +17,7 @@ from hakama.core.access import Action, Actor
 from hakama.core.clock import utcnow
 from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.core.phones import to_e164
+from hakama.core.request_types import parse_answers
 from hakama.core.requests import (
     MAX_MEDIA,
     BusinessHours,
@@ -31,13 +32,12 @@ from hakama.core.requests import (
     validate_contact,
     validate_draft,
 )
-from hakama.core.services_catalog import parse_answers
 from hakama.services import (
     citizen_notices,
     request_events,
     request_media,
     request_store,
-    service_catalog,
+    request_types,
     territory,
 )
 from hakama.services.platform import Platform
@@ -121,7 +121,7 @@ def file_request(
     if not request_store.may(platform, actor, Action.SUBMIT_REQUEST, area_code):
         raise Forbidden(f"{actor.label} may not file requests")
     try:
-        service = service_catalog.get_service(platform, draft.service_code, area_code=area_code)
+        service = request_types.get_service(platform, draft.service_code, area_code=area_code)
     except NotFound:
         raise Invalid(
             f"service_code {draft.service_code!r} is not offered in {area_code}"

@@ -10,7 +10,7 @@ from hakama.core.access import ANONYMOUS, Actor, Role, system_actor
 from hakama.core.requests import RequestDraft, Status
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import indicators, request_events, request_filing, service_catalog, territory
+from hakama.services import indicators, request_events, request_filing, request_types, territory
 from hakama.services import service_requests as sr
 from hakama.services.platform import Platform
 
@@ -20,7 +20,7 @@ BERKANE = "02.113.01.09"
 def test_filed_and_resolved_requests_feed_the_indicators(platform: Platform) -> None:
     areas = demo_areas()
     territory.save_areas(platform, areas, actor=system_actor("test"))
-    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
+    request_types.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
     berkane = next(a for a in areas if a.code == BERKANE)
     point = shape(berkane.geometry).representative_point()
     agent = Actor(kind="user", id="agent", role=Role.AGENT, area_code=BERKANE)

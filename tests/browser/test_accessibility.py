@@ -20,7 +20,7 @@ from hakama.core.requests import RequestDraft
 from hakama.demo.build import build_demo
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import indicators, request_filing, service_catalog, territory, users
+from hakama.services import indicators, request_filing, request_types, territory, users
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
@@ -68,7 +68,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, tuple[
     platform = Platform.open(settings)
     areas = demo_areas()
     territory.save_areas(platform, areas, actor=system_actor("test"))
-    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
+    request_types.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
     commune = next(a for a in areas if a.level.value == "commune")
     p = shape(commune.geometry).representative_point()
     with serve(platform) as url:
@@ -195,7 +195,7 @@ def office_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     build_demo(platform, scale=0.01, run_seeds=False)
     indicators.compute(platform, only=["requests_per_10k", "resolution_time_median"])
     areas = territory.list_areas(platform)
-    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
+    request_types.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
     commune = next(a for a in areas if a.level.value == "commune" and a.geometry)
     users.add_user(platform, username="agent-a11y", password=AGENT_PASSWORD, role="agent",
                    area_code=commune.code, actor=system_actor("test"))
@@ -217,7 +217,7 @@ def office_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
 
 
 def _answers(platform: Platform, code: str, commune: str) -> dict[str, str]:
-    service = service_catalog.get_service(platform, code, area_code=commune)
+    service = request_types.get_service(platform, code, area_code=commune)
     return {a.code: (a.value_keys()[0] if a.values else "1") for a in service.attributes
             if a.required}
 

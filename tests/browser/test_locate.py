@@ -22,7 +22,7 @@ from hakama.core.access import system_actor
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
 from hakama.http.web import i18n
-from hakama.services import basemap, service_catalog, service_requests, territory
+from hakama.services import basemap, request_types, service_requests, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from tests.browser.conftest import serve
@@ -45,7 +45,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("locate")
     platform = Platform.open(Settings(data_dir=folder / "data", environment="test"))
     territory.save_areas(platform, demo_areas(), actor=OPERATOR)
-    service_catalog.save_services(
+    request_types.save_services(
         platform, catalogue_for(territory.list_areas(platform)), actor=OPERATOR
     )
     with serve(platform) as url:

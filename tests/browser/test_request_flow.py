@@ -27,7 +27,7 @@ from hakama.demo.territory import demo_areas
 from hakama.services import (
     request_filing,
     request_media,
-    service_catalog,
+    request_types,
     service_requests,
     territory,
     users,
@@ -60,7 +60,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("request-flow")
     platform = Platform.open(Settings(data_dir=folder / "data", environment="test"))
     territory.save_areas(platform, demo_areas(), actor=OPERATOR)
-    service_catalog.save_services(
+    request_types.save_services(
         platform, catalogue_for(territory.list_areas(platform)), actor=OPERATOR
     )
     users.add_user(
@@ -93,7 +93,7 @@ def seed_requests(platform: Platform) -> None:
         ("noise", 0.2, here),
         ("waste", 6, other),
     ):
-        service = service_catalog.get_service(platform, code, area_code=COMMUNE)
+        service = request_types.get_service(platform, code, area_code=COMMUNE)
         answers = {
             a.code: (a.value_keys()[0] if a.values else "1")
             for a in service.attributes

@@ -62,7 +62,7 @@ def test_reimport_dry_run_then_moves_and_prints_counts(tmp_path: Path) -> None:
     from hakama.core.requests import RequestDraft
     from hakama.demo.seed_services import catalogue_for
     from hakama.demo.territory import demo_areas
-    from hakama.services import request_filing, service_catalog
+    from hakama.services import request_filing, request_types
     from hakama.services.platform import Platform
     from hakama.settings import Settings
 
@@ -75,7 +75,7 @@ def test_reimport_dry_run_then_moves_and_prints_counts(tmp_path: Path) -> None:
     assert hakama(tmp_path, "territory", "import", str(wrong), *parent).returncode == 0
     platform = Platform.open(Settings(data_dir=tmp_path))
     try:
-        service_catalog.save_services(
+        request_types.save_services(
             platform, catalogue_for(demo_areas()), actor=system_actor("test")
         )
         draft = RequestDraft(

@@ -10,6 +10,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hakama.core.request_types import (
+    AttributeValue,
+    Datatype,
+    Service,
+    ServiceAttribute,
+    effective_catalogue,
+    parse_answers,
+    service_from_dict,
+    service_to_dict,
+)
 from hakama.core.requests import (
     MAX_DESCRIPTION,
     TRANSITIONS,
@@ -29,16 +39,6 @@ from hakama.core.requests import (
     open311_statuses,
     validate_contact,
     validate_draft,
-)
-from hakama.core.services_catalog import (
-    AttributeValue,
-    Datatype,
-    Service,
-    ServiceAttribute,
-    effective_catalogue,
-    parse_answers,
-    service_from_dict,
-    service_to_dict,
 )
 
 CASA = ZoneInfo("Africa/Casablanca")

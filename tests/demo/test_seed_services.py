@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from hakama.core.access import ANONYMOUS, system_actor
+from hakama.core.request_types import ICONS, LANGUAGES, Datatype
 from hakama.core.requests import Status
-from hakama.core.services_catalog import ICONS, LANGUAGES, Datatype
 from hakama.demo import requests as demo_requests
 from hakama.demo import seed_services
 from hakama.demo.territory import demo_areas
-from hakama.services import service_catalog, service_requests, territory
+from hakama.services import request_types, service_requests, territory
 from hakama.services.platform import Platform
 
 
@@ -67,6 +67,6 @@ def test_seed_loads_the_same_requests_as_the_lake(platform: Platform) -> None:
     one = page.items[0]
     history = service_requests.history(platform, one.id, actor=ANONYMOUS)
     assert history[0].kind.value == "created" and history[-1].status is Status.CLOSED
-    offered = service_catalog.list_services(platform, area_code=one.area_code)
+    offered = request_types.list_services(platform, area_code=one.area_code)
     assert one.service_code in {s.code for s in offered}
     assert service_requests.staged_count(platform) == 0  # the demo wrote its events to the lake

@@ -19,8 +19,8 @@ from hakama.services import (
     request_events,
     request_filing,
     request_publication,
+    request_types,
     request_work,
-    service_catalog,
     territory,
 )
 from hakama.services.platform import Platform
@@ -70,7 +70,7 @@ def build_world(folder: Path) -> World:
     )
     areas = demo_areas()
     territory.save_areas(platform, areas, actor=system_actor("test"))
-    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
+    request_types.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
     commune = next(a for a in areas if a.level.value == "commune")
     outline = shape(commune.geometry)
     point = outline.representative_point()

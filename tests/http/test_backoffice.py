@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 
 from hakama.core.access import system_actor
 from hakama.core.clock import utcnow
+from hakama.core.request_types import service_from_dict
 from hakama.core.requests import Contact, RequestDraft, Status
-from hakama.core.services_catalog import service_from_dict
 from hakama.core.territory import Area, Level
 from hakama.http.app import create_app
-from hakama.services import request_filing, service_catalog, service_requests, territory, users
+from hakama.services import request_filing, request_types, service_requests, territory, users
 from hakama.services.platform import Platform
 
 OPERATOR = system_actor("test")
@@ -75,7 +75,7 @@ class Office:
 
 def _office(platform: Platform) -> Iterator[Office]:
     territory.save_areas(platform, AREAS, actor=OPERATOR)
-    service_catalog.save_services(platform, [service_from_dict(s) for s in SERVICES],
+    request_types.save_services(platform, [service_from_dict(s) for s in SERVICES],
                                   actor=OPERATOR)
     for name, role, area in (("agent-a", "agent", "P.A"), ("agent-b", "agent", "P.B"),
                              ("admin-p", "admin", "P"), ("admin-a", "admin", "P.A"),
@@ -271,7 +271,7 @@ def test_admin_manages_the_catalogue(office: Office) -> None:
         "attr_en": ["Size", ""], "attr_values": ["small=Petit, big=Grand", ""],
     })
     assert saved.status_code == 303, saved.text
-    service = service_catalog.get_service(office.platform, "potholes", area_code="P.A")
+    service = request_types.get_service(office.platform, "potholes", area_code="P.A")
     assert service.names["ar"] == "الحفر" and service.target_hours == 120 and service.icon == "road"
     size = service.attribute("size")
     assert size is not None and size.required and size.value_keys() == ("small", "big")
@@ -284,8 +284,8 @@ def test_admin_manages_the_catalogue(office: Office) -> None:
     disabled = commune_admin.post("/office/services/lighting/disable",
                                   data={"csrf_token": form_token(edit.text), "area": "P.A"})
     assert disabled.status_code == 303
-    assert "lighting" not in [s.code for s in service_catalog.list_services(office.platform, area_code="P.A")]
-    assert "lighting" in [s.code for s in service_catalog.list_services(office.platform, area_code="P.B")]
+    assert "lighting" not in [s.code for s in request_types.list_services(office.platform, area_code="P.A")]
+    assert "lighting" in [s.code for s in request_types.list_services(office.platform, area_code="P.B")]
     assert commune_admin.get("/office/services?area=P").status_code == 403
     # invalid input is shown back, not stored
     bad = admin.post("/office/services/save", data={"csrf_token": token, "area": "P", "code": "Bad Code",

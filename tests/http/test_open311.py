@@ -23,7 +23,7 @@ from hakama.demo.territory import demo_areas
 from hakama.http.api.open311 import PUBLIC_APP_KEY
 from hakama.http.api.open311_codec import FormError, parse_post
 from hakama.http.app import create_app
-from hakama.services import keys, service_catalog, territory
+from hakama.services import keys, request_types, territory
 from hakama.services.platform import Platform
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -47,7 +47,7 @@ def env(sqlite_platform: Platform) -> Iterator[Env]:
     areas = demo_areas()
     operator = system_actor("test")
     territory.save_areas(p, areas, actor=operator)
-    service_catalog.save_services(p, catalogue_for(areas), actor=operator)
+    request_types.save_services(p, catalogue_for(areas), actor=operator)
     communes = [a for a in areas if a.level.value == "commune"]
     a, b = communes[0], communes[1]
     point = shape(a.geometry).representative_point()

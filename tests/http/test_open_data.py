@@ -32,7 +32,7 @@ from hakama.services import (
     dataset_builds,
     datasets,
     request_publication,
-    service_catalog,
+    request_types,
     territory,
 )
 from hakama.services.platform import Platform
@@ -455,7 +455,7 @@ def test_a_build_that_fails_keeps_the_last_good_version(
     leaky = next(s for s in services if s.code == "public_lighting")
     from dataclasses import replace
 
-    service_catalog.save_services(
+    request_types.save_services(
         p,
         [replace(leaky, names={**leaky.names, "fr": "Éclairage — urgences 0661234567"})],
         actor=system_actor("test"),
@@ -472,7 +472,7 @@ def test_a_build_that_fails_keeps_the_last_good_version(
         page = httpx.get(f"{url}/data/service-requests", params={"lang": "fr"}).text
         assert "a échoué" in page
     finally:
-        service_catalog.save_services(p, [leaky], actor=system_actor("test"))
+        request_types.save_services(p, [leaky], actor=system_actor("test"))
         assert dataset_builds.build(p, "service-requests", actor=system_actor("test"))[0].ok
     extras = {
         e["key"]: e["value"] for e in ckan.action.package_show(id="service-requests")["extras"]

@@ -26,7 +26,7 @@ from hakama.demo.territory import demo_areas
 from hakama.http import logs
 from hakama.http.api.open311 import PUBLIC_APP_KEY
 from hakama.http.app import create_app
-from hakama.services import keys, service_catalog, territory
+from hakama.services import keys, request_types, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
@@ -38,7 +38,7 @@ NAME, PHONE, PHONE_LOCAL, EMAIL = "Zineb", "+212661234567", "0661234567", "zineb
 def _seed(platform: Platform) -> tuple[float, float]:
     areas = demo_areas()
     territory.save_areas(platform, areas, actor=OPERATOR)
-    service_catalog.save_services(platform, catalogue_for(areas), actor=OPERATOR)
+    request_types.save_services(platform, catalogue_for(areas), actor=OPERATOR)
     commune = next(a for a in areas if a.level.value == "commune")
     point = shape(commune.geometry).representative_point()
     return point.x, point.y

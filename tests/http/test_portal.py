@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from hakama.core.access import system_actor
+from hakama.core.request_types import service_from_dict
 from hakama.core.requests import Status
-from hakama.core.services_catalog import service_from_dict
 from hakama.core.territory import Area, Level
 from hakama.http.app import create_app
 from hakama.http.web import i18n
-from hakama.services import request_media, service_catalog, service_requests, territory
+from hakama.services import request_media, request_types, service_requests, territory
 from hakama.services.platform import Platform
 
 OPERATOR = system_actor("test")
@@ -71,7 +71,7 @@ class Portal:
 @pytest.fixture
 def portal(sqlite_platform: Platform) -> Iterator[Portal]:
     territory.save_areas(sqlite_platform, AREAS, actor=OPERATOR)
-    service_catalog.save_services(
+    request_types.save_services(
         sqlite_platform, [service_from_dict(LIGHTING), service_from_dict(WASTE)], actor=OPERATOR
     )
     app = create_app(sqlite_platform.settings, platform=sqlite_platform, background=False)

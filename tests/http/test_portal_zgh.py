@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from hakama.core.access import system_actor
-from hakama.core.services_catalog import service_from_dict
+from hakama.core.request_types import service_from_dict
 from hakama.core.territory import Area, Level
 from hakama.http.app import create_app
-from hakama.services import service_catalog, territory
+from hakama.services import request_types, territory
 from hakama.services.platform import Platform
 
 OPERATOR = system_actor("test")
@@ -37,7 +37,7 @@ TIFINAGH = re.compile("[\u2d30-\u2d7f]")
 @pytest.fixture
 def client(sqlite_platform: Platform) -> Iterator[TestClient]:
     territory.save_areas(sqlite_platform, AREAS, actor=OPERATOR)
-    service_catalog.save_services(
+    request_types.save_services(
         sqlite_platform, [service_from_dict(LIGHTING), service_from_dict(WASTE)], actor=OPERATOR
     )
     app = create_app(sqlite_platform.settings, platform=sqlite_platform, background=False)

@@ -23,7 +23,7 @@ from shapely.geometry import shape
 from hakama.core.access import system_actor
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import service_catalog, territory
+from hakama.services import request_types, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
@@ -170,7 +170,7 @@ def world(
     platform = Platform.open(configured)
     areas = demo_areas()
     territory.save_areas(platform, areas, actor=system_actor("test"))
-    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
+    request_types.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
     commune = next(a for a in areas if a.level.value == "commune")
     p = shape(commune.geometry).representative_point()
     yield World(platform, mailbox, gateway, commune.code, (p.x, p.y))

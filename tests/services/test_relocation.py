@@ -25,8 +25,8 @@ from hakama.services import (
     entities,
     relocation,
     request_filing,
+    request_types,
     request_work,
-    service_catalog,
     territory,
     territory_import,
 )
@@ -72,7 +72,7 @@ def _counts(platform: Platform) -> dict[str, int]:
 def old_world(platform: Platform) -> dict[str, str]:
     """A territory on the wrong outlines, with things placed on them."""
     territory.save_areas(platform, moved(demo_areas(), yoff=0.17), actor=ADMIN)
-    service_catalog.save_services(platform, catalogue_for(demo_areas()), actor=ADMIN)
+    request_types.save_services(platform, catalogue_for(demo_areas()), actor=ADMIN)
     assert territory.locate(platform, *CENTRE) == SIDI_BOUHRIA  # the bug of issue 9
     entities.create(
         platform,
@@ -171,7 +171,7 @@ def test_geojson_reimport_with_dry_run_then_for_real(
 
 def test_a_point_outside_the_new_outlines_keeps_its_commune(platform: Platform) -> None:
     territory.save_areas(platform, demo_areas(), actor=ADMIN)
-    service_catalog.save_services(platform, catalogue_for(demo_areas()), actor=ADMIN)
+    request_types.save_services(platform, catalogue_for(demo_areas()), actor=ADMIN)
     request_id = _file(platform, -2.3151, 34.7015)  # Sidi Bouhria
     # Outlines pulled far east: the point now lies in no commune; it is not moved to nowhere.
     far = moved(demo_areas(), xoff=3)

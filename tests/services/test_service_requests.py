@@ -17,7 +17,7 @@ from hakama.core.errors import Conflict, Forbidden, Invalid, NotFound
 from hakama.core.requests import Contact, RequestDraft, Status
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import audit, events, request_filing, request_media, service_catalog, territory
+from hakama.services import audit, events, request_filing, request_media, request_types, territory
 from hakama.services import service_requests as sr
 from hakama.services.platform import Platform
 from hakama.storage.schema_requests import request_contacts, request_events_staging
@@ -43,7 +43,7 @@ class World:
 def world(platform: Platform) -> Iterator[World]:
     areas = demo_areas()
     territory.save_areas(platform, areas, actor=system_actor("test"))
-    service_catalog.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
+    request_types.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
     communes = [a for a in areas if a.level.value == "commune"]
     a, b = communes[0], communes[1]
 

@@ -21,8 +21,8 @@ from fastapi.responses import Response
 from hakama.core.access import Action, Actor, Role
 from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, NotFound, Unauthorized
+from hakama.core.request_types import Service, parse_datetime
 from hakama.core.requests import ServiceRequest, Status, open311_statuses
-from hakama.core.services_catalog import Service, parse_datetime
 from hakama.http.api.open311_codec import FORMATS, FormError, error_response, parse_post, respond
 from hakama.http.deps import PlatformDep, platform_of
 from hakama.http.offload import run_blocking
@@ -30,7 +30,7 @@ from hakama.http.problems import status_of
 from hakama.services import (
     request_filing,
     request_media,
-    service_catalog,
+    request_types,
     service_requests,
     territory,
 )
@@ -167,7 +167,7 @@ async def services(request: Request, platform: PlatformDep, fmt: str) -> Respons
     def work() -> Response:
         language = _language(request, platform)
         area = _jurisdiction(request, platform)
-        listed = service_catalog.list_services(platform, area_code=area)
+        listed = request_types.list_services(platform, area_code=area)
         rows = [_service_json(s, language) for s in listed]
         return respond(fmt, rows, root="services", row="service")
 
@@ -184,7 +184,7 @@ async def service_definition(
         language = _language(request, platform)
         area = _jurisdiction(request, platform)
         try:
-            service = service_catalog.get_service(platform, service_code, area_code=area)
+            service = request_types.get_service(platform, service_code, area_code=area)
         except NotFound:
             raise Open311Error(404, f"service_code {service_code[:64]!r} not found") from None
         attributes = [
@@ -207,7 +207,7 @@ async def service_definition(
 
 
 def _pick(names: Any, language: str) -> str:
-    from hakama.core.services_catalog import pick
+    from hakama.core.request_types import pick
 
     return pick(names, language)
 
@@ -277,7 +277,7 @@ def request_json(
 
 def service_names(platform: Platform, language: str) -> dict[str, str]:
     """Service names in `language`, by code (the widest definition of each code)."""
-    return {s.code: s.name(language) for s in service_catalog.list_services(platform)}
+    return {s.code: s.name(language) for s in request_types.list_services(platform)}
 
 
 def _date_param(request: Request, name: str) -> datetime | None:

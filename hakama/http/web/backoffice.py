@@ -1,7 +1,8 @@
 """The back office under `/office`: a commune's agents work their queue (filters, sort, search,
-assign, status with public or internal notes, merge, bulk) and open one request (the catalogue
-editor is `catalogue_editor`). Every change goes through `services.service_requests`, which
-checks the actor's area; this module only shows what it allows and says no politely.
+assign, status with public or internal notes, merge, bulk) and open one request (request
+types are edited in `request_types_editor`). Every change goes through
+`services.service_requests`, which checks the actor's area; this module only shows what it
+allows and says no politely.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from starlette.datastructures import UploadFile
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, HakamaError, Invalid, NotFound, Unauthorized
+from hakama.core.request_types import Service
 from hakama.core.requests import TRANSITIONS, Status
-from hakama.core.services_catalog import Service
 from hakama.http.deps import ActorDep, verify_csrf
 from hakama.http.problems import status_of
 from hakama.http.web.forms import form_text
@@ -33,7 +34,7 @@ from hakama.http.web.request_pages import page_number as read_page
 from hakama.services import (
     request_media,
     request_publication,
-    service_catalog,
+    request_types,
     service_requests,
     territory,
 )
@@ -77,7 +78,7 @@ def queue(
     else:
         statuses = tuple(s for s in Status if s.value == status) or ACTIVE
     sort_key: SortKey = next((k for k, _label in SORTS if k == sort), "-requested_at")
-    services = service_catalog.list_services(page.platform)
+    services = request_types.list_services(page.platform)
     filters = RequestFilter(
         queue=True,
         area_codes=(area,) if area else (),
@@ -206,7 +207,7 @@ def _detail(
             from hakama.core.requests import Contact
 
             contact = Contact()
-    offered = service_catalog.list_services(page.platform, area_code=req.area_code)
+    offered = request_types.list_services(page.platform, area_code=req.area_code)
     service = next((s for s in offered if s.code == req.service_code), None)
     view = page.request_view(req, utcnow(), services_by_code(offered))
     view["answers"] = _answers_view(page, service, req.attributes)

@@ -14,8 +14,8 @@ from starlette.datastructures import FormData, UploadFile
 
 from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, Invalid, NotFound
+from hakama.core.request_types import Datatype, Service
 from hakama.core.requests import Contact, RequestDraft, Status
-from hakama.core.services_catalog import Datatype, Service
 from hakama.http.deps import ActorDep, csrf_token, verify_csrf
 from hakama.http.problems import status_of
 from hakama.http.web.forms import form_photos, form_text
@@ -33,7 +33,7 @@ from hakama.http.web.request_pages import (
 from hakama.http.web.tracking import remember_token
 from hakama.services import (
     request_filing,
-    service_catalog,
+    request_types,
     service_requests,
 )
 from hakama.services.service_requests import RequestFilter
@@ -49,10 +49,10 @@ PAGE_SIZE = 20
 def _offered(page: Page, commune: str | None) -> list[Service]:
     if commune:
         try:
-            return service_catalog.list_services(page.platform, area_code=commune)
+            return request_types.list_services(page.platform, area_code=commune)
         except NotFound:
             pass
-    return service_catalog.list_services(page.platform)
+    return request_types.list_services(page.platform)
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -290,7 +290,7 @@ def public_requests(
     commune, service, status = commune[:64], service[:64], status[:20]
     page = Page(request, citizen=True)
     known = {a.code for a in leaf_areas(page.platform)}
-    services = service_catalog.list_services(page.platform)
+    services = request_types.list_services(page.platform)
     statuses = tuple(s for s in Status if s.value == status)
     filters = RequestFilter(
         area_codes=(commune,) if commune in known else (),

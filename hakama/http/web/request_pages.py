@@ -23,8 +23,8 @@ from markupsafe import Markup
 from shapely.geometry import mapping, shape
 
 from hakama.core.errors import HakamaError
+from hakama.core.request_types import Service
 from hakama.core.requests import EventKind, RequestEvent, ServiceRequest, Status
-from hakama.core.services_catalog import Service
 from hakama.core.territory import Area, Level
 from hakama.http.problems import status_of, title_of
 from hakama.http.web import i18n

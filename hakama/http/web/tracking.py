@@ -19,7 +19,7 @@ from hakama.http.problems import status_of
 from hakama.http.web import notices
 from hakama.http.web.forms import form_photos, form_text
 from hakama.http.web.request_pages import Page, services_by_code, translate_error
-from hakama.services import citizen_notices, request_media, service_catalog, service_requests
+from hakama.services import citizen_notices, request_media, request_types, service_requests
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,7 +96,7 @@ def _track_page(
     events = service_requests.history(page.platform, req.id, actor=actor, token=token)
     is_requester = token is not None and _holds(page, req.id, token)
     now = utcnow()
-    known = services_by_code(service_catalog.list_services(page.platform))
+    known = services_by_code(request_types.list_services(page.platform))
     view = page.request_view(req, now, known)
     private_link = ""
     if filed and is_requester and token:

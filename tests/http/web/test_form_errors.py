@@ -15,7 +15,7 @@ from hakama.core.access import system_actor
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
 from hakama.http.app import create_app
-from hakama.services import service_catalog, territory
+from hakama.services import request_types, territory
 from hakama.services.platform import Platform
 
 
@@ -23,7 +23,7 @@ from hakama.services.platform import Platform
 def client(sqlite_platform: Platform) -> Iterator[TestClient]:
     areas = demo_areas()
     territory.save_areas(sqlite_platform, areas, actor=system_actor("test"))
-    service_catalog.save_services(sqlite_platform, catalogue_for(areas), actor=system_actor("test"))
+    request_types.save_services(sqlite_platform, catalogue_for(areas), actor=system_actor("test"))
     app = create_app(sqlite_platform.settings, platform=sqlite_platform, background=False)
     with TestClient(app, follow_redirects=False) as c:
         yield c

@@ -1,4 +1,5 @@
-"""The service catalogue, pure: what a citizen may ask a commune for, and how an answer is checked.
+"""Request types (Open311 "services"), pure: what a citizen may ask a commune for, and how an
+answer is checked. Not the open-data catalogue (`core/datasets.py`).
 
 A service is defined for an area. A definition made at the province applies to every commune of
 the province; a commune may override it (other department, other target time) or disable it.

@@ -1,4 +1,5 @@
-"""Service catalogue use cases: define, list, disable services; resolve what a commune offers."""
+"""Request types (Open311 services) use cases: define, list, disable them; resolve what a commune
+offers. The open-data catalogue is `services/datasets.py`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.clock import utcnow
 from hakama.core.errors import Forbidden, Invalid, NotFound
-from hakama.core.services_catalog import (
+from hakama.core.request_types import (
     AttributeValue,
     Datatype,
     Service,

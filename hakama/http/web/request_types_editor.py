@@ -1,5 +1,6 @@
-"""The back office's service catalogue under `/office/services`: an area's admins list, add,
-edit and withdraw services (own and inherited definitions); `service_catalog` checks the area.
+"""The back office's editor of request types (Open311 services) under `/office/services`: an
+area's admins list, add, edit and withdraw them (own and inherited definitions);
+`services.request_types` checks the area.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from starlette.datastructures import FormData
 
 from hakama.core.access import Actor
 from hakama.core.errors import Forbidden, HakamaError, Invalid, Unauthorized
-from hakama.core.services_catalog import ICONS, LANGUAGES, Datatype, Service, service_from_dict
+from hakama.core.request_types import ICONS, LANGUAGES, Datatype, Service, service_from_dict
 from hakama.http.deps import ActorDep, verify_csrf
 from hakama.http.problems import status_of
 from hakama.http.web.forms import form_text
 from hakama.http.web.office import Redirect, catalog_areas, office_context, office_message, sign_in
 from hakama.http.web.request_pages import Page
-from hakama.services import service_catalog
+from hakama.services import request_types
 
 router = APIRouter(prefix="/office", include_in_schema=False)
 
@@ -38,8 +39,8 @@ def _admin(page: Page, actor: Actor, area: str) -> tuple[list[str], str]:
 
 
 def _catalogue_rows(page: Page, area: str) -> list[dict[str, Any]]:
-    own = service_catalog.definitions_at(page.platform, area)
-    offered = {s.code: s for s in service_catalog.list_services(page.platform, area_code=area)}
+    own = request_types.definitions_at(page.platform, area)
+    offered = {s.code: s for s in request_types.list_services(page.platform, area_code=area)}
     for service in own:
         offered.setdefault(service.code, service)
     return [
@@ -158,10 +159,10 @@ def service_edit(request: Request, code: str, actor: ActorDep, area: str = "") -
     try:
         _areas, chosen = _admin(page, actor, area)
         own = next(
-            (s for s in service_catalog.definitions_at(page.platform, chosen) if s.code == code),
+            (s for s in request_types.definitions_at(page.platform, chosen) if s.code == code),
             None,
         )
-        service = own or service_catalog.get_service(page.platform, code, area_code=chosen)
+        service = own or request_types.get_service(page.platform, code, area_code=chosen)
     except Redirect as exit_:
         return exit_.response
     except HakamaError as exc:
@@ -222,7 +223,7 @@ async def service_save(request: Request, actor: ActorDep) -> Response:
         return page.error(exc)
     code = form_text(form, "code", 64).strip()
     previous = next(
-        (s for s in service_catalog.all_definitions(page.platform) if s.code == code), None
+        (s for s in request_types.all_definitions(page.platform) if s.code == code), None
     )
     data: dict[str, Any] = {
         "code": code,
@@ -246,7 +247,7 @@ async def service_save(request: Request, actor: ActorDep) -> Response:
             service = service_from_dict(data)
         except ValueError as exc:
             raise Invalid(str(exc)) from None
-        service_catalog.save_service(page.platform, service, actor=actor)
+        request_types.save_service(page.platform, service, actor=actor)
     except HakamaError as exc:
         if isinstance(exc, Forbidden | Unauthorized):
             return page.error(exc)
@@ -289,7 +290,7 @@ async def service_disable(request: Request, code: str, actor: ActorDep) -> Respo
     try:
         _areas, chosen = _admin(page, actor, area)
         verify_csrf(request, form_text(form, "csrf_token", 600))
-        service_catalog.disable_service(page.platform, code, area_code=chosen, actor=actor)
+        request_types.disable_service(page.platform, code, area_code=chosen, actor=actor)
     except Redirect as exit_:
         return exit_.response
     except HakamaError as exc:
