@@ -12,7 +12,6 @@ Runs when `HAKAMA_MQTT_URL` is set; a separate clean connection, QoS 0, nothing 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -21,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from hakama.core.clock import utcnow
 from hakama.core.operations import BROKER_TOPICS
+from hakama.jobs import rounds
 from hakama.jobs.mqtt import MqttConfig, default_client_id
 from hakama.services import alerts
 from hakama.services.platform import Platform
@@ -100,8 +100,7 @@ async def run(platform: Platform, stop: asyncio.Event, *, every: float = CHECK_E
     client.loop_start()
     try:
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every)
+            await rounds.pause(stop, every)
             try:
                 await asyncio.to_thread(check, platform)
                 platform.ops.succeeded("broker_watch", utcnow())

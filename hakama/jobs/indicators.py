@@ -2,17 +2,17 @@
 indicators up to date (incremental), then evaluate alerts and send their webhooks.
 
 The computation runs in a worker thread so the server keeps answering. A failing round is
-logged and the next round tries again: the schedule never takes the server down.
+logged and the next round tries again (`jobs.rounds`): the schedule never takes the server down.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
 from hakama.core.clock import utcnow
+from hakama.jobs import rounds
 from hakama.services import alerts, indicators
 from hakama.services.platform import Platform
 
@@ -28,7 +28,6 @@ class Round:
     alerts_opened: int
     alerts_closed: int
     delivered: int
-    error: str | None = None
 
 
 def enabled(platform: Platform) -> bool:
@@ -54,31 +53,21 @@ async def run(
     platform: Platform, stop: asyncio.Event, *, interval_seconds: float | None = None
 ) -> None:
     """Run a round now and then every interval until `stop` is set."""
-    interval = (
-        interval_seconds
-        if interval_seconds is not None
-        else platform.settings.indicators_interval_minutes * 60
+    every = platform.settings.indicators_interval_minutes * 60 if interval_seconds is None else interval_seconds
+    await rounds.every(stop, every, lambda: _logged_round(platform))
+
+
+async def _logged_round(platform: Platform) -> None:
+    done = await rounds.in_thread(
+        run_round, platform, log=log, failed="indicator round failed; retrying next round"
     )
-    while not stop.is_set():
-        done = await safe_round(platform)
-        if done.error is None:
-            platform.ops.succeeded("indicators", utcnow())
-            log.info(
-                "indicators: %d recomputed (%d values); alerts %d opened, %d closed, %d webhooks sent",
-                done.computed,
-                done.values,
-                done.alerts_opened,
-                done.alerts_closed,
-                done.delivered,
-            )
-        with contextlib.suppress(TimeoutError):  # the interval passed: next round
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-
-
-async def safe_round(platform: Platform) -> Round:
-    """A round in a worker thread; any error is logged and reported, never raised."""
-    try:
-        return await asyncio.to_thread(run_round, platform)
-    except Exception as exc:  # the server must outlive a bad file, a full disk, a broken webhook
-        log.exception("indicator round failed; retrying next round")
-        return Round(0, 0, 0, 0, 0, error=f"{type(exc).__name__}: {exc}")
+    if done is not None:
+        platform.ops.succeeded("indicators", utcnow())
+        log.info(
+            "indicators: %d recomputed (%d values); alerts %d opened, %d closed, %d webhooks sent",
+            done.computed,
+            done.values,
+            done.alerts_opened,
+            done.alerts_closed,
+            done.delivered,
+        )

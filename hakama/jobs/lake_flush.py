@@ -11,12 +11,12 @@ durably in the database, nothing is lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time as clock
 from dataclasses import dataclass
 
 from hakama.core.clock import utcnow
+from hakama.jobs import rounds
 from hakama.services import observations, request_events
 from hakama.services.platform import Platform
 
@@ -70,8 +70,7 @@ async def run(
             log.exception("lake flush failed; staged rows stay in the database until the next try")
         if due:
             last_compaction = clock.monotonic()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=config.interval)
+        await rounds.pause(stop, config.interval)
     try:
         await asyncio.to_thread(observations.flush, platform)
         await asyncio.to_thread(request_events.flush_events, platform)

@@ -9,10 +9,10 @@ schedule.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from hakama.core.access import system_actor
+from hakama.jobs import rounds
 from hakama.services import dataset_builds
 from hakama.services.dataset_builds import BuildResult
 from hakama.services.platform import Platform
@@ -28,32 +28,23 @@ def run_round(platform: Platform) -> list[BuildResult]:
     return dataset_builds.build(platform, actor=system_actor("open-data"))
 
 
-async def safe_round(platform: Platform) -> list[BuildResult]:
-    try:
-        return await asyncio.to_thread(run_round, platform)
-    except Exception:  # the server must outlive a bad lake file or a full disk
-        log.exception("open-data round failed; retrying next round")
-        return []
-
-
 async def run(
     platform: Platform, stop: asyncio.Event, *, interval_seconds: float | None = None
 ) -> None:
-    interval = (
-        interval_seconds
-        if interval_seconds is not None
-        else platform.settings.open_data_interval_minutes * 60
+    every = platform.settings.open_data_interval_minutes * 60 if interval_seconds is None else interval_seconds
+    await rounds.every(stop, every, lambda: _logged_round(platform))
+
+
+async def _logged_round(platform: Platform) -> None:
+    results = await rounds.in_thread(
+        run_round, platform, log=log, failed="open-data round failed; retrying next round"
     )
-    while not stop.is_set():
-        results = await safe_round(platform)
-        if results:
-            ok = sum(r.ok for r in results)
-            failed = [r.dataset_id for r in results if not r.ok and not r.skipped]
-            log.info(
-                "open data: %d datasets built, %d failed%s",
-                ok,
-                len(failed),
-                f" ({', '.join(failed)}; last good versions kept)" if failed else "",
-            )
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    if results:
+        ok = sum(r.ok for r in results)
+        failed = [r.dataset_id for r in results if not r.ok and not r.skipped]
+        log.info(
+            "open data: %d datasets built, %d failed%s",
+            ok,
+            len(failed),
+            f" ({', '.join(failed)}; last good versions kept)" if failed else "",
+        )

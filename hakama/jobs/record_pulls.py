@@ -9,9 +9,9 @@ source (`last_error`, shown on its page and in `/health`) and tried again at its
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from hakama.jobs import rounds
 from hakama.services import record_lake, record_sources
 from hakama.services.platform import Platform
 
@@ -43,10 +43,7 @@ def run_round(platform: Platform) -> list[record_sources.PullReport]:
 
 async def run(platform: Platform, stop: asyncio.Event) -> None:
     interval = platform.settings.records_pull_interval_seconds
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(run_round, platform)
-        except Exception:  # the server outlives a broken source or a full disk
-            log.exception("record pull round failed; retrying next round")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    failed = "record pull round failed; retrying next round"
+    await rounds.every(
+        stop, interval, lambda: rounds.in_thread(run_round, platform, log=log, failed=failed)
+    )

@@ -9,10 +9,10 @@ Building and sending run in a worker thread, one report at a time, so the server
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from hakama.core.access import system_actor
+from hakama.jobs import rounds
 from hakama.reports import labels
 from hakama.reports.render import report_file
 from hakama.services import mail, report_subscriptions, territory
@@ -90,10 +90,7 @@ def run_round(platform: Platform) -> int:
 
 async def run(platform: Platform, stop: asyncio.Event) -> None:
     interval = platform.settings.report_delivery_interval_minutes * 60
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(run_round, platform)
-        except Exception:  # the server outlives a broken round
-            log.exception("report delivery round failed; retrying next round")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    failed = "report delivery round failed; retrying next round"
+    await rounds.every(
+        stop, interval, lambda: rounds.in_thread(run_round, platform, log=log, failed=failed)
+    )

@@ -5,9 +5,9 @@ a broken copy that still starts is noticed."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
+from hakama.jobs import rounds
 from hakama.services import integrity
 from hakama.services.platform import Platform
 
@@ -26,8 +26,7 @@ async def run(
 ) -> None:
     wait = first_after
     while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=wait)
+        await rounds.pause(stop, wait)
         if stop.is_set():
             return
         wait = every

@@ -4,17 +4,17 @@ query in the body. Served with the entity routes (`ngsi_ld.routers`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from hakama.core import entities as core_entities
-from hakama.core import entity_render, jsonld, ngsi_query, ngsi_selectors
+from hakama.core import entity_render, jsonld, ngsi_selectors
 from hakama.http.api import ngsi_media as media
 from hakama.http.api import ngsi_shape
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError, kind_of, problem_body
+from hakama.http.api.ngsi_query_body import read_query, text
 from hakama.http.deps import ActorDep, OffloadDep, PlatformDep
 from hakama.http.offload import run_blocking
 from hakama.services import entities as service
@@ -175,39 +175,17 @@ async def batch_query(
     body, context = await media.read_body(request, platform)
     accept = media.negotiate(request, geojson=True)
     representation, sys_attrs, _ = ngsi_shape.representation(options, format)
-    if not isinstance(body, Mapping) or body.get("type") != "Query":
-        raise NgsiError(
-            ErrorKind.BAD_REQUEST_DATA, 'the body must be a Query object ({"type": "Query", ...})'
-        )
-    selectors = [_selector(item, context) for item in _list(body, "entities")]
-    attr_names = [context.to_canonical(_text(a, "attrs")) for a in _list(body, "attrs")]
-    q = body.get("q")
-    query = (
-        ngsi_query.parse_q(_text(q, "q"), expand=context.to_canonical) if q is not None else None
-    )
-    geo = body.get("geoQ")
-    geoq = None
-    if geo is not None:
-        if not isinstance(geo, Mapping):
-            raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "geoQ: must be an object")
-        prop = geo.get("geoproperty")
-        geoq = ngsi_query.parse_geoq(
-            _text(geo.get("georel"), "geoQ.georel"),
-            _text(geo.get("geometry"), "geoQ.geometry"),
-            geo.get("coordinates"),
-            context.to_canonical(_text(prop, "geoQ.geoproperty")) if prop else None,
-        )
-    scope_q = body.get("scopeQ")
-    if not (selectors or attr_names or query or geoq or scope_q):
+    query = read_query(body, context)
+    if query.empty:
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "the Query needs entities, attrs, q or geoQ")
     result = await offload.run(
         service.query,
         platform,
-        selectors=selectors,
-        attrs=attr_names,
-        q=query,
-        geoq=geoq,
-        scope_q=ngsi_selectors.parse_scope_q(_text(scope_q, "scopeQ")) if scope_q else None,
+        selectors=query.selectors,
+        attrs=query.attrs,
+        q=query.q,
+        geoq=query.geoq,
+        scope_q=ngsi_selectors.parse_scope_q(query.scope_q) if query.scope_q else None,
         limit=ngsi_shape.page_size(limit, count),
         offset=offset,
         count=count,
@@ -221,46 +199,11 @@ async def batch_query(
         context,
         representation,
         sys_attrs,
-        attr_names,
+        query.attrs,
         language,
-        join=ngsi_shape.join_kind(_text(join, "join") if join is not None else None),
+        join=ngsi_shape.join_kind(text(join, "join") if join is not None else None),
         level=level,
     )
     geometry = body.get("geometryProperty")
-    geoproperty = _text(geometry, "geometryProperty") if geometry is not None else None
+    geoproperty = text(geometry, "geometryProperty") if geometry is not None else None
     return await ngsi_shape.entities_response(platform, result, shape, accept, geoproperty)
-
-
-def _list(body: Mapping[str, Any], name: str) -> list[Any]:
-    value = body.get(name, [])
-    if not isinstance(value, list):
-        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{name}: must be an array")
-    return value
-
-
-def _text(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: must be a non-empty string")
-    return value
-
-
-def _selector(item: Any, context: jsonld.Context) -> service.Selector:
-    if not isinstance(item, Mapping):
-        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: each item must be an object")
-    kind = item.get("type")
-    entity_id = item.get("id")
-    if entity_id is not None and not core_entities.is_uri(entity_id):
-        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: id must be a URI")
-    pattern = item.get("idPattern")
-    types = (
-        ngsi_selectors.parse_types(_text(kind, "entities.type"), expand=context.to_canonical)
-        if kind is not None
-        else ()
-    )
-    single = len(types) == 1 and len(types[0]) == 1
-    return service.Selector(
-        type=next(iter(types[0])) if single else None,
-        type_query=() if single else types,
-        id=entity_id,
-        id_pattern=_text(pattern, "entities.idPattern") if pattern is not None else None,
-    )

@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from hakama.core import entities as core_entities
 from hakama.core import jsonld, ngsi_query
 from hakama.core.clock import format_instant
+from hakama.core.ngsi_selectors import type_names
 from hakama.core.temporal import TemporalQuery, Truncated
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
@@ -216,7 +217,14 @@ async def query_entities_by_body(
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "the Query needs entities, attrs, q or geoQ")
     if query.scope_q:
         raise NgsiError(ErrorKind.OPERATION_NOT_SUPPORTED, "scopeQ in temporal queries")
-    types = [s.type for s in query.selectors if s.type]
+    if any(len(group) > 1 for s in query.selectors for group in s.type_query):
+        raise NgsiError(ErrorKind.OPERATION_NOT_SUPPORTED, "type conjunctions in temporal queries")
+    # a list of types is alternatives, as `type=A,B` in the GET query
+    types = [
+        name
+        for s in query.selectors
+        for name in ([s.type] if s.type else sorted(type_names(s.type_query)))
+    ]
     ids = [s.id for s in query.selectors if s.id]
     patterns = sorted({s.id_pattern for s in query.selectors if s.id_pattern})
     if len(patterns) > 1:

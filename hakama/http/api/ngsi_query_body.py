@@ -1,5 +1,5 @@
-"""The Query object of `POST …/temporal/entityOperations/query` (clause 5.2.23), read for the
-temporal query (`ngsi_ld_temporal`). `ngsi_ld_batch` still reads the entity query's own way."""
+"""The Query object (clause 5.2.23) of `POST …/entityOperations/query` (`ngsi_ld_batch`) and of
+`POST …/temporal/entityOperations/query` (`ngsi_ld_temporal`): one reader for both."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hakama.core import entities as core_entities
-from hakama.core import jsonld, ngsi_query
+from hakama.core import jsonld, ngsi_query, ngsi_selectors
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.services.entity_reads import Selector
 
@@ -86,8 +86,15 @@ def _selector(item: Any, context: jsonld.Context) -> Selector:
     if entity_id is not None and not core_entities.is_uri(entity_id):
         raise NgsiError(ErrorKind.BAD_REQUEST_DATA, "entities: id must be a URI")
     pattern = item.get("idPattern")
+    types = (
+        ngsi_selectors.parse_types(text(kind, "entities.type"), expand=context.to_canonical)
+        if kind is not None
+        else ()
+    )
+    single = len(types) == 1 and len(types[0]) == 1
     return Selector(
-        type=context.to_canonical(text(kind, "entities.type")) if kind is not None else None,
+        type=next(iter(types[0])) if single else None,
+        type_query=() if single else types,
         id=entity_id,
         id_pattern=text(pattern, "entities.idPattern") if pattern is not None else None,
     )

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from hakama.core.access import Action, Actor, allowed
@@ -20,15 +20,15 @@ from hakama.core.errors import Forbidden, HakamaError, Invalid, NotFound, Unauth
 from hakama.core.request_types import Service
 from hakama.core.requests import TRANSITIONS, Status
 from hakama.http.deps import ActorDep, verify_csrf
-from hakama.http.problems import status_of
 from hakama.http.web.forms import form_text
 from hakama.http.web.office import Redirect, office_context, office_message, staff_areas
 from hakama.http.web.request_pages import (
     Page,
+    action_routes,
     page_url,
     pager,
+    photo_file,
     services_by_code,
-    translate_error,
 )
 from hakama.http.web.request_pages import page_number as read_page
 from hakama.services import (
@@ -330,52 +330,19 @@ async def _change(request: Request, request_id: str, actor: Actor, what: str) ->
     except (NotFound, Forbidden, Unauthorized) as exc:
         return page.error(exc)
     except HakamaError as exc:
-        try:
-            return _detail(
-                page,
-                actor,
-                request_id,
-                errors=[translate_error(page, exc.message)],
-                status_code=status_of(exc),
-            )
-        except HakamaError as again:
-            return page.error(again)
+        return page.again(
+            exc,
+            lambda errors, status: _detail(page, actor, request_id, errors=errors, status_code=status),
+        )
     return RedirectResponse(f"/office/requests/{request_id}?msg={msg}", status_code=303)
 
 
-@router.post("/requests/{request_id}/publish", response_class=HTMLResponse)
-async def publish(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _change(request, request_id, actor, "publish")
-
-
-@router.post("/requests/{request_id}/status", response_class=HTMLResponse)
-async def change_status(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _change(request, request_id, actor, "status")
-
-
-@router.post("/requests/{request_id}/assign", response_class=HTMLResponse)
-async def assign(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _change(request, request_id, actor, "assign")
-
-
-@router.post("/requests/{request_id}/comment", response_class=HTMLResponse)
-async def comment(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _change(request, request_id, actor, "comment")
-
-
-@router.post("/requests/{request_id}/reopen", response_class=HTMLResponse)
-async def reopen(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _change(request, request_id, actor, "reopen")
-
-
-@router.post("/requests/{request_id}/photo", response_class=HTMLResponse)
-async def add_photo(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _change(request, request_id, actor, "photo")
-
-
-@router.post("/requests/{request_id}/merge", response_class=HTMLResponse)
-async def merge(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _change(request, request_id, actor, "merge")
+action_routes(
+    router,
+    "/requests/{request_id}",
+    ("publish", "status", "assign", "comment", "reopen", "photo", "merge"),
+    _change,
+)
 
 
 @router.get("/media/{request_id}/{name}")
@@ -390,6 +357,4 @@ def media(request: Request, request_id: str, name: str, actor: ActorDep) -> Resp
         path, content_type = request_media.media_path(page.platform, name)
     except HakamaError as exc:
         return page.error(exc)
-    return FileResponse(
-        path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"}
-    )
+    return photo_file(path, content_type)

@@ -6,7 +6,7 @@ Views are plain dicts built from domain objects, so templates never reach into s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -17,15 +17,17 @@ from zoneinfo import ZoneInfo
 import shapely
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from markupsafe import Markup
 from shapely.geometry import mapping, shape
 
+from hakama.core.access import Actor
 from hakama.core.errors import HakamaError
 from hakama.core.request_types import Service
 from hakama.core.requests import EventKind, RequestEvent, ServiceRequest, Status
 from hakama.core.territory import Area, Level
+from hakama.http.deps import ActorDep
 from hakama.http.problems import status_of, title_of
 from hakama.http.web import i18n
 from hakama.http.web.numbers import number_locale
@@ -126,6 +128,14 @@ class Page:
         return render(
             self.request, template, status_code, citizen=self.citizen, icon=icon, **context
         )
+
+    def again(self, exc: HakamaError, show: Callable[[list[str], int], Response]) -> Response:
+        """A refused form: `show(errors, status)` draws its page again with the error, or the
+        error page when that page itself cannot be shown (gone, not allowed)."""
+        try:
+            return show([translate_error(self, exc.message)], status_of(exc))
+        except HakamaError as again:
+            return self.error(again)
 
     def error(self, exc: HakamaError) -> HTMLResponse:
         """The layout's error page for a domain error, with its HTTP status.
@@ -357,6 +367,33 @@ def pager(
             for n in page_numbers(page_no, last)
         ],
     }
+
+
+#: What a request's action handler is given: the request, the request id, the actor, the action.
+ActionHandler = Callable[[Request, str, Actor, str], Awaitable[Response]]
+
+
+def action_routes(router: APIRouter, base: str, actions: Iterable[str], handle: ActionHandler) -> None:
+    """One form route `POST {base}/{action}` per action (`base` holds `{request_id}`), each
+    answered by `handle(request, request_id, actor, action)`."""
+
+    def route(action: str) -> None:
+        async def post(request: Request, request_id: str, actor: ActorDep) -> Response:
+            return await handle(request, request_id, actor, action)
+
+        router.add_api_route(
+            f"{base}/{action}", post, methods=["POST"], response_class=HTMLResponse, name=action
+        )
+
+    for action in actions:
+        route(action)
+
+
+def photo_file(path: Path, content_type: str) -> FileResponse:
+    """A request's photo, for the few who may see it: cached by the browser only."""
+    return FileResponse(
+        path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 def services_by_code(services: Iterable[Service]) -> dict[str, Service]:

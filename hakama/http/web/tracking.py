@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, Invalid, NotFound
@@ -18,7 +18,13 @@ from hakama.http.deps import ActorDep, csrf_token, verify_csrf
 from hakama.http.problems import status_of
 from hakama.http.web import notices
 from hakama.http.web.forms import form_photos, form_text
-from hakama.http.web.request_pages import Page, services_by_code, translate_error
+from hakama.http.web.request_pages import (
+    Page,
+    action_routes,
+    photo_file,
+    services_by_code,
+    translate_error,
+)
 from hakama.services import citizen_notices, request_media, request_types, service_requests
 
 router = APIRouter(include_in_schema=False)
@@ -261,34 +267,17 @@ async def _requester_action(request: Request, request_id: str, actor: Any, kind:
     except HakamaError as exc:
         if isinstance(exc, NotFound):
             return page.error(exc)
-        try:
-            return _track_page(
-                page,
-                request_id,
-                actor,
-                token=token,
-                errors=[translate_error(page, exc.message)],
-                status_code=status_of(exc),
-            )
-        except HakamaError as again:
-            return page.error(again)
+        return page.again(
+            exc,
+            lambda errors, status: _track_page(
+                page, request_id, actor, token=token, errors=errors, status_code=status
+            ),
+        )
     return _track_page(page, request_id, actor, token=token, message=message)
 
 
-@router.post("/track/{request_id}/photo", response_class=HTMLResponse)
-async def track_photo(request: Request, request_id: str, actor: ActorDep) -> Response:
-    """The requester adds a photo later (re-encoded without metadata, like at filing)."""
-    return await _requester_action(request, request_id, actor, "photo")
-
-
-@router.post("/track/{request_id}/comment", response_class=HTMLResponse)
-async def track_comment(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _requester_action(request, request_id, actor, "comment")
-
-
-@router.post("/track/{request_id}/feedback", response_class=HTMLResponse)
-async def track_feedback(request: Request, request_id: str, actor: ActorDep) -> Response:
-    return await _requester_action(request, request_id, actor, "feedback")
+# photo: the requester adds one later (re-encoded without metadata, like at filing)
+action_routes(router, "/track/{request_id}", ("photo", "comment", "feedback"), _requester_action)
 
 
 @router.get("/track/{request_id}/media/{name}")
@@ -307,6 +296,4 @@ def track_media(request: Request, request_id: str, name: str) -> Response:
         path, content_type = request_media.media_path(page.platform, name)
     except HakamaError as exc:
         return page.error(exc)
-    return FileResponse(
-        path, media_type=content_type, headers={"Cache-Control": "private, max-age=3600"}
-    )
+    return photo_file(path, content_type)
