@@ -161,6 +161,11 @@ def geo_matches(entity: Mapping[str, Any], geoq: GeoQuery) -> bool:
         value = instance.get("value") if isinstance(instance, Mapping) else None
         if not isinstance(value, Mapping):
             continue
+        distance = _point_distance(value, geoq)
+        if distance is not None:
+            if _within_distance(distance, geoq):
+                return True
+            continue
         try:
             geom = shape(value)
         except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.ShapelyError):
@@ -174,10 +179,7 @@ def _relates(geom: BaseGeometry, geoq: GeoQuery) -> bool:
     target = geoq.shape
     relation = geoq.georel
     if relation == "near":
-        distance = _distance_m(geom, target)
-        if geoq.max_distance is not None and distance > geoq.max_distance:
-            return False
-        return not (geoq.min_distance is not None and distance < geoq.min_distance)
+        return _within_distance(_distance_m(geom, target), geoq)
     if relation == "within":
         return bool(target.contains(geom))
     if relation == "contains":
@@ -191,6 +193,28 @@ def _relates(geom: BaseGeometry, geoq: GeoQuery) -> bool:
     if relation == "overlaps":
         return bool(geom.overlaps(target))
     return False
+
+
+def _within_distance(distance: float, geoq: GeoQuery) -> bool:
+    if geoq.max_distance is not None and distance > geoq.max_distance:
+        return False
+    return not (geoq.min_distance is not None and distance < geoq.min_distance)
+
+
+def _point_distance(value: Mapping[str, Any], geoq: GeoQuery) -> float | None:
+    """`near` from a point to a point without building geometries (the common sensor case):
+    the great-circle distance `_distance_m` gives; None when either is not a plain point."""
+    if geoq.georel != "near" or value.get("type") != "Point" or geoq.geometry["type"] != "Point":
+        return None
+    coords, target = value.get("coordinates"), geoq.geometry["coordinates"]
+    if not (isinstance(coords, list) and len(coords) in (2, 3)) or len(target) not in (2, 3):
+        return None
+    if any(isinstance(c, bool) or not isinstance(c, int | float) for c in coords):
+        return None
+    lon, lat = float(coords[0]), float(coords[1])
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return None
+    return _haversine(lon, lat, float(target[0]), float(target[1]))
 
 
 def _distance_m(geom: BaseGeometry, target: BaseGeometry) -> float:

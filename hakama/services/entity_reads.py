@@ -16,7 +16,7 @@ from hakama.core.errors import Invalid, NotFound
 from hakama.core.ngsi_query import GeoQuery, Query
 from hakama.core.patterns import UserPattern, compile_user_pattern
 from hakama.core.territory import contains
-from hakama.services import territory
+from hakama.services import entity_filters, territory
 from hakama.services.entity_writes import check_id, chunked_select
 from hakama.services.platform import Platform
 from hakama.storage.schema_entities import entities
@@ -146,16 +146,12 @@ def query(
         conditions.append(entities.c.area_code.in_(_area_and_below(platform, area_code)))
     box = geoq.bbox() if geoq is not None else None
     if geoq is not None and geoq.geoproperty == "location":
-        conditions.append(entities.c.min_lon.is_not(None))
-        if box is not None:
-            conditions.extend(
-                [
-                    entities.c.min_lon <= box[2],
-                    entities.c.max_lon >= box[0],
-                    entities.c.min_lat <= box[3],
-                    entities.c.max_lat >= box[1],
-                ]
-            )
+        conditions.append(
+            entities.c.min_lon.is_not(None) if box is None else entity_filters.box_condition(box)
+        )
+    narrowed = None if q is None else entity_filters.q_condition(q, platform.db.dialect)
+    if narrowed is not None:
+        conditions.append(narrowed)  # the exact test below still runs on what SQL keeps
     if conditions:
         stmt = stmt.where(*conditions)
         counter = counter.where(*conditions)

@@ -21,7 +21,7 @@ from hakama.core.access import Action, Actor, allowed
 from hakama.core.clock import read_instant, utcnow
 from hakama.core.errors import Conflict, Forbidden, HakamaError, Invalid, NotFound, Unauthorized
 from hakama.core.jsonld import Context
-from hakama.services import audit, events, observations, territory
+from hakama.services import audit, entity_filters, events, observations, territory
 from hakama.services.events import EntityChanged
 from hakama.services.platform import Platform
 from hakama.storage import db
@@ -292,6 +292,7 @@ def store(conn: sa.Connection, changes: list[Change], current: dict[str, Row]) -
             "min_lat": box[1] if box else None,
             "max_lon": box[2] if box else None,
             "max_lat": box[3] if box else None,
+            "geo_cell": entity_filters.cell_of(box),
         }
         if change.entity_id in current:
             updates.append({"_id": change.entity_id, **row})

@@ -2,7 +2,8 @@
 
 `doc` holds the whole entity (see `hakama.core.entities`); the other columns are copies kept
 for filtering in SQL: the first type (others in `extra_types`), the commune, the times, and the
-bounding box of `location` for a coarse geo prefilter before the exact test in Python.
+bounding box of `location` and the grid cell holding it (`geo_cell`, see
+`hakama.services.entity_filters`) for a geo prefilter before the exact test in Python.
 """
 
 from __future__ import annotations
@@ -26,5 +27,7 @@ entities = sa.Table(
     sa.Column("min_lat", sa.Float, nullable=True),
     sa.Column("max_lon", sa.Float, nullable=True),
     sa.Column("max_lat", sa.Float, nullable=True),
+    sa.Column("geo_cell", sa.BigInteger, nullable=True),
     sa.Index("ix_entities_bbox", "min_lon", "min_lat"),
+    sa.Index("ix_entities_geo_cell", "geo_cell", "min_lon", "min_lat"),
 )
