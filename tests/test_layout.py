@@ -82,3 +82,15 @@ def test_request_types_and_open_data_catalogue_have_distinct_names() -> None:
     confusable = sorted(s for s in stems if "services_catalog" in s or "service_catalog" in s)
     assert not confusable, confusable
     assert not [s for s in stems if "catalogue" in s]
+
+
+def test_one_way_to_get_the_platform() -> None:
+    """Routers take `PlatformDep`, helpers `platform_of(request)`: nothing else reads app.state."""
+    allowed = {"http/deps.py", "http/app.py", "http/background.py", "http/auth.py"}
+    readers = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if "app.state.platform" in path.read_text()
+        and str(path.relative_to(PACKAGE)) not in allowed
+    ]
+    assert not readers, readers

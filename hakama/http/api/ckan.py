@@ -29,6 +29,7 @@ from hakama.core.datasets import (
 )
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.territory import Area
+from hakama.http.deps import platform_of
 from hakama.http.offload import run_blocking
 from hakama.http.problems import status_of, title_of
 from hakama.services import datasets, datastore, territory
@@ -511,7 +512,7 @@ async def _action(request: Request, name: str) -> Response:
         )
     try:
         params = await _params(request)
-        ctx = Context(request.app.state.platform, str(request.base_url))
+        ctx = Context(platform_of(request), str(request.base_url))
         result = await run_blocking(action, ctx, params)
     except HakamaError as exc:
         status, error = _error(exc)

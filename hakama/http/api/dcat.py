@@ -21,6 +21,7 @@ from shapely.geometry import shape
 
 from hakama.core.datasets import FORMATS, LANGUAGES, THEMES, Dataset, Frequency
 from hakama.core.errors import Invalid, NotFound
+from hakama.http.deps import platform_of
 from hakama.http.offload import run_blocking
 from hakama.services import datasets
 from hakama.services.platform import Platform
@@ -274,7 +275,7 @@ async def catalog(
 ) -> Response:
     fmt = negotiate(request.headers.get("accept", ""))
     g = await run_blocking(
-        catalog_graph, request.app.state.platform, _base(request), page=page
+        catalog_graph, platform_of(request), _base(request), page=page
     )
     return _serialise(g, fmt)
 
@@ -284,7 +285,7 @@ async def catalog_file(request: Request, ext: str, page: int | None = Query(None
     if ext not in BY_EXTENSION:
         raise NotFound(f"no catalogue format .{ext}; one of .ttl, .jsonld, .rdf")
     g = await run_blocking(
-        catalog_graph, request.app.state.platform, _base(request), page=page
+        catalog_graph, platform_of(request), _base(request), page=page
     )
     return _serialise(g, BY_EXTENSION[ext])
 
@@ -300,5 +301,5 @@ def _one(platform: Platform, base: str, dataset_id: str) -> Graph:
 async def dataset_file(request: Request, dataset_id: str, ext: str) -> Response:
     if ext not in BY_EXTENSION:
         raise NotFound(f"no format .{ext}; one of .ttl, .jsonld, .rdf")
-    g = await run_blocking(_one, request.app.state.platform, _base(request), dataset_id)
+    g = await run_blocking(_one, platform_of(request), _base(request), dataset_id)
     return _serialise(g, BY_EXTENSION[ext])

@@ -6,6 +6,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from hakama.http.deps import platform_of
 from hakama.http.offload import run_blocking
 from hakama.services import health as service
 
@@ -19,5 +20,5 @@ async def health(request: Request) -> JSONResponse:
     # No dependency and a limiter of its own: a probe never waits behind the threads that
     # heavy queries or a flood of ordinary requests hold (hakama.http.offload).
     limiter: anyio.CapacityLimiter = request.app.state.health_limiter
-    body = await run_blocking(service.report, request.app.state.platform, limiter=limiter)
+    body = await run_blocking(service.report, platform_of(request), limiter=limiter)
     return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)

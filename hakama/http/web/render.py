@@ -16,6 +16,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hakama.http.deps import platform_of
 from hakama.http.web.i18n import FALLBACK
 
 LANGUAGES = ("ar", "fr", "en")
@@ -41,7 +42,7 @@ def page_language(request: Request, *, citizen: bool = False) -> str:
             return code
         if code in FALLBACK:
             return FALLBACK[code]
-    default: str = request.app.state.platform.settings.default_language
+    default: str = platform_of(request).settings.default_language
     return default
 
 

@@ -27,7 +27,7 @@ from hakama.core.errors import HakamaError
 from hakama.core.request_types import Service
 from hakama.core.requests import EventKind, RequestEvent, ServiceRequest, Status
 from hakama.core.territory import Area, Level
-from hakama.http.deps import ActorDep
+from hakama.http.deps import ActorDep, platform_of
 from hakama.http.problems import status_of, title_of
 from hakama.http.web import i18n
 from hakama.http.web.numbers import number_locale
@@ -96,7 +96,7 @@ class Page:
     def __init__(self, request: Request, *, citizen: bool = False) -> None:
         """`citizen`: a citizen page (report, track, public list), offered in Tamazight too."""
         self.request = request
-        self.platform: Platform = request.app.state.platform
+        self.platform: Platform = platform_of(request)
         self.citizen = citizen
         self.lang = page_language(request, citizen=citizen)
         self._translations = i18n.translations(self.lang)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from jinja2 import Environment
 
+from hakama.http.deps import platform_of
 from hakama.http.web import numbers, overview
 from hakama.services import basemap, territory
 
@@ -34,7 +35,7 @@ class Site:
 
 def site(request: Request) -> Site:
     """The territory of the app serving `request` (empty names before any import)."""
-    platform = request.app.state.platform
+    platform = platform_of(request)
     areas = territory.list_areas(platform)
     view = overview.build(areas)
     names = dict(view.territory.names) if view.territory else {}
@@ -50,7 +51,7 @@ def language_url(request: Request, lang: str) -> str:
 
 def map_basemap(request: Request) -> dict[str, Any] | None:
     """The maps' base layer for `maps.scripts()` (None: outlines on a plain background)."""
-    found = basemap.basemap(request.app.state.platform.settings)
+    found = basemap.basemap(platform_of(request).settings)
     return asdict(found) if found else None
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.requests import REQUEST_ID, Status, normalise_request_id
-from hakama.http.deps import ActorDep, csrf_token, verify_csrf
+from hakama.http.deps import ActorDep, csrf_token, platform_of, verify_csrf
 from hakama.http.problems import status_of
 from hakama.http.web import notices
 from hakama.http.web.forms import form_photos, form_text
@@ -42,7 +42,7 @@ def requester_token(request: Request, request_id: str) -> str | None:
     if asked and len(asked) <= 100:
         try:
             if (
-                service_requests.request_id_for_token(request.app.state.platform, asked)
+                service_requests.request_id_for_token(platform_of(request), asked)
                 == request_id
             ):
                 return asked
@@ -59,7 +59,7 @@ def remember_token(response: Response, request: Request, request_id: str, token:
         path=f"/track/{request_id}",
         httponly=True,
         samesite="lax",
-        secure=request.app.state.platform.settings.secure_cookies,
+        secure=platform_of(request).settings.secure_cookies,
     )
 
 
