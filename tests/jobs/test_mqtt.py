@@ -337,3 +337,44 @@ def test_a_redelivered_time_less_message_counts_once(sqlite_platform: Platform) 
     sub.commit([resent(b'{"p": 6}', dup=True)])  # a DUP carrying another reading is stored
     sub.commit([resent(b'{"p": 5}', dup=False)])  # the device sending 5 again, later: a new reading
     assert sorted(values(p)) == [5.0, 5.0, 6.0] and sub.stats.duplicates == 1
+
+
+def test_mqtt5_messages_with_and_without_properties_arrive_whole(sqlite_platform: Platform) -> None:
+    """The MQTT 5 fast path (no `Properties` built) and paho's own path for messages that carry
+    properties give the same topic, payload and flags; both are acknowledged."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    sub = subscribed(Subscriber(sqlite_platform, config(SHARED), sink=StagingSink(sqlite_platform)))
+    key = f"k{uuid.uuid4().hex[:8]}"
+    topic = f"hakama/{key}/dev/attrs"
+    props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    props.UserProperty = ("site", "berkane")
+    props.ContentType = "application/json"
+    try:
+        with publisher(SHARED) as pub:
+            infos = [
+                pub.publish(topic, b'{"p": 1}', qos=1),
+                pub.publish(topic, b'{"p": 2}', qos=1, properties=props),
+                pub.publish(topic + "/p", b"3", qos=0),
+                pub.publish(topic, b"", qos=1),
+            ]
+            for info in infos:
+                info.wait_for_publish(timeout=10)
+        got: list[tuple[str, bytes, int, bool]] = []
+        deadline = time.monotonic() + 10
+        while len(got) < 4 and time.monotonic() < deadline:
+            for _gen, _at, message in sub.next_batch(0.2):
+                got.append((message.topic, message.payload, message.qos, message.properties is None))
+                if message.qos:
+                    sub.client.ack(message.mid, message.qos)
+    finally:
+        sub.stop()
+    assert sorted(got) == sorted(
+        [
+            (topic, b'{"p": 1}', 1, True),  # fast path
+            (topic, b'{"p": 2}', 1, False),  # paho's path: the properties decoded
+            (topic + "/p", b"3", 0, True),
+            (topic, b"", 1, True),
+        ]
+    )
