@@ -1,4 +1,4 @@
-"""`hakama lake flush|compact|stats`: the history lake by hand (the server does it on its own)."""
+"""`hakama lake flush|compact|push|stats`: the history lake by hand (the server does it on its own)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,35 @@ def compact(
     console.print(
         f"{dataset}: {report.files_before} files over {len(report.days)} days merged into "
         f"{report.files_after} ({report.rows} rows)",
+        highlight=False,
+    )
+
+
+@lake_app.command("push")
+def push(
+    ctx: typer.Context,
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="Bucket and prefix: s3://[KEY:SECRET@]bucket/prefix?endpoint_override=host:port"
+            "&scheme=http (credentials also from the usual AWS variables)."
+        ),
+    ],
+) -> None:
+    """Mirror the lake's finished files to S3-compatible object storage (new files uploaded,
+    files merged away removed), for readers on other machines."""
+    from hakama.storage import lake_remote
+
+    platform = state(ctx).platform()
+    try:
+        report = lake_remote.push(platform.db, platform.lake, url)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    except OSError as exc:  # unreachable endpoint, refused credentials, missing bucket
+        raise Invalid(f"{lake_remote.safe_url(url)}: {exc}") from None
+    console.print(
+        f"{lake_remote.safe_url(url)}: {report.uploaded} files uploaded ({report.bytes} bytes), "
+        f"{report.unchanged} already there, {report.removed} removed",
         highlight=False,
     )
 
