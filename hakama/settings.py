@@ -197,6 +197,13 @@ class Settings(BaseSettings):
             self.map_tiles = url
         return self
 
+    ngsi_temporal_max_instances: int = Field(
+        10_000,
+        ge=1,
+        description="Most instances one attribute answers with in an NGSI-LD temporal answer; "
+        "a longer history (or a larger `lastN`) is cut: 206 with `Content-Range: date-time "
+        "<start>-<end>/<size>` (clause 6.3.10). The spec leaves the limit to the implementation.",
+    )
     query_time_limit_seconds: float = Field(
         10.0,
         gt=0,

@@ -268,11 +268,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Truncated:
-    """The answer covers [first, last] only: later instances were left out (clause 6.3.10,
-    HTTP 206 with `Content-Range: date-time first-last/*`); ask again with timeAt after `last`."""
+    """The answer covers [first, last] only (clause 6.3.10, HTTP 206 with `Content-Range:
+    date-time <start>-<end>/<size>`): oldest first, later instances were left out (ask again
+    with timeAt after `last`); with `lastN` (`size`), newest first, `first` is the most recent
+    instant and older instances were left out. `emptied`: (entity, type, attribute) whose every
+    instance fell outside the range (answered as an empty attribute)."""
 
     first: datetime
     last: datetime
+    size: int | None = None
+    emptied: tuple[tuple[str, str, str], ...] = ()
 
 
 def instance_id(

@@ -25,9 +25,6 @@ from hakama.services.platform import Platform
 from hakama.services.temporal_render import build_aggregated, build_raw, decode
 from hakama.services.temporal_sql import VIEW, aggregate_rows, filters, raw_rows
 
-#: Instances one attribute answers with at most (oldest first); beyond, the answer is cut.
-MAX_INSTANCES = 10_000
-
 
 @dataclass(frozen=True)
 class TemporalPage:
@@ -47,8 +44,12 @@ def answer(
     id_pattern: str | None = None,
     ctx: jsonld.Context,
     threads: int | None = None,
-    cap: int = MAX_INSTANCES,
+    cap: int | None = None,
 ) -> tuple[dict[str, dict[str, Any]], Truncated | None]:
+    """The temporal representation of the entities selected, and the range it was cut to
+    when an attribute has more than `cap` instances (default: the
+    `ngsi_temporal_max_instances` setting)."""
+    cap = platform.settings.ngsi_temporal_max_instances if cap is None else cap
     truncated = None
     with observations.recent_and_lake(platform, threads=threads) as conn:
         sql = filters(conn, platform, tq, ids=ids, types=types, id_pattern=id_pattern)
@@ -56,11 +57,12 @@ def answer(
             rows, _ = aggregate_rows(conn, sql, tq, tq.aggregation)
         else:
             rows, truncated = raw_rows(conn, sql, tq.last_n, cap)
-    found_ids = sorted({row[0] for row in rows})
+    emptied = truncated.emptied if truncated is not None else ()
+    found_ids = sorted({row[0] for row in rows} | {e[0] for e in emptied})
     current = entities.get_many(platform, found_ids) if found_ids else {}
     if tq.aggregation is not None:
         return build_aggregated(rows, tq, tq.aggregation, current, ctx), None
-    return build_raw(rows, tq, current, ctx), truncated
+    return build_raw(rows, tq, current, ctx, emptied), truncated
 
 
 def retrieve(
@@ -91,8 +93,9 @@ def retrieve_range(
     the window answers with its id and type only. `tq.attrs` and `types` are canonical.
     """
     ctx = context or jsonld.core()
-    cap = MAX_INSTANCES if max_instances is None else max_instances
-    answered, truncated = answer(platform, tq, ids=[entity_id], types=types, ctx=ctx, cap=cap)
+    answered, truncated = answer(
+        platform, tq, ids=[entity_id], types=types, ctx=ctx, cap=max_instances
+    )
     if entity_id in answered:
         return answered[entity_id], truncated
     current = entities.get_many(platform, [entity_id]).get(entity_id)
@@ -162,9 +165,8 @@ def query(
     page = all_ids[offset : offset + limit]
     if not page:
         return TemporalPage([], len(all_ids) if count else None)
-    cap = MAX_INSTANCES if max_instances is None else max_instances
     answered, truncated = answer(
-        platform, tq, ids=page, types=types, ctx=ctx, threads=threads, cap=cap
+        platform, tq, ids=page, types=types, ctx=ctx, threads=threads, cap=max_instances
     )
     return TemporalPage(
         [answered[i] for i in page if i in answered], len(all_ids) if count else None, truncated

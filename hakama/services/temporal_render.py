@@ -71,9 +71,20 @@ def build_raw(
     tq: TemporalQuery,
     current: Mapping[str, Mapping[str, Any]],
     ctx: jsonld.Context,
+    emptied: Iterable[tuple[str, str, str]] = (),
 ) -> dict[str, dict[str, Any]]:
+    """Raw instances by entity; `emptied` (entity, type, attribute) answer with no instance
+    (an attribute a cut answer left empty, clause 6.3.10)."""
     out: dict[str, dict[str, Any]] = {}
     names = ctx.from_canonical
+    for entity_id, entity_type, attribute in emptied:
+        holder = out.setdefault(entity_id, {"id": entity_id, "type": names(entity_type)})
+        kind = _kind(current.get(entity_id), attribute)
+        shown = names(attribute)
+        if tq.format is Format.TEMPORAL_VALUES:
+            holder[shown] = {"type": kind, _values_member(kind): []}
+        else:
+            holder[shown] = []
     for entity_id, entity_type, attribute, time, value, text, unit in rows:
         entity = out.get(entity_id)
         if entity is None:
@@ -86,7 +97,11 @@ def build_raw(
             slot = entity.setdefault(shown, {"type": kind, _values_member(kind): []})
             slot[_values_member(kind)].append([decoded, format_instant(time)])
             continue
-        instance: dict[str, Any] = {"type": kind, member: decoded, "observedAt": format_instant(time)}
+        instance: dict[str, Any] = {
+            "type": kind,
+            member: decoded,
+            "observedAt": format_instant(time),
+        }
         if unit:
             instance["unitCode"] = unit
         instance["instanceId"] = instance_id(entity_id, attribute, time, value, text)

@@ -120,31 +120,38 @@ def raw_rows(
     conn: duckdb.DuckDBPyConnection, sql: Sql, last_n: int | None, cap: int
 ) -> tuple[list[tuple[Any, ...]], Truncated | None]:
     """Instances (entity, type, attribute, time, value, text, unit), oldest first, at most
-    `cap` per attribute: when one attribute has more, every attribute stops at the same
-    instant so the answer is one consistent time range."""
+    `cap` per attribute (the `last_n` newest with `last_n`): when one attribute has more,
+    every attribute stops at the same instant so the answer is one consistent time range
+    (from the oldest on, or from the newest back with `last_n`)."""
     base = (
         f"SELECT o.entity_id, o.entity_type, o.attribute, o.time, o.value, o.text, o.unit "
         f"FROM {VIEW} o WHERE {sql.text()}"
     )
-    limit = min(int(last_n), cap) if last_n is not None else cap + 1
-    order = "DESC" if last_n is not None else "ASC"
+    newest = last_n is not None
+    limit = min(int(last_n), cap + 1) if last_n is not None else cap + 1
     base += (
         " QUALIFY row_number() OVER (PARTITION BY o.entity_id, o.attribute "
-        f"ORDER BY o.time {order}) <= {limit}"
+        f"ORDER BY o.time {'DESC' if newest else 'ASC'}) <= {limit}"
     )
     query = f"SELECT * FROM ({base}) ORDER BY entity_id, attribute, time"
     rows = conn.execute(query, sql.params).fetchall()
-    if last_n is not None or not rows:
-        return rows, None
-    counts: dict[tuple[str, str], list[datetime]] = {}
+    times: dict[tuple[str, str, str], list[datetime]] = {}
     for row in rows:
-        counts.setdefault((row[0], row[2]), []).append(row[3])
-    over = [times[cap - 1] for times in counts.values() if len(times) > cap]
+        times.setdefault((row[0], row[1], row[2]), []).append(row[3])
+    over = [t for t in times.values() if len(t) > cap]
     if not over:
         return rows, None
-    cut = min(over)
-    kept = [r for r in rows if r[3] <= cut]
-    return kept, Truncated(first=min(r[3] for r in kept), last=cut)
+    if newest:
+        cut = max(t[-cap] for t in over)
+        kept = [r for r in rows if r[3] >= cut]
+        first = max(r[3] for r in kept)
+    else:
+        cut = min(t[cap - 1] for t in over)
+        kept = [r for r in rows if r[3] <= cut]
+        first = min(r[3] for r in kept)
+    left = {(r[0], r[1], r[2]) for r in kept}
+    emptied = tuple(sorted(k for k in times if k not in left))
+    return kept, Truncated(first=first, last=cut, size=last_n, emptied=emptied)
 
 
 def aggregate_rows(

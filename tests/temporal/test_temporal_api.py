@@ -215,10 +215,9 @@ def test_the_public_may_read_but_not_write(platform: Platform) -> None:
 def test_long_answers_are_partial_with_a_content_range(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hakama.services import temporal
-
     client.post(BASE, json=temporal_entity())
-    monkeypatch.setattr(temporal, "MAX_INSTANCES", 2)
+    settings = client.app.state.platform.settings  # type: ignore[attr-defined]
+    monkeypatch.setattr(settings, "ngsi_temporal_max_instances", 2)
     got = client.get(f"{BASE}/{EID}")
     assert got.status_code == 206
     assert got.headers["content-range"] == "date-time 2026-03-01T06:00:00Z-2026-03-01T18:00:00Z/*"

@@ -6,8 +6,8 @@ aggregation (`aggrMethods`, `aggrPeriodDuration`); creation, appending and delet
 attribute instances. The work is done by `hakama.services.temporal` (reading),
 `temporal_writes` and `temporal_deletes`; this module only translates HTTP. `timeproperty`
 other than `observedAt` is OperationNotSupported: the lake keeps the observed instant only.
-An attribute with more than `temporal.MAX_INSTANCES` instances in the window is cut: 206
-with `Content-Range: date-time <first>-<last>/*`.
+An attribute with more instances in the window than the `ngsi_temporal_max_instances`
+setting (or a `lastN` above it) is cut: 206 with `Content-Range: date-time <start>-<end>/<size>`.
 """
 
 from __future__ import annotations
@@ -82,9 +82,14 @@ def _temporal_query(
     return replace(tq, attrs=tuple(attrs))
 
 
-def _content_range(truncated: Truncated) -> str:
-    """`Content-Range` of a cut answer (clause 6.3.10): the instants it covers."""
-    return f"date-time {format_instant(truncated.first)}-{format_instant(truncated.last)}/*"
+def _content_range(truncated: Truncated, tq: TemporalQuery) -> str:
+    """`Content-Range` of a cut answer (clause 6.3.10): from the window's bound on the side the
+    answer starts from (timeAt, or endTimeAt with lastN) else the first instant answered, to the
+    instant it was cut at; the size is lastN, or `*`."""
+    bound = tq.window.end if truncated.size is not None else tq.window.start
+    start = format_instant(bound if bound is not None else truncated.first)
+    size = "*" if truncated.size is None else str(truncated.size)
+    return f"date-time {start}-{format_instant(truncated.last)}/{size}"
 
 
 @router.get("/entities", operation_id="ngsi_temporal_query")
@@ -192,7 +197,7 @@ async def _answer_query(
     headers = {media.COUNT_HEADER: str(page.count)} if page.count is not None else {}
     status = 200
     if page.truncated is not None:
-        status, headers["Content-Range"] = 206, _content_range(page.truncated)
+        status, headers["Content-Range"] = 206, _content_range(page.truncated, tq)
     entities = [kept for kept in map(project, page.entities) if kept]
     return media.respond(entities, ctx, answer_as, status=status, headers=headers)
 
@@ -316,7 +321,7 @@ async def retrieve_entity(
     if not entity:
         raise NgsiError(ErrorKind.RESOURCE_NOT_FOUND, f"pick/omit leave nothing of {entity_id}")
     if truncated is not None:
-        headers = {"Content-Range": _content_range(truncated)}
+        headers = {"Content-Range": _content_range(truncated, tq)}
         return media.respond(entity, ctx, answer_as, status=206, headers=headers)
     return media.respond(entity, ctx, answer_as)
 

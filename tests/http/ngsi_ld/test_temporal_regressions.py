@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.http.ngsi_ld.conftest import Api
 
 BASE = "/ngsi-ld/v1"
@@ -199,3 +201,60 @@ def test_a_geo_query_of_a_temporal_query_tests_locations_in_the_window(api: Api)
     assert c.get(url, params=later).json() == []  # it had left by then
     both = {**near, "coordinates": "[-9.001,34.9]", "q": "speed>110"}
     assert c.get(url, params=both).json() == []  # speed 120 was at 12:03, not at -9.0
+
+
+def twenty(eid: str) -> dict[str, Any]:
+    """The suite's pagination vehicle: 20 instances of speed and of fuelLevel, a minute apart."""
+    return {
+        "id": eid,
+        "type": "Vehicle",
+        "speed": [
+            {"type": "Property", "value": m, "observedAt": f"2020-01-01T01:{m:02d}:00Z"}
+            for m in range(1, 21)
+        ],
+        "fuelLevel": [
+            {"type": "Property", "value": m, "observedAt": f"2020-01-01T01:{m:02d}:30Z"}
+            for m in range(1, 21)
+        ],
+    }
+
+
+def test_temporal_answers_cut_by_the_instance_limit_are_206(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RetrieveTemporalEvolutionOfEntity 020_13, 020_14, QueryTemporal… 021_15 (clause
+    6.3.10): a limit set below the history cuts it; oldest first, from timeAt when the window
+    has a start, size `*`; with lastN above the limit newest first, from the window's end,
+    size lastN; an attribute the cut empties answers empty."""
+    c, key = api.client, api.province
+    monkeypatch.setattr(api.platform.settings, "ngsi_temporal_max_instances", 10)
+    assert (
+        c.post(f"{BASE}/temporal/entities", json=twenty("urn:x:p1"), headers=key).status_code == 201
+    )
+    url = f"{BASE}/temporal/entities/urn:x:p1"
+    got = c.get(url)
+    assert got.status_code == 206, got.text
+    assert got.headers["content-range"] == "date-time 2020-01-01T01:01:00Z-2020-01-01T01:10:00Z/*"
+    assert len(got.json()["speed"]) == 10 and len(got.json()["fuelLevel"]) == 9
+    got = c.get(url, params={"timerel": "after", "timeAt": "2019-01-01T01:01:00Z"})
+    assert got.headers["content-range"] == "date-time 2019-01-01T01:01:00Z-2020-01-01T01:10:00Z/*"
+    got = c.get(url, params={"lastN": 20})
+    assert got.status_code == 206
+    assert got.headers["content-range"] == "date-time 2020-01-01T01:20:30Z-2020-01-01T01:11:30Z/20"
+    assert [i["value"] for i in got.json()["speed"]] == list(range(12, 21))
+    got = c.get(url, params={"lastN": 20, "timerel": "before", "timeAt": "2021-01-01T01:01:00Z"})
+    assert got.headers["content-range"] == "date-time 2021-01-01T01:01:00Z-2020-01-01T01:11:30Z/20"
+    listed = c.get(f"{BASE}/temporal/entities", params={"type": "Vehicle", "lastN": 5})
+    assert listed.status_code == 200 and len(listed.json()[0]["speed"]) == 5
+    late = twenty("urn:x:p2")
+    for i in late["fuelLevel"]:
+        i["observedAt"] = i["observedAt"].replace("2020-01-01", "2020-01-02")
+    assert c.post(f"{BASE}/temporal/entities", json=late, headers=key).status_code == 201
+    got = c.get(f"{BASE}/temporal/entities/urn:x:p2")
+    assert got.status_code == 206 and got.json()["fuelLevel"] == []
+    got = c.get(
+        f"{BASE}/temporal/entities/urn:x:p2", params={"lastN": 100, "options": "temporalValues"}
+    )
+    assert got.status_code == 206 and got.json()["speed"] == {"type": "Property", "values": []}
+    monkeypatch.setattr(api.platform.settings, "ngsi_temporal_max_instances", 10_000)
+    assert c.get(url, params={"lastN": 20}).status_code == 200
