@@ -2,7 +2,7 @@
 environment variables:
 
     uvicorn --factory hakama.http.asgi:application --workers 4 --host 0.0.0.0 --port 8000
-    gunicorn -w 4 -k uvicorn.workers.UvicornWorker 'hakama.http.asgi:application()'
+    gunicorn -w 4 -k uvicorn.workers.UvicornWorker 'hakama.http.asgi:application()'  # + gunicorn
 
 Run `hakama db upgrade` first: workers do not migrate, so N of them never race to. The
 background jobs run in whichever worker holds the leader lock (see `http.background`).
