@@ -94,3 +94,14 @@ def test_one_way_to_get_the_platform() -> None:
         and str(path.relative_to(PACKAGE)) not in allowed
     ]
     assert not readers, readers
+
+
+def test_the_lake_module_opens_every_duckdb_connection() -> None:
+    """storage/lake.py is the one owner of DuckDB connections (analytics goes through Ibis)."""
+    openers = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if re.search(r"(?<!ibis\.)duckdb\.connect\(", path.read_text())
+        and path.relative_to(PACKAGE).as_posix() != "storage/lake.py"
+    ]
+    assert not openers, openers

@@ -20,6 +20,7 @@ from hakama.core.datasets import Dataset
 from hakama.core.errors import Invalid
 from hakama.services import dataset_builds, datasets
 from hakama.services.platform import Platform
+from hakama.storage.lake import open_duckdb
 
 MAX_LIMIT = 32_000  # CKAN's own ceiling
 DEFAULT_LIMIT = 100
@@ -103,7 +104,7 @@ class Reader:
     TYPES_KEPT = 256
 
     def __init__(self) -> None:
-        self._db = duckdb.connect(":memory:")
+        self._db = open_duckdb()
         for setting in (
             # One thread a search: a page reads a few row groups, and a second thread mostly
             # decodes ahead what the LIMIT then drops (~25 % more CPU for the same answer).

@@ -28,7 +28,6 @@ exclusively (waiting at most `wait` seconds), flushing does not need it (it only
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +36,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from hakama.core.clock import utcnow
@@ -46,15 +44,15 @@ from hakama.core.observations import Observation, check
 from hakama.services.platform import Platform
 from hakama.storage import db
 from hakama.storage.lake import (
-    ROW_GROUP,
+    CompactReport,
     LakeFile,
     claim_batch,
-    claimed_batches,
-    fsync_dir,
     held,
     mark_done,
     open_duckdb,
-    write_file,
+)
+from hakama.storage.lake import (
+    compact as lake_compact,
 )
 from hakama.storage.lake_schemas import OBSERVATIONS_SCHEMA
 from hakama.storage.schema_observations import lake_flushes, observation_staging
@@ -74,18 +72,6 @@ class FlushReport:
     recovered: int = 0
     purged: int = 0
     files: tuple[LakeFile, ...] = field(default_factory=tuple)
-
-
-@dataclass(frozen=True)
-class CompactReport:
-    """What one `compact` did: per day, how many files became one."""
-
-    dataset: str
-    days: tuple[date, ...] = ()
-    files_before: int = 0
-    files_after: int = 0
-    rows: int = 0
-    skipped: str | None = None  # why nothing was done (e.g. readers held the lock too long)
 
 
 @dataclass(frozen=True)
@@ -263,11 +249,6 @@ def _purge(platform: Platform, retention: timedelta) -> int:
 # Readers and compaction ---------------------------------------------------------------------
 
 
-def _claimed_batches(platform: Platform) -> set[int]:
-    with platform.db.connect() as conn:
-        return set(claimed_batches(conn))
-
-
 def compact(
     platform: Platform,
     dataset: str = DATASET,
@@ -276,51 +257,18 @@ def compact(
     min_files: int = 2,
     wait: float = 30.0,
 ) -> CompactReport:
-    """Merge the files of one day (or of every day when `day` is None) into one per day.
-
-    Readers of `recent_and_lake` see every observation exactly once throughout; plain glob
-    readers (Spark, DuckDB by hand) may see a day twice for the instant between the rename of
-    the merged file and the removal of the old ones (the merged file's Parquet metadata
-    `hakama.replaces` names them). Files of flush batches not yet marked done are left alone.
-    """
-    lake = platform.lake
-    folder = lake.dataset_dir(dataset)
-    days = [day] if day is not None else lake.days(dataset)
-    merged_days: list[date] = []
-    before = after = rows = 0
-    with lake.lock(exclusive=True, wait=wait) as got:
-        if not got:
-            return CompactReport(dataset, skipped=f"readers held the lake lock for {wait:g}s")
-        pending = _claimed_batches(platform)
-        for one_day in days:
-            day_dir = folder / f"day={one_day.isoformat()}"
-            parts = sorted(p for p in day_dir.glob("*.parquet") if not held(p, pending))
-            if len(parts) < max(min_files, 2):
-                continue
-            table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
-            table = _sorted_for_reading(table)
-            final = day_dir / f"part-c{uuid.uuid4().hex}.parquet"
-            replaces = ",".join(p.name for p in parts).encode()
-            write_file(
-                table, final, metadata={b"hakama.replaces": replaces}, row_group_size=ROW_GROUP
-            )
-            for p in parts:
-                p.unlink()
-            fsync_dir(day_dir)
-            merged_days.append(one_day)
-            before += len(parts)
-            after += 1
-            rows += table.num_rows
-    return CompactReport(dataset, tuple(merged_days), before, after, rows)
-
-
-def _sorted_for_reading(table: pa.Table) -> pa.Table:
-    """Order rows so row-group statistics prune well for per-type and per-entity queries."""
-    order = ("entity_type", "entity_id", "attribute", "time")
-    wanted = [c for c in order if c in table.column_names]
-    if not wanted:
-        return table
-    return table.sort_by([(c, "ascending") for c in wanted])
+    """Merge the files of one day (or of every day when `day` is None) into one per day, rows
+    ordered so row-group statistics prune well for per-type and per-entity queries
+    (`storage.lake.compact`, which keeps `recent_and_lake` readers exactly-once throughout)."""
+    return lake_compact(
+        platform.lake,
+        platform.db,
+        dataset,
+        day,
+        min_files=min_files,
+        wait=wait,
+        order=("entity_type", "entity_id", "attribute", "time"),
+    )
 
 
 @contextmanager

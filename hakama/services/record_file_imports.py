@@ -56,6 +56,7 @@ from hakama.services.records import (
     save_import,
     staged_batches,
 )
+from hakama.storage.lake import open_duckdb
 from hakama.storage.schema_records import record_imports
 
 CHECK_THREADS = max(1, min(4, os.cpu_count() or 1))
@@ -90,7 +91,7 @@ def _validate_batches(
     key_lines: list[np.ndarray] = []
     shown: list[pa.Table] = []
     shown_count = 0
-    duck = duckdb.connect(config={"threads": 1})
+    duck = open_duckdb(threads=1)
     with (
         pcsv.CSVWriter(str(errors_path), ERRORS_SCHEMA) as errors_out,
         ipc.new_file(str(valid_path), schema) as writer,

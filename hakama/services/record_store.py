@@ -18,6 +18,7 @@ from hakama.core.records import (
     RecordType,
 )
 from hakama.storage import db
+from hakama.storage.lake import open_duckdb
 from hakama.storage.schema_records import admin_records, record_lake_days
 
 LOOKUP_CHUNK = 2000
@@ -51,8 +52,7 @@ def write_records(
         .where(admin_records.c.record_type == rt.id, admin_records.c.area_code == area_code)
         .limit(1)
     ).first()
-    duck = duckdb.connect()
-    duck.execute("SET memory_limit = '128MB'")  # it shapes one batch at a time
+    duck = open_duckdb(memory_limit="128MB")  # it shapes one batch at a time
     try:
         for batch in _slices(batches, WRITE_ROWS):
             prepared = _prepare(duck, batch, rt, area_code, time_format)

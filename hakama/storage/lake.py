@@ -201,6 +201,70 @@ class Lake:
         return removed
 
 
+@dataclass(frozen=True)
+class CompactReport:
+    """What one `compact` did: per day, how many files became one."""
+
+    dataset: str
+    days: tuple[date, ...] = ()
+    files_before: int = 0
+    files_after: int = 0
+    rows: int = 0
+    skipped: str | None = None  # why nothing was done (e.g. readers held the lock too long)
+
+
+def compact(
+    lake: Lake,
+    database: Database,
+    dataset: str,
+    day: date | None = None,
+    *,
+    min_files: int = 2,
+    wait: float = 30.0,
+    order: Sequence[str] = (),
+) -> CompactReport:
+    """Merge the files of one day (or of every day when `day` is None) into one per day, rows
+    sorted by the `order` columns it has.
+
+    Under the exclusive lock, so readers that hold the shared one see every row exactly once
+    throughout; plain glob readers (Spark, DuckDB by hand) may see a day twice for the instant
+    between the rename of the merged file and the removal of the old ones (the merged file's
+    Parquet metadata `hakama.replaces` names them). Files of flush batches not yet marked done
+    are left alone.
+    """
+    folder = lake.dataset_dir(dataset)
+    days = [day] if day is not None else lake.days(dataset)
+    merged_days: list[date] = []
+    before = after = rows = 0
+    with lake.lock(exclusive=True, wait=wait) as got:
+        if not got:
+            return CompactReport(dataset, skipped=f"readers held the lake lock for {wait:g}s")
+        with database.connect() as conn:
+            pending = set(claimed_batches(conn))
+        for one_day in days:
+            day_dir = folder / f"day={one_day.isoformat()}"
+            parts = sorted(p for p in day_dir.glob("*.parquet") if not held(p, pending))
+            if len(parts) < max(min_files, 2):
+                continue
+            table = pa.concat_tables([pq.read_table(p) for p in parts], promote_options="default")
+            wanted = [c for c in order if c in table.column_names]
+            if wanted:
+                table = table.sort_by([(c, "ascending") for c in wanted])
+            final = day_dir / f"part-c{uuid.uuid4().hex}.parquet"
+            replaces = ",".join(p.name for p in parts).encode()
+            write_file(
+                table, final, metadata={b"hakama.replaces": replaces}, row_group_size=ROW_GROUP
+            )
+            for p in parts:
+                p.unlink()
+            fsync_dir(day_dir)
+            merged_days.append(one_day)
+            before += len(parts)
+            after += 1
+            rows += table.num_rows
+    return CompactReport(dataset, tuple(merged_days), before, after, rows)
+
+
 def open_duckdb(
     *, threads: int | None = None, timezone: str | None = None, memory_limit: str | None = None
 ) -> DuckDBPyConnection:
