@@ -105,3 +105,12 @@ def test_the_lake_module_opens_every_duckdb_connection() -> None:
         and path.relative_to(PACKAGE).as_posix() != "storage/lake.py"
     ]
     assert not openers, openers
+
+
+def test_tests_mirror_the_package() -> None:
+    """Every folder of tests/ is named after a package of hakama (or holds browser tests or data)."""
+    packages = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    folders = {
+        p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and not p.name.startswith("__")
+    }
+    assert folders - packages <= {"browser", "data"}, sorted(folders - packages - {"browser", "data"})

@@ -14,7 +14,7 @@ from hakama.services import record_exchange, record_file_imports
 from hakama.services.platform import Platform
 from hakama.storage import schema
 from hakama.storage.schema_records import record_exchanges
-from tests.records.conftest import EAST, WEST, agent
+from tests.services.records.conftest import EAST, WEST, agent
 
 KEY = {"register_number": "101", "register_year": "1990", "act_kind": "birth"}
 

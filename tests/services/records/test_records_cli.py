@@ -17,7 +17,7 @@ import pytest
 
 from hakama.services.platform import Platform
 from hakama.settings import Settings
-from tests.records.conftest import EAST, seed
+from tests.services.records.conftest import EAST, seed
 
 MAPPING = """
 columns:

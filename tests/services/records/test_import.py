@@ -16,7 +16,7 @@ from hakama.core.errors import Forbidden, Invalid
 from hakama.services import audit, indicators, record_file_imports, records
 from hakama.services.platform import Platform
 from hakama.storage.schema_records import admin_records, record_imports
-from tests.records.conftest import EAST, WEST, agent
+from tests.services.records.conftest import EAST, WEST, agent
 
 ARABIC_MAPPING = """
 type: civil_status_certificate

@@ -24,7 +24,7 @@ from hakama.storage.schema_records import admin_records
 from hakama.storage.schema_records import record_sources as sources_table
 from hakama.storage.secret_box import KEY_FILE
 from tests.browser.conftest import serve
-from tests.records.conftest import EAST, OPERATOR, WEST
+from tests.services.records.conftest import EAST, OPERATOR, WEST
 
 
 def permit(n: int, **extra: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from hakama.http.app import create_app
 from hakama.services import record_rows, records, users
 from hakama.services.platform import Platform
-from tests.records.conftest import EAST, OPERATOR, WEST
+from tests.services.records.conftest import EAST, OPERATOR, WEST
 
 PASSWORD = "correct horse battery"
 GOOD = (

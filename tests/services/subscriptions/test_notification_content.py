@@ -9,7 +9,7 @@ from hakama.core.access import system_actor
 from hakama.core.clock import utcnow
 from hakama.services import entities, events, subscriptions
 from hakama.services.platform import Platform
-from tests.subscriptions.test_notifier import deliver
+from tests.services.subscriptions.test_notifier import deliver
 
 ADMIN = system_actor("test")
 BUILDING = "urn:ngsi-ld:Building:tower"
