@@ -105,6 +105,8 @@ class ServiceAttribute:
 class Service:
     """A service one area offers: names ar/fr/en, who handles it, how fast it should be done.
 
+    `department` is the handling department as requests store it (a key, in whatever language
+    the catalogue was first written); `department_names` names it per language for the pages.
     `target_hours` is the time to resolve that the SLA clock counts from filing; `icon` names
     an icon of `ICONS` (for people who read little).
     """
@@ -115,6 +117,7 @@ class Service:
     names: Mapping[str, str]
     descriptions: Mapping[str, str] = field(default_factory=dict)
     department: str = ""
+    department_names: Mapping[str, str] = field(default_factory=dict)
     target_hours: float = 72.0
     icon: str = "other"
     keywords: tuple[str, ...] = ()
@@ -129,6 +132,9 @@ class Service:
     def description(self, language: str) -> str:
         return pick(self.descriptions, language)
 
+    def department_name(self, language: str) -> str:
+        return department_name(self.department, {self.department: self.department_names}, language)
+
     @property
     def has_metadata(self) -> bool:
         """Open311 `metadata`: whether the service has attributes to ask."""
@@ -136,6 +142,32 @@ class Service:
 
     def attribute(self, code: str) -> ServiceAttribute | None:
         return next((a for a in self.attributes if a.code == code), None)
+
+
+def department_names(services: Iterable[Service]) -> dict[str, Mapping[str, str]]:
+    """Each department met in `services` (as requests store it) with its names per language;
+    the first definition that names a department in a language gives that language's name."""
+    found: dict[str, dict[str, str]] = {}
+    for service in services:
+        if not service.department:
+            continue
+        names = found.setdefault(service.department, {})
+        for lang, text in service.department_names.items():
+            names.setdefault(lang, text)
+    return dict(found)
+
+
+def department_name(
+    department: str, names: Mapping[str, Mapping[str, str]], language: str
+) -> str:
+    """A stored department in `language`: its name there (Tamazight falls back to Arabic, as its
+    pages do), else the stored text itself — what the catalogue was written in, or what an
+    agent typed for a department the catalogue never named."""
+    known = names.get(department) or {}
+    for lang in (language, "ar") if language == "zgh" else (language,):
+        if known.get(lang):
+            return known[lang]
+    return department
 
 
 # Validation of definitions -------------------------------------------------------------------
@@ -149,9 +181,11 @@ def validate_service(service: Service) -> Service:
         )
     if not any(service.names.get(lang) for lang in LANGUAGES[:3]):
         raise ValueError(f"service {service.code}: a name in ar, fr or en is required")
-    unknown = set(service.names) - set(LANGUAGES)
+    unknown = (set(service.names) | set(service.department_names)) - set(LANGUAGES)
     if unknown:
         raise ValueError(f"service {service.code}: unknown languages {sorted(unknown)}")
+    if service.department_names and not service.department:
+        raise ValueError(f"service {service.code}: department names without a department")
     if not (0 < service.target_hours <= 24 * 366) or not math.isfinite(service.target_hours):
         raise ValueError(f"service {service.code}: target_hours must be between 0 and 8784")
     if service.icon not in ICONS:
@@ -270,6 +304,7 @@ def service_to_dict(service: Service) -> dict[str, Any]:
         "names": dict(service.names),
         "descriptions": dict(service.descriptions),
         "department": service.department,
+        "department_names": dict(service.department_names),
         "target_hours": service.target_hours,
         "icon": service.icon,
         "keywords": list(service.keywords),
@@ -307,6 +342,7 @@ def service_from_dict(data: Mapping[str, Any], *, area_code: str | None = None) 
                 names=_lang_map(data.get("names"), "names"),
                 descriptions=_lang_map(data.get("descriptions") or {}, "descriptions"),
                 department=str(data.get("department") or ""),
+                department_names=_lang_map(data.get("department_names") or {}, "department names"),
                 target_hours=float(data.get("target_hours", 72)),
                 icon=str(data.get("icon") or "other"),
                 keywords=tuple(str(k) for k in data.get("keywords") or ()),

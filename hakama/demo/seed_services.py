@@ -68,6 +68,48 @@ def _field(code: str, datatype: str, question: Names, *, required: bool = False)
     return field
 
 
+#: The departments as the demo catalogue stores them (in French, as the province's records are
+#: kept), with their names per language for the pages; Tamazight pages fall back to Arabic.
+DEPARTMENTS: Mapping[str, Mapping[str, str]] = {
+    "Service technique — éclairage public": {
+        "ar": "المصلحة التقنية — الإنارة العمومية",
+        "en": "Technical service — street lighting",
+    },
+    "Service d'hygiène — collecte des déchets": {
+        "ar": "مصلحة حفظ الصحة — جمع النفايات",
+        "en": "Sanitation service — waste collection",
+    },
+    "Service technique — voirie": {
+        "ar": "المصلحة التقنية — الطرق",
+        "en": "Technical service — roads",
+    },
+    "Régie de distribution — eau potable": {
+        "ar": "وكالة التوزيع — الماء الصالح للشرب",
+        "en": "Distribution agency — drinking water",
+    },
+    "Service d'assainissement": {"ar": "مصلحة التطهير السائل", "en": "Sewerage service"},
+    "Service des espaces verts": {
+        "ar": "مصلحة المساحات الخضراء",
+        "en": "Parks and green spaces service",
+    },
+    "Bureau communal d'hygiène": {"ar": "المكتب الجماعي لحفظ الصحة", "en": "Municipal health office"},
+    "Police administrative": {"ar": "الشرطة الإدارية", "en": "Administrative police"},
+    "Service d'hygiène — propreté": {
+        "ar": "مصلحة حفظ الصحة — النظافة",
+        "en": "Sanitation service — cleanliness",
+    },
+    "Bureau d'état civil": {"ar": "مكتب الحالة المدنية", "en": "Civil registry office"},
+    "Direction des services techniques communaux": {
+        "ar": "مديرية المصالح التقنية الجماعية",
+        "en": "Municipal technical services directorate",
+    },
+}
+
+
+def _department_names(department: str) -> dict[str, str]:
+    return {"fr": department, **DEPARTMENTS[department]}
+
+
 def _service(
     code: str,
     *,
@@ -94,6 +136,7 @@ def _service(
         entry["business_hours"] = True
     entry.update(
         department=department,
+        department_names=_department_names(department),
         names=_names(names) | ({"zgh": ZGH_NAMES[code]} if code in ZGH_NAMES else {}),
         descriptions=_names(descriptions),
         keywords=keywords,
@@ -445,7 +488,12 @@ def catalogue_for(areas: Sequence[Area]) -> list[Service]:
                 base = by_code[code]
                 services.append(
                     service_from_dict(
-                        {**_plain(base), "department": department}, area_code=area.code
+                        {
+                            **_plain(base),
+                            "department": department,
+                            "department_names": _department_names(department),
+                        },
+                        area_code=area.code,
                     )
                 )
     return services

@@ -250,7 +250,7 @@ UNITS: dict[str, tuple[str, str, str]] = {
     "inhabitants": ("نسمة", "habitants", "inhabitants"),
     "households": ("أسرة", "ménages", "households"),
     "m³ per inhabitant": ("م³ لكل نسمة", "m³ par habitant", "m³ per inhabitant"),
-    "per 10,000 inhabitants": ("لكل 10000 نسمة", "pour 10 000 habitants", "per 10,000 inhabitants"),
+    "per 10,000 inhabitants": ("لكل 10.000 نسمة", "pour 10 000 habitants", "per 10,000 inhabitants"),
     "ratio": ("نسبة", "ratio", "ratio"),
     "requests": ("طلبات", "demandes", "requests"),
     "vehicles": ("مركبات", "véhicules", "vehicles"),

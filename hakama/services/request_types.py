@@ -18,6 +18,8 @@ from hakama.core.request_types import (
     Datatype,
     Service,
     ServiceAttribute,
+    department_name,
+    department_names,
     effective_catalogue,
     service_from_dict,
     service_to_dict,
@@ -33,6 +35,7 @@ __all__ = [
     "Service",
     "ServiceAttribute",
     "all_definitions",
+    "department_label",
     "disable_service",
     "get_service",
     "import_services",
@@ -52,6 +55,7 @@ def _row_to_service(row: Any) -> Service:
         "names": row.names,
         "descriptions": row.descriptions,
         "department": row.department,
+        "department_names": row.department_names or {},
         "target_hours": row.target_hours,
         "icon": row.icon,
         "keywords": row.keywords,
@@ -87,6 +91,13 @@ def all_definitions(platform: Platform) -> list[Service]:
         cached = [_row_to_service(r) for r in rows]
         platform.derived.request_services = cached
     return cached
+
+
+def department_label(platform: Platform, department: str, language: str) -> str:
+    """A department as a request stores it, named in `language` when the catalogue names it."""
+    if not department:
+        return ""
+    return department_name(department, department_names(all_definitions(platform)), language)
 
 
 def list_services(platform: Platform, *, area_code: str | None = None) -> list[Service]:
@@ -158,6 +169,7 @@ def _write(conn: sa.Connection, service: Service, *, actor: Actor, now: Any) -> 
         "names": data["names"],
         "descriptions": data["descriptions"],
         "department": service.department,
+        "department_names": data["department_names"],
         "target_hours": service.target_hours,
         "business_hours": service.business_hours,
         "icon": service.icon,

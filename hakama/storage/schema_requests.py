@@ -21,6 +21,7 @@ services = sa.Table(
     sa.Column("names", sa.JSON, nullable=False),
     sa.Column("descriptions", sa.JSON, nullable=False),
     sa.Column("department", sa.String(200), nullable=False, server_default=""),
+    sa.Column("department_names", sa.JSON, nullable=False, server_default="{}"),  # 0020
     sa.Column("target_hours", sa.Float, nullable=False),
     sa.Column("business_hours", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("icon", sa.String(32), nullable=False, server_default="other"),

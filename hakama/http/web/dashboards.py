@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse
 from hakama.core.access import Actor
 from hakama.core.errors import Forbidden, NotFound
 from hakama.core.indicators import Direction, Grain, IndicatorDefinition, IndicatorValue, Quality
-from hakama.core.periods import Period
+from hakama.core.periods import Period, month_short_names
 from hakama.core.territory import Area
 from hakama.http.deps import ActorDep, PlatformDep
 from hakama.http.web import numbers, overview
@@ -220,7 +220,9 @@ def indicator(
         dispersion=_dispersion(platform, d.id, period, actor),
         fmt=lambda v: decimal(v, lang),
         chart=_chart(values, names, province),
-        map_data=_map(areas, ranked, d.direction),
+        map_data=_map(areas, ranked, d.direction, lang),
+        months=month_short_names(lang),
+        number_tag=numbers.number_locale(lang).replace("_", "-"),
     )
 
 
@@ -268,7 +270,9 @@ def _chart(
     }
 
 
-def _map(areas: list[Area], ranked: list[Figure], direction: Direction) -> dict[str, Any]:
+def _map(
+    areas: list[Area], ranked: list[Figure], direction: Direction, lang: str
+) -> dict[str, Any]:
     """The communes' outlines and, per commune, a fill from best to worst (equal intervals)."""
     drawing = overview.drawing(overview.build(areas))
     valued = [f.value for f in ranked if f.value is not None]
@@ -285,7 +289,7 @@ def _map(areas: list[Area], ranked: list[Figure], direction: Direction) -> dict[
             f.area_code: {
                 "name": f.name,
                 "text": f.text,
-                "sample": f.sample,
+                "sample": numbers.integer(f.sample, lang),
                 "quality": f.quality,
                 "uncertain": f.uncertain,
                 "fill": colour(f.value) if f.value is not None else None,

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from hakama.core.territory import Area
 from hakama.http.deps import PlatformDep
-from hakama.http.web import numbers, overview
+from hakama.http.web import credits, numbers, overview
 from hakama.http.web.render import page_language, render
 from hakama.services import territory
 from hakama.services.platform import Platform
@@ -32,7 +32,7 @@ def home(request: Request, platform: PlatformDep) -> HTMLResponse:
         map_data={
             "outlines": _drawing(platform, areas, view),
             "communes": {c.area.code: _commune_facts(c, lang) for c in view.communes},
-            "attribution": list(view.attributions),
+            "attribution": credits.plain(view.attributions, lang),
         },
     )
 

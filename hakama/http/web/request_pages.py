@@ -32,7 +32,7 @@ from hakama.http.problems import status_of, title_of
 from hakama.http.web import i18n
 from hakama.http.web.numbers import number_locale
 from hakama.http.web.render import page_language, render
-from hakama.services import territory
+from hakama.services import request_types, territory
 from hakama.services.platform import Platform
 from hakama.services.service_requests import RequestPage
 
@@ -90,6 +90,11 @@ def icon(name: str) -> Markup:
     return Markup(_icon_svg(name))  # trusted: files shipped in the package
 
 
+def list_separator(lang: str) -> str:
+    """The comma between list items: Arabic writes «،» (Tamazight pages follow Latin use)."""
+    return "، " if lang == "ar" else ", "
+
+
 class Page:
     """What a page handler needs to know about its request: language, translations, time zone."""
 
@@ -111,7 +116,9 @@ class Page:
         if at is None:
             return ""
         return format_datetime(
-            at.astimezone(self.zone), "d MMM y, HH:mm", locale=number_locale(self.lang)
+            at.astimezone(self.zone),
+            "d MMM y، HH:mm" if self.lang == "ar" else "d MMM y, HH:mm",
+            locale=number_locale(self.lang),
         )
 
     def status_label(self, status: Status) -> str:
@@ -123,6 +130,14 @@ class Page:
     def area_name(self, code: str) -> str:
         area = territory.areas_by_code(self.platform).get(code)
         return area.name(self.lang) if area else code
+
+    def department(self, stored: str) -> str:
+        """A department as requests store it, named in the page's language."""
+        return request_types.department_label(self.platform, stored, self.lang)
+
+    def list_of(self, items: Iterable[str]) -> str:
+        """Items joined with the language's comma (the Arabic comma on Arabic pages)."""
+        return list_separator(self.lang).join(items)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return render(
@@ -172,7 +187,8 @@ class Page:
             "area_code": req.area_code,
             "requested_text": self.when(req.requested_at),
             "expected_text": self.when(req.expected_at),
-            "department": req.department,
+            "department": self.department(req.department),
+            "department_key": req.department,
             "assignee": req.assignee,
             "address": req.address,
             "status_notes": req.status_notes,
@@ -193,13 +209,18 @@ class Page:
         details = event.details
         if event.kind is EventKind.ASSIGNED:
             extra = " · ".join(
-                str(details[k]) for k in ("assignee", "department") if details.get(k)
+                part
+                for part in (
+                    str(details.get("assignee") or ""),
+                    self.department(str(details.get("department") or "")),
+                )
+                if part
             )
         elif event.kind is EventKind.MERGED:
             if details.get("into"):
                 extra = self._("duplicate of %(id)s", id=details["into"])
             elif details.get("duplicates"):
-                extra = ", ".join(str(d) for d in details["duplicates"])
+                extra = self.list_of(str(d) for d in details["duplicates"])
         elif event.kind is EventKind.RELOCATED:
             extra = self._(
                 "from %(old)s to %(new)s",

@@ -47,7 +47,7 @@ def _catalogue_rows(page: Page, area: str) -> list[dict[str, Any]]:
         {
             "code": s.code,
             "name": s.name(page.lang),
-            "department": s.department,
+            "department": s.department_name(page.lang),
             "target_hours": f"{s.target_hours:g}",
             "defined_at": page.area_name(s.area_code),
             "active": s.active,
@@ -105,6 +105,7 @@ def _service_form(service: Service | None, code: str = "") -> dict[str, Any]:
     attrs.extend(dict(blank) for _ in range(2))
     names = service.names if service else {}
     descriptions = service.descriptions if service else {}
+    departments = service.department_names if service else {}
     return {
         "existing": service is not None,
         "code": service.code if service else code,
@@ -112,6 +113,7 @@ def _service_form(service: Service | None, code: str = "") -> dict[str, Any]:
         **{f"description_{lang}": descriptions.get(lang, "") for lang in LANGUAGES},
         "category": service.category if service else "",
         "department": service.department if service else "",
+        **{f"department_{lang}": departments.get(lang, "") for lang in LANGUAGES},
         "target_hours": f"{service.target_hours:g}" if service else "72",
         "business_hours": service.business_hours if service else False,
         "icon": service.icon if service else "other",
@@ -236,6 +238,9 @@ async def service_save(request: Request, actor: ActorDep) -> Response:
             lang: form_text(form, f"description_{lang}", 500).strip() for lang in LANGUAGES
         },
         "department": form_text(form, "department", 200).strip(),
+        "department_names": {
+            lang: form_text(form, f"department_{lang}", 200).strip() for lang in LANGUAGES
+        },
         "target_hours": form_text(form, "target_hours", 20).strip() or "0",
         "business_hours": form_text(form, "business_hours") == "1",
         "icon": form_text(form, "icon", 32) or "other",
@@ -273,6 +278,7 @@ async def service_save(request: Request, actor: ActorDep) -> Response:
             existing=False,
             **{f"name_{k}": v for k, v in data["names"].items()},
             **{f"description_{k}": v for k, v in data["descriptions"].items()},
+            **{f"department_{k}": v for k, v in data["department_names"].items()},
         )
         return _render_service_form(
             page, actor, chosen, shown, errors=[exc.message], status_code=status_of(exc)

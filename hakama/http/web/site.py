@@ -15,8 +15,8 @@ from fastapi import Request
 from jinja2 import Environment
 
 from hakama.http.deps import platform_of
-from hakama.http.web import numbers, overview
-from hakama.services import basemap, territory
+from hakama.http.web import credits, numbers, overview
+from hakama.services import basemap, request_types, territory
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,17 @@ def map_basemap(request: Request) -> dict[str, Any] | None:
     return asdict(found) if found else None
 
 
+def department(request: Request, name: str, lang: str) -> str:
+    """A department as requests store it, in the page's language when the catalogue names it."""
+    return request_types.department_label(platform_of(request), name, lang)
+
+
 def install(env: Environment) -> None:
-    """Make `site`, `language_url` and the number filters available to every template."""
+    """Make `site`, `language_url`, `department` and the number filters available to every template."""
     env.globals["site"] = site
     env.globals["map_basemap"] = map_basemap
     env.globals["language_url"] = language_url
+    env.globals["department"] = department
+    credits.install(env)
     env.filters["integer"] = numbers.integer
     env.filters["change_percent"] = numbers.change_percent

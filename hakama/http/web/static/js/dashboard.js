@@ -43,13 +43,33 @@
       columns.push(onlyWhere(area.values, area.uncertain, true));
     });
     var width = Math.max(260, holder.clientWidth || 300);
+    /* Months named as the page's language names them (the server sends them), numbers grouped
+       as its readers group them; right-to-left pages run time from right to left, with the
+       value axis on the right. */
+    var number = new Intl.NumberFormat(data.number_tag || "en", { maximumFractionDigits: 2 });
+    function monthTicks(u, splits) {
+      var lastYear = null;
+      return splits.map(function (ts) {
+        var d = new Date(ts * 1000);
+        var year = d.getFullYear(); /* uPlot places ticks at local month starts */
+        var label = (data.months || [])[d.getMonth()] || String(d.getMonth() + 1);
+        if (year !== lastYear) { label += "\n" + year; lastYear = year; }
+        return label;
+      });
+    }
+    function valueTicks(u, splits) {
+      return splits.map(function (v) { return v == null ? "" : number.format(v); });
+    }
     var options = {
       width: width,
       height: Math.round(Math.min(320, Math.max(220, width * 0.55))),
       series: series,
       legend: { show: true, live: false },
-      scales: { x: { time: true } },
-      axes: [{ stroke: "#4d5d66" }, { stroke: "#4d5d66", label: data.unit, size: 56 }],
+      scales: { x: { time: true, dir: data.rtl ? -1 : 1 } },
+      axes: [
+        { stroke: "#4d5d66", values: monthTicks, space: 56 },
+        { stroke: "#4d5d66", label: data.unit, size: 64, side: data.rtl ? 1 : 3, values: valueTicks }
+      ],
       cursor: { points: { show: false } }
     };
     if (chart) { chart.destroy(); }
@@ -88,8 +108,12 @@
     box.className = "map-card";
     if (!c) { box.appendChild(text("strong", labels.no_value, "map-card-name")); return box; }
     box.appendChild(text("strong", c.name, "map-card-name"));
-    var value = text("span", (c.uncertain ? "≈ " : "") + c.text + " " + data.unit);
-    value.dir = "ltr";
+    /* Only the number runs left to right: the unit may be Arabic words. */
+    var value = document.createElement("span");
+    var figure = text("bdi", (c.uncertain ? "≈ " : "") + c.text);
+    figure.dir = "ltr";
+    value.appendChild(figure);
+    value.appendChild(document.createTextNode(" " + data.unit));
     box.appendChild(value);
     box.appendChild(text("span", " · " + c.sample + " " + labels.sample + (c.uncertain ? " · " + labels.uncertain : ""), "map-card-kind"));
     return box;

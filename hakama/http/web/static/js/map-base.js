@@ -62,10 +62,14 @@
        (extra.creditsControl false), but a base layer's credit always shows on the map. */
     var onMap = extra.creditsControl ? credits : (base && base.attribution ? [base.attribution] : []);
     if (onMap.length) {
-      var control = L.control.attribution({ prefix: "Leaflet", position: rtl ? "bottomleft" : "bottomright" });
-      control.addAttribution(escaped(onMap.join(" · ")));
+      /* The credits come in the page's language (their Latin names already isolated by the
+         server): each is its own isolate, so one credit's direction cannot reorder the next. */
+      var control = L.control.attribution({
+        prefix: '<bdi dir="ltr">Leaflet</bdi>', position: rtl ? "bottomleft" : "bottomright"
+      });
+      control.addAttribution(onMap.map(function (c) { return "<bdi>" + escaped(c) + "</bdi>"; }).join(" · "));
       control.addTo(map);
-      control.getContainer().dir = "ltr"; /* the credits are in Latin script */
+      control.getContainer().dir = rtl ? "rtl" : "ltr";
     }
     el.hakamaMap = map; /* browser tests and other scripts find the map on its element */
     return map;
