@@ -57,16 +57,34 @@ def cell_of(box: tuple[float, float, float, float] | None) -> int | None:
     return row * _COLUMNS + column
 
 
+def _cells(box: tuple[float, float, float, float]) -> list[int] | None:
+    """The cells `box` covers, None when more than `MAX_CELLS`."""
+    columns = range(_column(max(box[0], -180.0)), _column(min(box[2], 180.0)) + 1)
+    rows = range(_row(max(box[1], -90.0)), _row(min(box[3], 90.0)) + 1)
+    if len(columns) * len(rows) > MAX_CELLS:
+        return None
+    return [r * _COLUMNS + k for r in rows for k in columns]
+
+
+def uses_cells(box: tuple[float, float, float, float]) -> bool:
+    """Is `box` small enough to be read cell by cell (`ids_in_box`)?"""
+    return _cells(box) is not None
+
+
 def box_condition(box: tuple[float, float, float, float]) -> sa.ColumnElement[bool]:
     """Entities whose `location` box meets `box`: the cells it covers, then the box columns."""
     c = entities.c
     overlap = [c.min_lon <= box[2], c.max_lon >= box[0], c.min_lat <= box[3], c.max_lat >= box[1]]
-    columns = range(_column(max(box[0], -180.0)), _column(min(box[2], 180.0)) + 1)
-    rows = range(_row(max(box[1], -90.0)), _row(min(box[3], 90.0)) + 1)
-    if len(columns) * len(rows) > MAX_CELLS:
+    cells = _cells(box)
+    if cells is None:
         return sa.and_(c.min_lon.is_not(None), *overlap)
-    cells = [r * _COLUMNS + k for r in rows for k in columns]
     return sa.and_(c.geo_cell.in_([*cells, LARGE]), *overlap)
+
+
+def ids_in_box(box: tuple[float, float, float, float]) -> sa.Select[Any]:
+    """The ids of the entities whose `location` box meets `box`, ordered by id, read from the
+    index on (geo_cell, box, id) alone."""
+    return sa.select(entities.c.id).where(box_condition(box)).order_by(entities.c.id)
 
 
 # --------------------------------------------------------------------------- q

@@ -145,13 +145,22 @@ def query(
     if area_code is not None:
         conditions.append(entities.c.area_code.in_(_area_and_below(platform, area_code)))
     box = geoq.bbox() if geoq is not None else None
-    if geoq is not None and geoq.geoproperty == "location":
-        conditions.append(
-            entities.c.min_lon.is_not(None) if box is None else entity_filters.box_condition(box)
-        )
+    in_box: list[str] | None = None  # the ids in the geo-query's box, when read from the cells
     narrowed = None if q is None else entity_filters.q_condition(q, platform.db.dialect)
     if narrowed is not None:
         conditions.append(narrowed)  # the exact test below still runs on what SQL keeps
+    if geoq is not None and geoq.geoproperty == "location":
+        if box is not None and entity_filters.uses_cells(box):
+            # The ids in the box come from the index alone; the rows are then read by id in
+            # order, a chunk at a time, until the page is full (not every row in the box).
+            with platform.db.connect() as conn:
+                in_box = [row[0] for row in conn.execute(entity_filters.ids_in_box(box)).all()]
+        else:
+            conditions.append(
+                entities.c.min_lon.is_not(None)
+                if box is None
+                else entity_filters.box_condition(box)
+            )
     if conditions:
         stmt = stmt.where(*conditions)
         counter = counter.where(*conditions)
@@ -201,9 +210,7 @@ def query(
             return QueryResult([dict(r) for r in rows], total)
         page: list[dict[str, Any]] = []
         seen = 0
-        for scanned, doc in enumerate(
-            conn.execute(stmt.execution_options(yield_per=500)).scalars()
-        ):
+        for scanned, doc in enumerate(_docs(conn, stmt, in_box)):
             if scanned % 200 == 0:
                 deadline.check()  # given up by the caller (HTTP time limit): stop scanning
             if not keep(doc):
@@ -214,6 +221,19 @@ def query(
             if not count and seen >= offset + limit:
                 break
         return QueryResult(page, seen if count else None)
+
+
+def _docs(conn: sa.Connection, stmt: sa.Select[Any], in_box: list[str] | None) -> Iterator[Any]:
+    """The docs `stmt` selects, in its order (by id); only among `in_box` when given."""
+    if in_box is None:
+        yield from conn.execute(stmt.execution_options(yield_per=500)).scalars()
+        return
+    for start in range(0, len(in_box), _CHUNK):
+        chunk = in_box[start : start + _CHUNK]
+        yield from conn.execute(stmt.where(entities.c.id.in_(chunk))).scalars()
+
+
+_CHUNK = 500
 
 
 def _compile_pattern(id_pattern: str | None) -> UserPattern | None:

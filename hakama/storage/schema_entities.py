@@ -29,5 +29,5 @@ entities = sa.Table(
     sa.Column("max_lat", sa.Float, nullable=True),
     sa.Column("geo_cell", sa.BigInteger, nullable=True),
     sa.Index("ix_entities_bbox", "min_lon", "min_lat"),
-    sa.Index("ix_entities_geo_cell", "geo_cell", "min_lon", "min_lat"),
+    sa.Index("ix_entities_geo_cell", "geo_cell", "min_lon", "min_lat", "max_lon", "max_lat", "id"),
 )

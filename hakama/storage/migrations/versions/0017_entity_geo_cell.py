@@ -1,5 +1,5 @@
 """entities.geo_cell: the cell of a fixed 0.02° grid holding the whole box of `location` (-1
-when the box spans cells), B-tree indexed with the box, so that a geo-query reads only the
+when the box spans cells), B-tree indexed with the box and the id (a covering index), so that a geo-query reads only the
 cells its box covers (`hakama.services.entity_filters`). Existing rows are filled in.
 
 Revision ID: 0017
@@ -32,7 +32,11 @@ def _cell(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> int
 
 def upgrade() -> None:
     op.add_column("entities", sa.Column("geo_cell", sa.BigInteger, nullable=True))
-    op.create_index("ix_entities_geo_cell", "entities", ["geo_cell", "min_lon", "min_lat"])
+    op.create_index(
+        "ix_entities_geo_cell",
+        "entities",
+        ["geo_cell", "min_lon", "min_lat", "max_lon", "max_lat", "id"],
+    )
     conn = op.get_bind()
     table = sa.table(
         "entities",
