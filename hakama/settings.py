@@ -214,7 +214,7 @@ class Settings(BaseSettings):
         2, ge=1, description="How many such queries run at once (others wait their turn)."
     )
     query_queue: int = Field(
-        8,
+        32,
         ge=0,
         description="How many such queries may wait for their turn; beyond, they are answered "
         "503 at once with `Retry-After`.",
