@@ -28,7 +28,7 @@ from _report import report
 from hakama.core.access import system_actor
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import dataset_builds, request_types, territory
+from hakama.services import dataset_builds, dataset_sources, request_types, territory
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 from hakama.storage.lake_schemas import SERVICE_REQUESTS_SCHEMA
@@ -82,7 +82,7 @@ def variant(folder: Path, which: str) -> dict[str, Any]:
     spec = dataset_builds.spec(platform, "service-requests")
     options = dataset_builds.options(platform)
     out = folder / f"out-{which}"
-    with dataset_builds.open_sources(platform) as conn:
+    with dataset_sources.open_sources(platform) as conn:
         conn.execute("SET threads=2")
         started = time.perf_counter()
         if which == "hakama":

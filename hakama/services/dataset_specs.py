@@ -5,7 +5,7 @@ Tables with a commune are ordered by commune first, then time: a commune's rows 
 row groups of the Parquet file, which DuckDB skips to by their statistics (datastore_search
 filtered by commune, and each commune's own slice, read those row groups only).
 
-Views the queries read (registered by `dataset_builds.open_sources`):
+Views the queries read (registered by `dataset_sources.open_sources`):
 - the lake's datasets (`service_requests`, `observations`, `admin_records`, …) when they exist;
 - `areas(code, level, parent_code, name_ar, name_fr, name_en, …)`;
 - `service_names(code, name_ar, name_fr, name_en)`; `approvals(request_id, public_text, photos)`;
