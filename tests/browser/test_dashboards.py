@@ -15,6 +15,10 @@ from hakama.settings import Settings
 from tests.browser.conftest import serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.filterwarnings("ignore::DeprecationWarning:ibis")]
+MOROCCAN_MONTHS = ("يناير", "فبراير", "مارس", "أبريل", "ماي", "يونيو", "يوليوز", "غشت", "شتنبر",
+                   "أكتوبر", "نونبر", "دجنبر")
+FRENCH_MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.",
+                 "oct.", "nov.", "déc.")
 COMPUTED = ["requests_per_10k", "open_backlog", "resolution_time_median", "admin_online_share"]
 
 
@@ -57,6 +61,18 @@ def test_indicator_page_at_360px(browser: Any, dashboards_url: str, lang: str) -
         )
         assert painted > 1000
         assert page.locator("#indicator-map path.leaflet-interactive").count() == 16
+        # Time runs right to left in Arabic, the value axis on the right, months named as
+        # Moroccans name them; French reads left to right with French month names.
+        axes = page.evaluate(
+            """() => { const u = document.getElementById('indicator-chart').hakamaChart;
+                       return { dir: u.scales.x.dir, side: u.axes[1].side,
+                                months: u.axes[0]._values.join(' ') }; }"""
+        )
+        assert axes["dir"] == (-1 if lang == "ar" else 1)
+        assert axes["side"] == (1 if lang == "ar" else 3)
+        months = MOROCCAN_MONTHS if lang == "ar" else FRENCH_MONTHS
+        assert any(m in axes["months"] for m in months), axes
+        assert not any(m in axes["months"] for m in ("Jan", "Feb", "Mar", "Apr", "Jun", "Jul")), axes
         # Choosing another commune redraws the chart with that commune in the legend.
         options = page.locator("#chart-area option")
         other = options.nth(1)

@@ -111,7 +111,7 @@ def test_map_data_has_each_commune_outline_and_facts_in_the_page_language(
     assert data["attribution"] == [
         "المندوبية السامية للتخطيط (الإحصاء العام لسنتي 2014 و2024)،"
         " عبر \u2066morocco-communes\u2069",
-        "حدود تقريبية: \u2066geomaroc\u2069 (\u2066MIT, © 2020 Amine Andam\u2069)",
+        "حدود تقريبية: \u2066geomaroc\u2069 (\u2066MIT,\u00a0©\u00a02020\u00a0Amine\u00a0Andam\u2069)",
     ]
     labels = data["labels"]
     assert isinstance(labels, dict)

@@ -36,6 +36,8 @@ KNOWN: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
+LRI, PDI, NBSP = "\u2066", "\u2069", "\u00a0"
+
 #: Between two credits: the Arabic semicolon on Arabic pages.
 SEPARATORS = {"ar": "؛ "}
 
@@ -81,8 +83,9 @@ def plain(attributions: Iterable[str], lang: str) -> list[str]:
             out.append(text)
             continue
         message, names = known
-        # Plain text has no spans: the Latin names go between LRI and PDI, Unicode's isolates.
-        isolated = {key: f"\u2066{value}\u2069" for key, value in names.items()}
+        # Plain text has no spans: the Latin names go between LRI and PDI, Unicode's isolates,
+        # with no-break spaces (a name split over two lines of a right-to-left box reads wrong).
+        isolated = {key: LRI + value.replace(" ", NBSP) + PDI for key, value in names.items()}
         out.append(i18n.translations(lang).gettext(message) % isolated)
     return out
 
