@@ -195,3 +195,19 @@ def test_indicator_units_are_words_in_arabic() -> None:
     assert str(macros.unit_label("µg/m³")) == "ميكروغرام/م³"
     french = environment("fr").get_template("dashboards/_macros.html").make_module({"lang": "fr"})
     assert str(french.unit_label("kWh")) == "kWh"
+
+
+def test_counts_that_can_grow_are_grouped_in_every_language() -> None:
+    # `%(num)d` prints 12345; a count that can pass 999 goes through the `integer` filter.
+    from hakama.http.web.render import TEMPLATES, environment
+
+    small = {'"%(num)d commune"', '"%(num)d area"'}  # 16 communes, a few dozen areas
+    for template in TEMPLATES.rglob("*.html"):
+        for call in re.findall(r'ngettext\((".*?")', template.read_text(encoding="utf-8")):
+            assert "%(num)d" not in call or call in small, (template.name, call)
+    for lang, grouped in (("ar", "12.345"), ("fr", "12\u202f345"), ("en", "12,345")):
+        env = environment(lang)
+        for text in ('ngettext("%(num)s overdue", "%(num)s overdue", n, num=n|integer(lang))',
+                     'ngettext("%(num)s dataset", "%(num)s datasets", n, num=n|integer(lang))'):
+            shown = env.from_string("{{ " + text + " }}").render(n=12345, lang=lang)
+            assert grouped in shown.replace("\xa0", "\u202f"), (lang, shown)
