@@ -12,13 +12,16 @@ in its own process so its peak memory (maxrss) is its own:
 4. incremental: one new day of observations appended (a copy of the last day, shifted), then
    `compute()` again; the day is removed afterwards;
 5. Spark local mode: the same catalogue through `compute(full=True, engine=spark)`, time and
-   parity with (1).
+   parity with (1);
+6. Spark standalone cluster: a master and two workers (1 core, 1 GB each) started on loopback
+   from the pyspark package's own launcher, `HAKAMA_SPARK_MASTER=spark://…` and the lake given
+   to the executors as a file:// URL; time (cluster start-up excluded, said) and parity with (1).
 
 Scales: `--scale 20` gives about 1.06 x 10^8 observations (and ~3 x 10^5 requests);
 `--requests-scale 67` regenerates the requests alone for about 10^6 (both: the issue's figure).
 Results go to results/indicators_catalogue_scale<S>.json (or _quick.json). Usage:
     python benchmarks/indicators_catalogue.py [--scale 0.2] [--requests-scale S] [--data-dir D]
-        [--quick] [--skip-spark] [--skip-pandas] [--pandas-fraction F]
+        [--quick] [--skip-spark] [--skip-cluster] [--skip-pandas] [--pandas-fraction F]
 """
 
 from __future__ import annotations
@@ -581,6 +584,45 @@ def stage_spark(data_dir: str) -> dict[str, Any]:
     }
 
 
+def stage_spark_cluster(data_dir: str) -> dict[str, Any]:
+    from pyspark.sql import SparkSession
+
+    from hakama.analytics.spark_standalone import standalone_cluster
+    from hakama.services import indicators
+
+    platform = _platform(data_dir)
+    by_duckdb = _stored(platform)
+    started = time.perf_counter()
+    with standalone_cluster(workers=2, cores=1, memory="1g", timeout=300) as cluster:
+        startup = time.perf_counter() - started
+        platform.settings.spark_master = cluster.master_url
+        platform.settings.spark_lake_url = platform.lake.root.as_uri()
+        platform.settings.spark_conf = {
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.driver.memory": "1g",
+            "spark.executor.memory": "768m",
+            "spark.executor.cores": "1",
+            "spark.cores.max": "2",
+            "spark.app.name": "hakama-catalogue-benchmark",
+        }
+        started = time.perf_counter()
+        try:
+            done = indicators.compute(platform, engine="spark", full=True)
+            seconds = time.perf_counter() - started
+        finally:
+            session = SparkSession.getActiveSession()
+            if session is not None:
+                session.stop()
+    return {
+        "seconds": seconds,
+        "rows": done.values,
+        "mismatches": _compare(by_duckdb, _stored(platform)),
+        "maxrss_mb": _maxrss_mb(),
+        "note": f"2 workers x 1 core x 1g, driver 1g; cluster start-up {startup:.0f} s not counted",
+    }
+
+
 def _isolated(func: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """Run a stage in a fresh process (its own peak memory) and return what it returned."""
     ctx = multiprocessing.get_context("spawn")
@@ -626,6 +668,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="scale 0.02, no Spark")
     parser.add_argument("--skip-spark", action="store_true")
+    parser.add_argument("--skip-cluster", action="store_true", help="no Spark standalone cluster")
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument(
         "--spark-only",
@@ -699,6 +742,9 @@ def main() -> None:
     add("incremental: one new day of observations", _isolated(stage_incremental, str(data_dir)))
     if not (args.skip_spark or args.quick):
         add("Spark local[2] compute", _isolated(stage_spark, str(data_dir)))
+    if not (args.skip_cluster or args.quick):
+        got = _isolated(stage_spark_cluster, str(data_dir))
+        add("Spark standalone cluster (2 workers)", got, note=got["note"])
     name = "indicators_catalogue_quick" if args.quick else f"indicators_catalogue_scale{scale:g}"
     report(name, rows, **summary)
     if temp is not None:
