@@ -519,17 +519,7 @@ def observations(
                 text = json.dumps(raw, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
             if number is None and text is None:
                 continue
-            out.append(
-                Observation(
-                    time=time,
-                    entity_id=entity_id,
-                    entity_type=entity_type,
-                    attribute=name,
-                    value=number,
-                    text=text,
-                    unit=instance.get("unitCode"),
-                    area_code=area_code,
-                    source=source,
-                )
-            )
+            unit = instance.get("unitCode")
+            row = (time, entity_id, entity_type, name, number, text, unit, area_code, source)
+            out.append(Observation(*row))
     return out

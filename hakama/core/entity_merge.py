@@ -59,6 +59,15 @@ def apply_fragment(
     for name, attribute in fragment.items():
         if name in ENTITY_MEMBERS:
             continue
+        if mode == "append" and _single(attribute) and not is_null(attribute):
+            current = result.get(name)
+            if current is None or _single(current):
+                # The common write (one instance over at most one, no datasetId): what the
+                # general path below does, without its per-attribute bookkeeping.
+                created = current.get("createdAt", stamp) if current is not None else stamp
+                result[name] = {**attribute, "createdAt": created, "modifiedAt": stamp}
+                updated.append(name)
+                continue
         old = instances(result.get(name))
         new = instances(attribute)
         if mode != "append_no_overwrite" and any(is_null(i) for i in new):
@@ -107,6 +116,11 @@ def apply_fragment(
     if updated or "type" in fragment:
         result["modifiedAt"] = stamp
     return MergeResult(result, tuple(updated), tuple(not_updated))
+
+
+def _single(attribute: Any) -> bool:
+    """Is this stored attribute one instance of the default dataset (no `datasetId`)?"""
+    return type(attribute) is dict and "datasetId" not in attribute
 
 
 def _apply_scope(
@@ -192,12 +206,13 @@ def changed_attributes(
     for name, attribute in written.items():
         if name in ENTITY_MEMBERS:
             continue
+        new = instances(attribute)
+        if all(i.get("type") == "Property" for i in new):
+            if new:  # the common reading: nothing to compare, so nothing serialised
+                kept[name] = new
+            continue
         old = {_stripped(i) for i in instances(before.get(name))}
-        fresh = [
-            i
-            for i in instances(attribute)
-            if i.get("type") == "Property" or _stripped(i) not in old
-        ]
+        fresh = [i for i in new if i.get("type") == "Property" or _stripped(i) not in old]
         if fresh:
             kept[name] = fresh
     return kept

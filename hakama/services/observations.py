@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from hakama.core.clock import utcnow
 from hakama.core.errors import Invalid
-from hakama.core.observations import Observation, check
+from hakama.core.observations import Observation, check, observation_key
 from hakama.services.platform import Platform
 from hakama.storage import db
 from hakama.storage.lake import (
@@ -97,21 +97,15 @@ def stage(conn: sa.Connection, observations: Iterable[Observation]) -> int:
         reason = check(obs)
         if reason is not None:
             raise Invalid(f"observation {index} ({obs.entity_id} {obs.attribute}): {reason}")
-        key = obs.key
+        time, entity_id, entity_type, attribute, value, text, unit, area_code, source = obs
+        if value is not None and type(value) is not float:
+            value = float(value)
+        key = observation_key(entity_id, attribute, time, value, text)
         if key not in rows:
             rows[key] = (
-                key,
-                obs.time,
-                obs.entity_id,
-                obs.entity_type,
-                obs.attribute,
-                None if obs.value is None else float(obs.value),
-                obs.text,
-                obs.unit,
-                obs.area_code,
-                obs.source,
-                now,
-            )
+                key, time, entity_id, entity_type, attribute, value, text, unit, area_code,
+                source, now,
+            )  # fmt: skip
     return db.insert_new(conn, observation_staging, "key", _COLUMNS, list(rows.values()))
 
 

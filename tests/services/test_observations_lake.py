@@ -56,11 +56,11 @@ def test_a_rolled_back_transaction_stages_nothing(platform: Platform) -> None:
 @pytest.mark.parametrize(
     ("bad", "reason"),
     [
-        (obs(1).__class__(**{**obs(1).__dict__, "time": datetime(2026, 1, 1)}), "timezone"),
-        (obs(1).__class__(**{**obs(1).__dict__, "value": None}), "value or a text"),
-        (obs(1).__class__(**{**obs(1).__dict__, "value": float("nan")}), "finite"),
-        (obs(1).__class__(**{**obs(1).__dict__, "source": "fax"}), "source"),
-        (obs(1).__class__(**{**obs(1).__dict__, "attribute": ""}), "required"),
+        (obs(1)._replace(time=datetime(2026, 1, 1)), "timezone"),
+        (obs(1)._replace(value=None), "value or a text"),
+        (obs(1)._replace(value=float("nan")), "finite"),
+        (obs(1)._replace(source="fax"), "source"),
+        (obs(1)._replace(attribute=""), "required"),
     ],
 )
 def test_bad_observations_are_refused_before_writing(
