@@ -29,8 +29,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from hakama.core import jsonld
-from hakama.core import subscriptions as core
+from hakama.core import jsonld, notifications
 from hakama.core.clock import utcnow
 from hakama.services import subscriptions as subs
 from hakama.services.platform import Platform
@@ -186,7 +185,7 @@ def request_of(
 
     stored = _stored(platform, batch.subscription_id)
     sub = stored.sub
-    body = core.notification(sub, batch.data, at=at)
+    body = notifications.notification(sub, batch.data, at=at)
     ctx_refs = sub.body.get("@context")
     context_url: Any = ctx_refs if ctx_refs else jsonld.DEFAULT_CORE_URL
     headers = {"Content-Type": sub.accept}

@@ -25,7 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hakama.core import jsonld
+from hakama.core import jsonld, notifications
 from hakama.core import subscriptions as core
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.clock import utcnow
@@ -285,7 +285,7 @@ def matching(platform: Platform, event: events.EntityChanged) -> list[Stored]:
     if not candidates:
         return []  # the common case at ingestion rates: nothing to compute
     now = event.at
-    triggers = core.change_triggers(event.before, event.after, event.attributes)
+    triggers = notifications.change_triggers(event.before, event.after, event.attributes)
     entity = event.after if event.after is not None else event.before
     if entity is None:
         return []
@@ -323,7 +323,7 @@ def payload_entities(
     context = stored.context or _context_of(platform, stored.sub.body)
     return render_all(
         [dict(e) for e in entities],
-        core.shape(stored.sub, context),
+        notifications.shape(stored.sub, context),
         partial(entity_service.get_many, platform),
     )
 
@@ -334,7 +334,9 @@ def enqueue(platform: Platform, event: events.EntityChanged) -> int:
     if not found:
         return 0
     entities = {
-        show: core.notified_entity(event.before, event.after, at=event.at, show_changes=show)
+        show: notifications.notified_entity(
+            event.before, event.after, at=event.at, show_changes=show
+        )
         for show in (False, True)
     }
     now = utcnow()

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from hakama.core import jsonld
 from hakama.core.entity_render import render_all
-from hakama.core.subscriptions import Trigger, change_triggers, notification, parse, shape
+from hakama.core.notifications import change_triggers, notification, shape
+from hakama.core.subscriptions import Trigger, parse
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
