@@ -114,3 +114,13 @@ def test_tests_mirror_the_package() -> None:
         p.name for p in (ROOT / "tests").iterdir() if p.is_dir() and not p.name.startswith("__")
     }
     assert folders - packages <= {"browser", "data"}, sorted(folders - packages - {"browser", "data"})
+
+
+def test_no_module_over_600_lines() -> None:
+    """A module past 600 lines is split at its seam, not left to grow (issue 11)."""
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > 600
+    }
+    assert not long, long
