@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from hakama.core.languages import pick
+
 LANGUAGES = ("ar", "fr", "en")
 #: Resource and dataset UUIDs are derived from names under this namespace (stable across builds).
 NAMESPACE = uuid.UUID("6f1c9a52-33b4-4c9e-9a3e-6b1d0c1a7e13")
@@ -221,10 +223,10 @@ class Dataset:
         return str(uuid.uuid5(NAMESPACE, self.id))
 
     def title(self, lang: str) -> str:
-        return _pick(self.titles, lang) or self.id
+        return pick(self.titles, lang) or self.id
 
     def description(self, lang: str) -> str:
-        return _pick(self.descriptions, lang)
+        return pick(self.descriptions, lang)
 
     def all_keywords(self) -> list[str]:
         seen: list[str] = []
@@ -251,10 +253,3 @@ class Dataset:
             t for theme in self.themes if theme in THEMES for t in THEMES[theme].titles.values()
         ]
         return " ".join(parts).casefold()
-
-
-def _pick(texts: Mapping[str, str], lang: str) -> str:
-    for code in (lang, "fr", "en", "ar"):
-        if texts.get(code):
-            return texts[code]
-    return next(iter(texts.values()), "")

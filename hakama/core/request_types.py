@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from hakama.core.clock import parse_instant
+from hakama.core.languages import pick
 
 LANGUAGES = ("ar", "fr", "en", "zgh")  # zgh: Tamazight, in Tifinagh
 SERVICE_CODE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -55,16 +56,6 @@ class Datatype(StrEnum):
     @property
     def is_list(self) -> bool:
         return self in (Datatype.SINGLEVALUELIST, Datatype.MULTIVALUELIST)
-
-
-def pick(names: Mapping[str, str], language: str) -> str:
-    """The text in `language`, falling back to French, English, Arabic, then any (Tamazight
-    falls back to Arabic first, as its pages do)."""
-    order = ("ar", "fr", "en") if language == "zgh" else ("fr", "en", "ar")
-    for lang in (language, *order):
-        if names.get(lang):
-            return names[lang]
-    return next(iter(names.values()), "")
 
 
 @dataclass(frozen=True)

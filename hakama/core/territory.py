@@ -19,6 +19,8 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from hakama.core.languages import pick
+
 LANGUAGES = ("ar", "fr", "en")
 
 
@@ -55,11 +57,8 @@ class Area:
     attribution: str = ""
 
     def name(self, language: str) -> str:
-        """The name in `language`, falling back to French, English, then any."""
-        for lang in (language, "fr", "en", "ar"):
-            if self.names.get(lang):
-                return self.names[lang]
-        return next(iter(self.names.values()), self.code)
+        """The name in `language`, else in its fallbacks (`core.languages`), else the code."""
+        return pick(self.names, language) or self.code
 
     def latest_population(self) -> tuple[int, int] | None:
         """(census year, population) of the latest census, if any."""

@@ -21,6 +21,7 @@ from fastapi.responses import Response
 from hakama.core.access import Action, Actor, Role
 from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, NotFound, Unauthorized
+from hakama.core.languages import pick
 from hakama.core.request_types import Service, parse_datetime
 from hakama.core.requests import ServiceRequest, Status, open311_statuses
 from hakama.http.api.open311_codec import FORMATS, FormError, error_response, parse_post, respond
@@ -193,7 +194,7 @@ async def service_definition(
                 "code": a.code,
                 "datatype": a.datatype.value,
                 "required": a.required,
-                "datatype_description": _pick(a.datatype_descriptions, language),
+                "datatype_description": pick(a.datatype_descriptions, language),
                 "order": a.order,
                 "description": a.description(language),
                 "values": [{"key": v.key, "name": v.name(language)} for v in a.values],
@@ -204,12 +205,6 @@ async def service_definition(
         return respond(fmt, body, root="service_definition")
 
     return await answer(fmt, work)
-
-
-def _pick(names: Any, language: str) -> str:
-    from hakama.core.request_types import pick
-
-    return pick(names, language)
 
 
 # Requests -----------------------------------------------------------------------------------

@@ -21,13 +21,16 @@ ICON = Path(__file__).parent / "static" / "icons" / "favicon.ico"
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, platform: PlatformDep) -> HTMLResponse:
-    """The territory at a glance: its population, a map and a table of its communes."""
-    lang = page_language(request)
+    """The territory at a glance: its population, a map and a table of its communes.
+
+    A citizen page: its readers are offered Tamazight, as on report, track and the list."""
+    lang = page_language(request, citizen=True)
     areas = territory.list_areas(platform)
     view = overview.build(areas)
     return render(
         request,
         "home.html",
+        citizen=True,
         view=view,
         map_data={
             "outlines": _drawing(platform, areas, view),

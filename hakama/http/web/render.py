@@ -2,7 +2,7 @@
 
 Language of a page: `?lang=` (remembered in a cookie), else the `lang` cookie, else the
 browser's Accept-Language, else the configured default. Arabic pages are right to left.
-The citizen pages (report, track, public list) are also written in Tamazight (`zgh`, Tifinagh,
+The citizen pages (home, report, track, public list) are also written in Tamazight (`zgh`, Tifinagh,
 left to right); every other page falls back to Arabic for a visitor who chose it.
 """
 

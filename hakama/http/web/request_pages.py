@@ -99,7 +99,8 @@ class Page:
     """What a page handler needs to know about its request: language, translations, time zone."""
 
     def __init__(self, request: Request, *, citizen: bool = False) -> None:
-        """`citizen`: a citizen page (report, track, public list), offered in Tamazight too."""
+        """`citizen`: a citizen page (home, report, track, public list), offered in Tamazight
+        too."""
         self.request = request
         self.platform: Platform = platform_of(request)
         self.citizen = citizen

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from jinja2 import Environment
 
+from hakama.core.languages import pick
 from hakama.http.deps import platform_of
 from hakama.http.web import credits, numbers, overview
 from hakama.services import basemap, request_types, territory
@@ -27,10 +28,7 @@ class Site:
     attributions: tuple[str, ...]
 
     def name(self, lang: str) -> str:
-        for code in (lang, "fr", "en", "ar"):
-            if self.names.get(code):
-                return self.names[code]
-        return ""
+        return pick(self.names, lang)
 
 
 def site(request: Request) -> Site:
