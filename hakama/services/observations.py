@@ -195,12 +195,22 @@ def _claim(platform: Platform, max_rows: int) -> int | None:
         return batch
 
 
-_STAGED_COLUMNS = [observation_staging.c[name] for name in OBSERVATIONS_SCHEMA.names]
+#: The lake's columns read from staging as the driver returns them (`db.raw`): a flush or a
+#: snapshot reads every staged row, so times are converted a column at a time (`_staged_table`).
+_STAGED_COLUMNS = [db.raw(observation_staging.c[name]) for name in OBSERVATIONS_SCHEMA.names]
 
 
-def _staged_table(rows: Sequence[Any]) -> pa.Table:
-    columns = {name: [getattr(r, name) for r in rows] for name in OBSERVATIONS_SCHEMA.names}
-    return pa.table(columns, schema=OBSERVATIONS_SCHEMA)
+def _staged_table(conn: sa.Connection, rows: Sequence[Any]) -> pa.Table:
+    """Staged rows (`_STAGED_COLUMNS` first) as a lake table, built column by column."""
+    names = OBSERVATIONS_SCHEMA.names
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    arrays = [
+        db.instants(conn, columns[i])
+        if pa.types.is_timestamp(field.type)
+        else pa.array(columns[i], type=field.type)
+        for i, field in enumerate(OBSERVATIONS_SCHEMA)
+    ]
+    return pa.Table.from_arrays(arrays, schema=OBSERVATIONS_SCHEMA)
 
 
 def _write_batch(platform: Platform, batch: int) -> tuple[list[LakeFile], int]:
@@ -211,7 +221,7 @@ def _write_batch(platform: Platform, batch: int) -> tuple[list[LakeFile], int]:
             .where(observation_staging.c.batch == batch)
             .order_by(observation_staging.c.seq)
         ).all()
-    table = _staged_table(rows)
+    table = _staged_table(conn, rows)
     return platform.lake.write_batch(DATASET, batch, table), table.num_rows
 
 
@@ -313,8 +323,9 @@ def _staged_snapshot(platform: Platform) -> tuple[pa.Table, set[int]]:
     )
     with platform.db.connect() as conn:
         rows = conn.execute(query).all()
-    claimed = {int(r.batch) for r in rows if r.batch is not None}
-    return _staged_table(rows), claimed
+        table = _staged_table(conn, rows)
+    claimed = {int(r[-1]) for r in rows if r[-1] is not None}
+    return table, claimed
 
 
 def staging_stats(platform: Platform) -> StagingStats:

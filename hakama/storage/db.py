@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -153,6 +155,28 @@ def insert_many(
     conn.exec_driver_sql("PRAGMA cache_size = -65536")  # random keys into big indexes
     marks = ", ".join(["?"] * len(columns))
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+
+#: An instant in Arrow: microseconds, UTC.
+UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+def raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    """`column` selected as the driver returns it, without SQLAlchemy's conversion of each value
+    (a `UTCDateTime` is then the stored text on SQLite): for reads of many rows that convert
+    a column at a time (`instants`)."""
+    if isinstance(column.type, UTCDateTime):
+        return sa.type_coerce(column, sa.types.NullType()).label(column.name)
+    return column
+
+
+def instants(conn: sa.Connection, values: Sequence[Any]) -> pa.Array:
+    """Stored instants as the driver returns them (`raw`), as one Arrow UTC timestamp array:
+    SQLite's naive UTC text parsed by Arrow in one pass, PostgreSQL's aware datetimes as they are."""
+    if conn.dialect.name == "sqlite":
+        text = pa.array(values, type=pa.string())
+        return pc.cast(pc.cast(text, pa.timestamp("us")), UTC_TIMESTAMP)
+    return pa.array(values, type=UTC_TIMESTAMP)
 
 
 def select_rows(conn: sa.Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
