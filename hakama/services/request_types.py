@@ -36,6 +36,7 @@ __all__ = [
     "ServiceAttribute",
     "all_definitions",
     "department_label",
+    "department_labels",
     "disable_service",
     "get_service",
     "import_services",
@@ -98,6 +99,13 @@ def department_label(platform: Platform, department: str, language: str) -> str:
     if not department:
         return ""
     return department_name(department, department_names(all_definitions(platform)), language)
+
+
+def department_labels(platform: Platform, language: str) -> dict[str, str]:
+    """Every department the catalogue names, by its stored name, named in `language` (what a
+    list of requests looks its departments up in; one not in it is shown as stored)."""
+    known = department_names(all_definitions(platform))
+    return {stored: department_name(stored, known, language) for stored in known}
 
 
 def list_services(platform: Platform, *, area_code: str | None = None) -> list[Service]:

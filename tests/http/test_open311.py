@@ -18,12 +18,12 @@ from PIL import Image
 from shapely.geometry import shape
 
 from hakama.core.access import system_actor
-from hakama.demo.seed_services import catalogue_for
+from hakama.demo.seed_services import DEPARTMENTS, catalogue_for
 from hakama.demo.territory import demo_areas
 from hakama.http.api.open311 import PUBLIC_APP_KEY
 from hakama.http.api.open311_codec import FormError, parse_post
 from hakama.http.app import create_app
-from hakama.services import keys, request_types, territory
+from hakama.services import keys, request_types, request_work, territory
 from hakama.services.platform import Platform
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -618,3 +618,29 @@ def test_address_string_is_free_text_withheld_from_the_public(env: Env) -> None:
     staff = env.client.get(f"/open311/v2/requests/{rid}.json",
                            headers={"X-API-Key": env.agent_key_a}).json()[0]
     assert staff["address"] == address
+
+
+def test_the_department_is_named_in_the_callers_language_and_kept_as_stored(
+    env: Env, sqlite_platform: Platform
+) -> None:
+    rid = new_request(env)["service_request_id"]
+    stored = request_types.get_service(
+        sqlite_platform, "public_lighting", area_code=env.commune_a
+    ).department
+    for ask, expected in (
+        ("?lang=ar", DEPARTMENTS[stored]["ar"]),
+        ("?locale=en_US", DEPARTMENTS[stored]["en"]),
+        ("?lang=fr", stored),
+    ):
+        (item,) = env.client.get(f"/open311/v2/requests/{rid}.json{ask}&extensions=true").json()
+        assert item["agency_responsible"] == expected, ask
+        assert item["extended_attributes"]["department"] == stored, ask
+    listed = env.client.get(
+        "/open311/v2/requests.xml?service_code=public_lighting", headers={"Accept-Language": "ar"}
+    )
+    assert xml(listed).findtext("request/agency_responsible") == DEPARTMENTS[stored]["ar"]
+    # A department the catalogue never named is given as the agent typed it, in any language.
+    request_work.assign(sqlite_platform, rid, department="Brigade de nuit",
+                        actor=system_actor("test"))
+    (item,) = env.client.get(f"/open311/v2/requests/{rid}.json?lang=ar").json()
+    assert item["agency_responsible"] == "Brigade de nuit"

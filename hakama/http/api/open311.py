@@ -11,6 +11,7 @@ the description is shown only to callers who may read the commune's internals. A
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -221,27 +222,47 @@ def _w3c(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value is not None else None
 
 
+@dataclass(frozen=True)
+class Names:
+    """Services (by code) and departments (by stored name) named in the caller's language."""
+
+    services: Mapping[str, str]
+    departments: Mapping[str, str]
+
+    @classmethod
+    def of(cls, request: Request) -> Names:
+        """The names for the language `request` asks for (`lang`, `locale`, Accept-Language)."""
+        platform = platform_of(request)
+        language = _language(request, platform)
+        return cls(
+            services=service_names(platform, language),
+            departments=request_types.department_labels(platform, language),
+        )
+
+
 def request_json(
     request: Request,
     item: ServiceRequest,
     *,
     extensions: bool = False,
     now: datetime | None = None,
-    names: Mapping[str, str] | None = None,
+    names: Names | None = None,
 ) -> dict[str, Any]:
     """One request in the spec's fields (personal data never appears: it is not in `item`).
 
-    `names` maps service codes to their names in the caller's language.
+    `service_name` and `agency_responsible` are in the caller's language (`names`, looked up
+    when not given); the extensions carry the department as stored (`department`).
     """
+    named = names or Names.of(request)
     media = [media_url(request, m) for m in item.media]
     body: dict[str, Any] = {
         "service_request_id": item.id,
         "status": item.status.open311,
         "status_notes": item.status_notes,
-        "service_name": (names or {}).get(item.service_code, item.service_name),
+        "service_name": named.services.get(item.service_code, item.service_name),
         "service_code": item.service_code,
         "description": item.description,
-        "agency_responsible": item.department,
+        "agency_responsible": named.departments.get(item.department, item.department),
         "service_notice": "",
         "requested_datetime": _w3c(item.requested_at),
         "updated_datetime": _w3c(item.updated_at),
@@ -261,6 +282,7 @@ def request_json(
             "media_urls": media,
             "language": item.language,
             "channel": item.channel,
+            "department": item.department,
             "reopened": item.reopened,
             "merged_into": item.merged_into or "",
             "overdue": item.overdue(now or utcnow()),
@@ -361,7 +383,7 @@ async def get_requests(request: Request, platform: PlatformDep, fmt: str) -> Res
             platform, filters=filters, actor=actor, limit=page_size, offset=offset, with_total=False
         )
         now = utcnow()
-        names = service_names(platform, _language(request, platform))
+        names = Names.of(request)
         rows = [
             request_json(request, r, extensions=extensions, now=now, names=names)
             for r in page.items
@@ -386,8 +408,7 @@ async def get_request(
                 404, f"service_request_id {service_request_id[:40]!r} not found"
             ) from None
         extensions = request.query_params.get("extensions", "").lower() == "true"
-        names = service_names(platform, _language(request, platform))
-        rows = [request_json(request, item, extensions=extensions, names=names)]
+        rows = [request_json(request, item, extensions=extensions)]
         return respond(fmt, rows, root="service_requests", row="request")
 
     return await answer(fmt, work)
