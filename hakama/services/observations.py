@@ -178,7 +178,7 @@ def _claim(platform: Platform, max_rows: int) -> int | None:
         )
         # Several hakama processes may flush at once: each claims rows no other holds.
         pick = db.locking(conn, pick, skip_locked=True)
-        seqs = [int(s) for s in conn.execute(pick).scalars()]
+        seqs = list(db.columns(conn, pick)[0])
         if not seqs:
             return None
         batch = claim_batch(conn, DATASET, len(seqs))
@@ -195,15 +195,12 @@ def _claim(platform: Platform, max_rows: int) -> int | None:
         return batch
 
 
-#: The lake's columns read from staging as the driver returns them (`db.raw`): a flush or a
-#: snapshot reads every staged row, so times are converted a column at a time (`_staged_table`).
-_STAGED_COLUMNS = [db.raw(observation_staging.c[name]) for name in OBSERVATIONS_SCHEMA.names]
+_STAGED_COLUMNS = [observation_staging.c[name] for name in OBSERVATIONS_SCHEMA.names]
 
 
-def _staged_table(conn: sa.Connection, rows: Sequence[Any]) -> pa.Table:
-    """Staged rows (`_STAGED_COLUMNS` first) as a lake table, built column by column."""
-    names = OBSERVATIONS_SCHEMA.names
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+def _staged_table(conn: sa.Connection, columns: Sequence[Sequence[Any]]) -> pa.Table:
+    """Staged rows read column by column (`db.columns`, `_STAGED_COLUMNS` first) as a lake
+    table: a flush or a snapshot reads every staged row, so nothing is done per value here."""
     arrays = [
         db.instants(conn, columns[i])
         if pa.types.is_timestamp(field.type)
@@ -216,12 +213,12 @@ def _staged_table(conn: sa.Connection, rows: Sequence[Any]) -> pa.Table:
 def _write_batch(platform: Platform, batch: int) -> tuple[list[LakeFile], int]:
     """Write the batch's rows, one file per day, under names that depend only on the batch."""
     with platform.db.connect() as conn:
-        rows = conn.execute(
+        query = (
             sa.select(*_STAGED_COLUMNS)
             .where(observation_staging.c.batch == batch)
             .order_by(observation_staging.c.seq)
-        ).all()
-    table = _staged_table(conn, rows)
+        )
+        table = _staged_table(conn, db.columns(conn, query))
     return platform.lake.write_batch(DATASET, batch, table), table.num_rows
 
 
@@ -322,9 +319,9 @@ def _staged_snapshot(platform: Platform) -> tuple[pa.Table, set[int]]:
         .where(sa.or_(observation_staging.c.batch.is_(None), lake_flushes.c.state == "claimed"))
     )
     with platform.db.connect() as conn:
-        rows = conn.execute(query).all()
-        table = _staged_table(conn, rows)
-    claimed = {int(r[-1]) for r in rows if r[-1] is not None}
+        columns = db.columns(conn, query)
+        table = _staged_table(conn, columns)
+    claimed = {int(b) for b in columns[-1] if b is not None}
     return table, claimed
 
 

@@ -161,17 +161,22 @@ def insert_many(
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
-def raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
-    """`column` selected as the driver returns it, without SQLAlchemy's conversion of each value
-    (a `UTCDateTime` is then the stored text on SQLite): for reads of many rows that convert
-    a column at a time (`instants`)."""
-    if isinstance(column.type, UTCDateTime):
-        return sa.type_coerce(column, sa.types.NullType()).label(column.name)
-    return column
+def columns(conn: sa.Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """The columns of `query`'s rows, as the driver returns the values (no SQLAlchemy conversion
+    of each: a `UTCDateTime` is the stored text on SQLite, see `instants`), for reads of many
+    rows that are then handled a column at a time. Empty columns when there is no row."""
+    result = conn.execute(query)
+    try:
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+    if not rows:
+        return [() for _ in query.selected_columns]
+    return list(zip(*rows, strict=True))
 
 
 def instants(conn: sa.Connection, values: Sequence[Any]) -> pa.Array:
-    """Stored instants as the driver returns them (`raw`), as one Arrow UTC timestamp array:
+    """Stored instants as the driver returns them (`columns`), as one Arrow UTC timestamp array:
     SQLite's naive UTC text parsed by Arrow in one pass, PostgreSQL's aware datetimes as they are."""
     if conn.dialect.name == "sqlite":
         text = pa.array(values, type=pa.string())
