@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -281,29 +281,19 @@ def insert_new(
     SQLite: one `executemany` of INSERT OR IGNORE, times as the text `UTCDateTime` reads.
     PostgreSQL: COPY into a session-local table, then one INSERT … ON CONFLICT DO NOTHING —
     several times faster than multi-row INSERTs, and its row count is exactly the new rows
-    (executemany's is not, on psycopg).
+    (executemany's is not, on psycopg). Times go as UTC text on both, written once per
+    distinct instant (a batch repeats a few): COPY then takes half the time per row.
     """
     if not rows:
         return 0
     names = ", ".join(columns)
     raw = conn.connection.driver_connection
     assert raw is not None
+    times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime)]
+    if times:
+        write = _sqlite_time if conn.dialect.name == "sqlite" else _pg_time
+        rows = _times_as_text(rows, times, write)
     if conn.dialect.name == "sqlite":
-        times = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime)]
-        texts: dict[datetime, str] = {}
-
-        def stored(value: datetime) -> str:
-            text = texts.get(value)
-            if text is None:
-                text = texts[value] = _sqlite_time(value)
-            return text
-
-        if times:
-            rows = [list(row) for row in rows]
-            for row in rows:
-                for i in times:
-                    if row[i] is not None:
-                        row[i] = stored(row[i])
         marks = ", ".join("?" for _ in columns)
         cursor = raw.cursor()  # pysqlite begins the transaction on the INSERT
         try:
@@ -329,6 +319,28 @@ def insert_new(
         inserted = cursor.rowcount
         cursor.execute(f"DELETE FROM {stage}")
     return int(inserted)
+
+
+def _times_as_text(
+    rows: list[Any], times: list[int], write: Callable[[datetime], str]
+) -> list[list[Any]]:
+    """`rows` as lists with their aware datetimes at `times` written by `write`, once each."""
+    texts: dict[datetime, str] = {}
+    out = [list(row) for row in rows]
+    for row in out:
+        for i in times:
+            value = row[i]
+            if value is not None:
+                text = texts.get(value)
+                if text is None:
+                    text = texts[value] = write(value)
+                row[i] = text
+    return out
+
+
+def _pg_time(value: datetime) -> str:
+    """An instant as PostgreSQL reads a timestamptz (UTC, with its offset)."""
+    return value.astimezone(UTC).isoformat(" ", "microseconds")
 
 
 def _sqlite_time(value: datetime) -> str:
