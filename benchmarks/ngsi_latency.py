@@ -8,6 +8,7 @@ is recorded. Scenarios: GET one entity by id; a `q=` + geo query (`pm25>30` with
 point). Prints p50/p90/p99 and throughput, writes results/ngsi_latency.json.
 
     python benchmarks/ngsi_latency.py [--entities 2000] [--concurrency 32] [--requests 3000]
+        [--workers N]
 """
 
 from __future__ import annotations
@@ -41,16 +42,26 @@ from pathlib import Path
 from hakama.http.app import create_app
 from hakama.settings import Settings
 settings = Settings(data_dir=Path(sys.argv[1]), environment="test")
-uvicorn.run(create_app(settings, background=False), host="127.0.0.1", port=int(sys.argv[2]),
-            log_level="warning", access_log=False)
+workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+if workers == 1:
+    uvicorn.run(create_app(settings, background=False), host="127.0.0.1", port=int(sys.argv[2]),
+                log_level="warning", access_log=False)
+else:  # what `hakama serve --workers N` runs: the factory, one app per forked worker
+    import os
+    os.environ.update(HAKAMA_DATA_DIR=sys.argv[1], HAKAMA_ENVIRONMENT="test", HAKAMA_LOG_LEVEL="WARNING")
+    uvicorn.run("hakama.http.asgi:application", factory=True, workers=workers,
+                host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
 """
 CENTRE = (-2.32, 34.92)  # a point in the province
 
 
-def start_server(data: Path, port: int, ready: str) -> subprocess.Popen[bytes]:
-    """`SERVER` over `data` on `port`, once `GET ready` answers 200 (or 503: up, degraded)."""
+def start_server(data: Path, port: int, ready: str, workers: int = 1) -> subprocess.Popen[bytes]:
+    """`SERVER` over `data` on `port` (`workers` processes), once `GET ready` answers 200 (or
+    503: up, degraded)."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(data), str(port)], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(data), str(port), str(workers)], env=env
+    )
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=1).status_code in (200, 503):
@@ -159,13 +170,16 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=3000, help="per scenario")
     parser.add_argument("--seconds", type=float, default=60.0, help="per scenario, at most")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes (hakama serve --workers N)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="hakama-bench-latency-"))
     port = free_port()
     server: subprocess.Popen[bytes] | None = None
     try:
         ids = prepare(folder / "data", args.entities)
-        server = start_server(folder / "data", port, f"/ngsi-ld/v1/entities/{ids[0]}")
+        server = start_server(folder / "data", port, f"/ngsi-ld/v1/entities/{ids[0]}", args.workers)
         base = f"http://127.0.0.1:{port}"
         rng = random.Random(5)
         near = (
@@ -198,7 +212,9 @@ def main() -> None:
             concurrency=args.concurrency,
             geo_query_matches=len(sample),
             load_average_1m=round(os.getloadavg()[0], 2),  # other work on the machine skews figures
-            server="uvicorn, 1 worker, SQLite, separate process; load from this process on loopback",
+            workers=args.workers,
+            server=f"uvicorn, {args.workers} worker(s), SQLite, separate process; "
+            "load from this process on loopback",
         )
     finally:
         if server is not None:
