@@ -270,9 +270,16 @@ def chunked_select(
         yield from conn.execute(stmt)
 
 
+#: The columns `store` writes besides the id, in the order it builds them.
+STORED_COLUMNS = (
+    "type", "extra_types", "area_code", "doc", "created_at", "modified_at",
+    "min_lon", "min_lat", "max_lon", "max_lat", "geo_cell",
+)  # fmt: skip
+
+
 def store(conn: sa.Connection, changes: list[Change], current: dict[str, Row]) -> None:
     inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[Any, ...]] = []
     deletes: list[str] = []
     for change in changes:
         if change.after is None:
@@ -295,14 +302,13 @@ def store(conn: sa.Connection, changes: list[Change], current: dict[str, Row]) -
             "geo_cell": entity_filters.cell_of(box),
         }
         if change.entity_id in current:
-            updates.append({"_id": change.entity_id, **row})
+            updates.append((change.entity_id, *(row[c] for c in STORED_COLUMNS)))
         else:
             inserts.append({"id": change.entity_id, **row})
     if inserts:
         conn.execute(entities.insert(), inserts)
     if updates:
-        stmt = entities.update().where(entities.c.id == sa.bindparam("_id"))
-        conn.execute(stmt, updates)
+        db.update_many(conn, entities, "id", STORED_COLUMNS, updates)
     for start in range(0, len(deletes), CHUNK):
         conn.execute(entities.delete().where(entities.c.id.in_(deletes[start : start + CHUNK])))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -319,6 +320,60 @@ def insert_new(
         inserted = cursor.rowcount
         cursor.execute(f"DELETE FROM {stage}")
     return int(inserted)
+
+
+def update_many(
+    conn: sa.Connection,
+    table: sa.Table,
+    key: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """Update the rows whose `key` is each row's first value with the values of `columns` that
+    follow (times as aware datetimes, JSON columns as Python values), in the caller's
+    transaction, stored exactly as SQLAlchemy stores them but without its work per row.
+
+    SQLite: one `executemany`. PostgreSQL: COPY into a session-local table, then one UPDATE …
+    FROM it, instead of one statement per row.
+    """
+    if not rows:
+        return
+    names = (key, *columns)
+    dumps = getattr(conn.dialect, "_json_serializer", None) or json.dumps
+    documents = [i for i, c in enumerate(names) if isinstance(table.c[c].type, sa.JSON)]
+    times = [i for i, c in enumerate(names) if isinstance(table.c[c].type, UTCDateTime)]
+    write = _sqlite_time if conn.dialect.name == "sqlite" else _pg_time
+    values = _times_as_text(rows, times, write)
+    for row in values:
+        for i in documents:
+            row[i] = dumps(row[i])  # None too: SQLAlchemy's JSON stores it as JSON null
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if conn.dialect.name == "sqlite":
+        sets = ", ".join(f"{c} = ?" for c in columns)
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(
+                f"UPDATE {table.name} SET {sets} WHERE {key} = ?",
+                [(*row[1:], row[0]) for row in values],
+            )
+        finally:
+            cursor.close()
+        return
+    stage = f"_{table.name}_up"
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+        f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    sets = ", ".join(f"{c} = s.{c}" for c in columns)
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {stage} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        cursor.execute(
+            f"UPDATE {table.name} AS t SET {sets} FROM {stage} AS s WHERE t.{key} = s.{key}"
+        )
+        cursor.execute(f"DELETE FROM {stage}")
 
 
 def _times_as_text(
