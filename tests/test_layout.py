@@ -124,3 +124,17 @@ def test_no_module_over_600_lines() -> None:
         if (n := len(path.read_text().splitlines())) > 600
     }
     assert not long, long
+
+
+def test_one_way_off_the_event_loop() -> None:
+    """Routers and middleware run blocking work through `http.offload` (`run_blocking`,
+    `OffloadDep`); only the jobs' supervisor (http/background.py) uses the loop's own pool."""
+    direct = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted((PACKAGE / "http").rglob("*.py"))
+        if path.relative_to(PACKAGE).as_posix() not in {"http/offload.py", "http/background.py"}
+        and re.search(
+            r"to_thread\.|run_in_threadpool|run_in_executor|anyio\.to_thread", path.read_text()
+        )
+    ]
+    assert not direct, direct

@@ -1,8 +1,10 @@
 """Blocking work off the event loop: `run_blocking` for ordinary calls, `Offload` for heavy ones.
 
 `run_blocking(fn, ...)` runs a blocking call (a service function) in anyio's worker threads, so
-no request holds the event loop; every router uses it, never `asyncio.to_thread` or
-`run_in_threadpool` directly.
+no request holds the event loop; every router and middleware uses it, never `asyncio.to_thread`
+or `run_in_threadpool` directly. Background jobs (`hakama.jobs`, and the locks
+`http/background.py` holds for them) use `asyncio.to_thread`, the loop's own pool: a flood of
+requests that takes every anyio worker never delays a job or a lock's heartbeat.
 
 A query that filters entities in Python (idPattern, `q=`, geo-queries) is CPU work: run on the
 event loop it holds every other request; run in the shared pool, fifty of them take every
