@@ -126,6 +126,23 @@ def test_no_module_over_600_lines() -> None:
     assert not long, long
 
 
+def test_one_csrf_check_never_called_by_hand() -> None:
+    """CSRF is one dependency (http/deps.py `require_csrf`: the app's guard on every session
+    write, `CsrfDep` on the forms anonymous callers post); no handler reads a form's token or
+    checks one itself."""
+    by_hand = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted((PACKAGE / "http").rglob("*.py"))
+        if path.relative_to(PACKAGE).as_posix() not in {"http/deps.py", "http/auth.py"}
+        and re.search(
+            r"\b(check_csrf|verify_csrf)\(|\w\([^()]*[\"'](csrf_token|x-csrf-token)[\"']",
+            path.read_text(),
+            re.I,
+        )
+    ]
+    assert not by_hand, by_hand
+
+
 def test_one_way_off_the_event_loop() -> None:
     """Routers and middleware run blocking work through `http.offload` (`run_blocking`,
     `OffloadDep`); only the jobs' supervisor (http/background.py) uses the loop's own pool."""

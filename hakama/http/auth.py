@@ -37,6 +37,11 @@ CSRF_MAX_AGE = 12 * 3600
 _SALT = "hakama-anonymous-csrf"
 
 
+class CsrfRefused(Forbidden):
+    """An unsafe request a foreign page could have sent: no token, a wrong one, or a foreign
+    `Origin` without one (403; a citizen's refused form is answered with a page)."""
+
+
 @dataclass(frozen=True)
 class Caller:
     """The outcome of resolving a request: the actor and the CSRF token its forms carry."""
@@ -105,21 +110,21 @@ def anonymous_csrf_token(platform: Platform, nonce: str) -> str:
 def check_csrf(platform: Platform, request: Request, token: str | None) -> None:
     """Raise Forbidden unless `token` is the CSRF token of this browser (session or cookie)."""
     if not token or len(token) > 500:
-        raise Forbidden("the form's security token is missing; reload the page and try again")
+        raise CsrfRefused("the form's security token is missing; reload the page and try again")
     session_csrf = getattr(request.state, "csrf_token_session", None)
     if session_csrf:
         if hmac.compare_digest(token.encode(), str(session_csrf).encode()):
             return
-        raise Forbidden("the form's security token is wrong; reload the page and try again")
+        raise CsrfRefused("the form's security token is wrong; reload the page and try again")
     nonce = request.cookies.get(CSRF_COOKIE)
     if not nonce:
-        raise Forbidden("the security cookie is missing; allow cookies, reload and try again")
+        raise CsrfRefused("the security cookie is missing; allow cookies, reload and try again")
     try:
         signed = _serializer(platform).loads(token, max_age=CSRF_MAX_AGE)
     except BadSignature:
-        raise Forbidden("the form's security token is wrong or expired; reload the page") from None
+        raise CsrfRefused("the form's security token is wrong or expired; reload the page") from None
     if not (isinstance(signed, str) and hmac.compare_digest(signed.encode(), nonce.encode())):
-        raise Forbidden("the form's security token does not match this browser; reload the page")
+        raise CsrfRefused("the form's security token does not match this browser; reload the page")
 
 
 # Middleware ------------------------------------------------------------------------------------

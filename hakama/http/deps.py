@@ -5,10 +5,12 @@
 - the caller: `actor: ActorDep`, then the access rule in the handler, where the area is known:
   `services.access.require(platform, actor, Action.X, area_code)` (the same rule the CLI and
   services apply; `actor_of(request)` in a helper);
-- CSRF: every write made with a session cookie is checked by `session_csrf_guard`, which
-  `create_app` puts on every route; an anonymous form adds `_: CsrfDep` (or
-  `dependencies=[Depends(require_csrf)]` on its router); a page that reads its form itself
-  calls `verify_csrf(request, token)`;
+- CSRF, one check (`require_csrf`), never called by hand: every write made with a session
+  cookie is checked by `session_csrf_guard`, which `create_app` puts on every route (so a
+  staff page has nothing to add); a form anonymous callers post (sign-in, a citizen's report,
+  a tracking page) adds `_: CsrfDep` (or `dependencies=[Depends(require_csrf)]` on a router
+  whose every write is one). A refusal is `CsrfRefused`: problem+json, or a page for a
+  person browsing and for a citizen's page form;
 - blocking work: a handler that only calls services is a plain `def` (FastAPI runs it in the
   thread pool); an `async def` handler calls blocking code through `http.offload.run_blocking`;
   CPU-heavy work (filtering in Python) through `offload: OffloadDep` (admitted a few at a time,
@@ -22,7 +24,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from hakama.core.access import Actor
-from hakama.core.errors import Forbidden
 from hakama.http.offload import Offload
 from hakama.services.platform import Platform
 from hakama.settings import Settings
@@ -71,14 +72,6 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def verify_csrf(request: Request, token: str | None) -> None:
-    """Raise Forbidden unless `token` (a form's `csrf_token` field) belongs to this browser."""
-    from hakama.http.auth import check_csrf
-
-    actor_of(request)
-    check_csrf(platform_of(request), request, token)
-
-
 async def require_csrf(request: Request) -> None:
     """Dependency for unsafe requests: the `csrf_token` form field or `X-CSRF-Token` header.
 
@@ -108,12 +101,14 @@ async def require_csrf(request: Request) -> None:
     ):
         value = (await request.form()).get("csrf_token")
         token = value if isinstance(value, str) else None
+    from hakama.http.auth import CsrfRefused, check_csrf
+
     if same is False and not token:
-        raise Forbidden(
+        raise CsrfRefused(
             "cross-site request refused: it comes from another site's page and carries no "
             "security token"
         )
-    verify_csrf(request, token)
+    check_csrf(platform_of(request), request, token)
 
 
 def same_origin(request: Request) -> bool | None:

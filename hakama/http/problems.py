@@ -22,7 +22,8 @@ from hakama.core.errors import (
     Unavailable,
 )
 from hakama.core.subscriptions import Unsupported
-from hakama.http.web.errors import error_page, wants_html
+from hakama.http.auth import CsrfRefused
+from hakama.http.web.errors import error_page, is_page_form, wants_html
 from hakama.services.contexts import ContextUnavailable
 
 log = logging.getLogger("hakama.http")
@@ -89,8 +90,15 @@ def install(app: FastAPI) -> None:
         response: Response
         if ngsi_errors.is_ngsi_path(_request.url.path):
             response = ngsi_errors.to_response(exc)
-        elif wants_html(_request):  # a person browsing gets a page (hakama.http.web.errors)
-            response = error_page(_request, status_of(exc), title_of(exc), exc.message)
+        elif wants_html(_request) or (isinstance(exc, CsrfRefused) and is_page_form(_request)):
+            # a person browsing gets a page (hakama.http.web.errors), so does a citizen's form
+            response = error_page(
+                _request,
+                status_of(exc),
+                title_of(exc),
+                exc.message,
+                expired_form=isinstance(exc, CsrfRefused),
+            )
         else:
             response = problem(status_of(exc), title_of(exc), exc.message, **_safe(exc.details))
         retry_after = exc.details.get("retry_after")

@@ -224,3 +224,22 @@ def test_templates_need_no_inline_script_or_style() -> None:
             assert "src=" in tag or 'type="application/json"' in tag, (template, tag)
         assert not re.search(r"\son[a-z]+=", text), template
         assert "<style" not in text, template
+
+
+def test_anonymous_page_forms_are_refused_with_a_page(client: TestClient) -> None:
+    """The forms anonymous callers post (`CsrfDep`) refuse a foreign or token-less post before
+    anything runs, and answer with a page in the browser's language, as the form's page would."""
+    client.get("/login")
+    forms = ["/login", "/report/x1", "/track/x1/follow", "/track/x1/comment", "/notices/x1/stop"]
+    for path in forms:
+        for headers in ({"Origin": EVIL}, {}, {"Accept-Language": "ar"}):
+            refused = client.post(path, data={"description": "pwned"}, headers=headers)
+            assert refused.status_code == 403, (path, refused.status_code)
+            assert refused.headers["content-type"].startswith("text/html"), (path, headers)
+            assert 'class="error-code"' in refused.text, path
+    arabic = client.post("/login", data={"username": "admin-p"}, headers={"Accept-Language": "ar"})
+    assert 'lang="ar"' in arabic.text and "This form has expired" not in arabic.text
+    # the sign-out is no page: its refusal stays problem+json
+    out = client.post("/logout", data={"x": "1"}, headers={"Origin": EVIL})
+    assert out.status_code == 403
+    assert out.headers["content-type"] == "application/problem+json"

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hakama.core.errors import Forbidden, Unauthorized
+from hakama.core.errors import Unauthorized
 from hakama.http.auth import SESSION_COOKIE, cookie_header
-from hakama.http.deps import ActorDep, PlatformDep, csrf_token, verify_csrf
+from hakama.http.deps import ActorDep, CsrfDep, PlatformDep, csrf_token
 from hakama.http.offload import run_blocking
 from hakama.http.web.i18n import translations
 from hakama.http.web.render import page_language, render
@@ -113,16 +113,11 @@ async def login(
     request: Request,
     platform: PlatformDep,
     actor: ActorDep,
+    _: CsrfDep,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
-    csrf: Annotated[str, Form(alias="csrf_token", max_length=500)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    try:
-        verify_csrf(request, csrf)
-    except Forbidden:
-        message = _t(request, "This form has expired. Please try again.")
-        return _page(request, status=403, error=message, username=username, next_=next)
     key = username.strip().lower()
     limiter = throttle(request)
     if limiter.blocked(key):
@@ -161,9 +156,8 @@ async def logout(
     request: Request,
     platform: PlatformDep,
     actor: ActorDep,
-    csrf: Annotated[str, Form(alias="csrf_token", max_length=500)] = "",
+    _: CsrfDep,
 ) -> Response:
-    verify_csrf(request, csrf)
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await run_blocking(sessions.close_session, platform, token=token)

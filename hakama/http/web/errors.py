@@ -27,13 +27,33 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def error_page(request: Request, status: int, title: str, detail: str = "") -> HTMLResponse:
-    """The error page in the request's language; a bare page if even that cannot be drawn."""
+def is_page_form(request: Request) -> bool:
+    """A form posted to a page (a route declared `response_class=HTMLResponse`) by someone not
+    signed in: a citizen's report or follow-up, the sign-in form. Such a form is answered with
+    a page whatever the browser's `Accept`, as the page itself answers."""
+    route = request.scope.get("route")
+    actor = getattr(request.state, "actor", None)
+    return getattr(route, "response_class", None) is HTMLResponse and (
+        getattr(actor, "kind", "anonymous") != "user"
+    )
+
+
+def error_page(
+    request: Request, status: int, title: str, detail: str = "", *, expired_form: bool = False
+) -> HTMLResponse:
+    """The error page in the request's language; a bare page if even that cannot be drawn.
+    `expired_form`: a form refused for its security token says so."""
     from hakama.http.web.render import render
 
     try:
         return render(
-            request, "error.html", status_code=status, status=status, title=title, detail=detail
+            request,
+            "error.html",
+            status_code=status,
+            status=status,
+            title=title,
+            detail=detail,
+            expired_form=expired_form,
         )
     except Exception:  # the layout reads the database, which may be what failed
         log.exception("error page could not be rendered")

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from hakama.core.errors import HakamaError
-from hakama.http.deps import csrf_token, verify_csrf
+from hakama.http.deps import CsrfDep, csrf_token
 from hakama.http.web.request_pages import Page
 from hakama.services import citizen_notices
 
@@ -67,10 +67,9 @@ def stop_page(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/notices/{token}/stop", response_class=HTMLResponse)
-async def stop(request: Request, token: str) -> HTMLResponse:
+async def stop(request: Request, token: str, _: CsrfDep) -> HTMLResponse:
     page = Page(request, citizen=True)
     try:
-        verify_csrf(request, await _form_text(request, "csrf_token"))
         citizen_notices.stop(page.platform, token[:64])
     except HakamaError as exc:
         return page.error(exc)

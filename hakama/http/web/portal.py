@@ -16,7 +16,7 @@ from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.request_types import Datatype, Service
 from hakama.core.requests import Contact, RequestDraft, Status
-from hakama.http.deps import ActorDep, csrf_token, verify_csrf
+from hakama.http.deps import ActorDep, CsrfDep, csrf_token
 from hakama.http.problems import status_of
 from hakama.http.web.forms import form_photos, form_text
 from hakama.http.web.render import CITIZEN_LANGUAGES
@@ -203,14 +203,10 @@ def _local_datetime(page: Page, value: str) -> str:
 
 
 @router.post("/report/{code}", response_class=HTMLResponse)
-async def report_submit(request: Request, code: str, actor: ActorDep) -> Response:
+async def report_submit(request: Request, code: str, actor: ActorDep, _: CsrfDep) -> Response:
     """File the request, then show its tracking number (the token goes in a cookie)."""
     page = Page(request, citizen=True)
     form = await request.form()
-    try:
-        verify_csrf(request, form_text(form, "csrf_token", 600))
-    except HakamaError as exc:
-        return page.error(exc)
     commune = form_text(form, "commune", 64) or None
     try:
         service = _service_for(page, code, commune)

@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 from hakama.core.access import Action, Actor, allowed
 from hakama.core.errors import Forbidden, HakamaError, Invalid
 from hakama.core.record_errors import explain
-from hakama.http.deps import ActorDep, csrf_token, verify_csrf
+from hakama.http.deps import ActorDep, csrf_token
 from hakama.http.offload import run_blocking
 from hakama.http.web.request_pages import Page, leaf_areas
 from hakama.services import record_exchange, record_file_imports, record_sources, records, territory
@@ -120,10 +120,6 @@ async def preview(request: Request, actor: ActorDep) -> Response:
         return _index(page, actor, areas, status=413, error=page._(
             "The file is larger than the limit of %(mb)d MB.", mb=page.platform.settings.records_max_file_mb))  # fmt: skip
     form = await request.form(max_files=1, max_fields=20)
-    try:
-        verify_csrf(request, await _form_text(form, "csrf_token", 200))
-    except HakamaError as exc:
-        return page.error(exc)
     upload = form.get("file")
     area = await _form_text(form, "area", 64)
     type_id = await _form_text(form, "type", 64)
@@ -191,9 +187,7 @@ def _error_view(page: Page, error: records.RowError) -> dict[str, Any]:
 @router.post("/imports/{import_id}/commit", response_class=HTMLResponse)
 async def commit(request: Request, actor: ActorDep, import_id: str) -> Response:
     page = Page(request)
-    form = await request.form(max_files=0, max_fields=5)
     try:
-        verify_csrf(request, await _form_text(form, "csrf_token", 200))
         await run_blocking(
             lambda: record_file_imports.commit(page.platform, actor=actor, import_id=import_id[:40])
         )
@@ -272,7 +266,6 @@ async def ask(request: Request, actor: ActorDep) -> Response:
     form = await request.form(max_files=0, max_fields=30)
     fields = {k: v[:2000] for k, v in form.items() if isinstance(v, str)}
     try:
-        verify_csrf(request, fields.get("csrf_token"))
         rt = records.record_type(page.platform, fields.get("type", ""))
         key_text = fields.get("key", "")
         values = [v.strip() for v in key_text.split("/")]
@@ -327,7 +320,6 @@ async def answer(request: Request, actor: ActorDep, exchange_id: str) -> Respons
     form = await request.form(max_files=0, max_fields=5)
     fields = {k: v[:2000] for k, v in form.items() if isinstance(v, str)}
     try:
-        verify_csrf(request, fields.get("csrf_token"))
         record_exchange.answer(
             page.platform, actor=actor, exchange_id=exchange_id[:40],
             send=fields.get("decision") == "send", reason=fields.get("reason", ""),

@@ -27,7 +27,7 @@ from hakama.core.errors import HakamaError
 from hakama.core.request_types import Service
 from hakama.core.requests import EventKind, RequestEvent, ServiceRequest, Status
 from hakama.core.territory import Area, Level
-from hakama.http.deps import ActorDep, platform_of
+from hakama.http.deps import ActorDep, CsrfDep, platform_of
 from hakama.http.problems import status_of, title_of
 from hakama.http.web import i18n
 from hakama.http.web.numbers import number_locale
@@ -395,13 +395,29 @@ def pager(
 ActionHandler = Callable[[Request, str, Actor, str], Awaitable[Response]]
 
 
-def action_routes(router: APIRouter, base: str, actions: Iterable[str], handle: ActionHandler) -> None:
+def action_routes(
+    router: APIRouter,
+    base: str,
+    actions: Iterable[str],
+    handle: ActionHandler,
+    *,
+    anonymous_forms: bool = False,
+) -> None:
     """One form route `POST {base}/{action}` per action (`base` holds `{request_id}`), each
-    answered by `handle(request, request_id, actor, action)`."""
+    answered by `handle(request, request_id, actor, action)`. `anonymous_forms`: posted by
+    people not signed in (a requester), so each checks its form's token (`CsrfDep`); a staff
+    page's are sessions' writes, checked by the app's guard."""
 
     def route(action: str) -> None:
-        async def post(request: Request, request_id: str, actor: ActorDep) -> Response:
+        async def staff_post(request: Request, request_id: str, actor: ActorDep) -> Response:
             return await handle(request, request_id, actor, action)
+
+        async def anonymous_post(
+            request: Request, request_id: str, actor: ActorDep, _: CsrfDep
+        ) -> Response:
+            return await handle(request, request_id, actor, action)
+
+        post = anonymous_post if anonymous_forms else staff_post
 
         router.add_api_route(
             f"{base}/{action}", post, methods=["POST"], response_class=HTMLResponse, name=action

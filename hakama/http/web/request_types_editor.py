@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from hakama.core.access import Actor
 from hakama.core.errors import Forbidden, HakamaError, Invalid, Unauthorized
 from hakama.core.request_types import ICONS, LANGUAGES, Datatype, Service, service_from_dict
-from hakama.http.deps import ActorDep, verify_csrf
+from hakama.http.deps import ActorDep
 from hakama.http.problems import status_of
 from hakama.http.web.forms import form_text
 from hakama.http.web.office import Redirect, catalog_areas, office_context, office_message, sign_in
@@ -218,7 +218,6 @@ async def service_save(request: Request, actor: ActorDep) -> Response:
     area = form_text(form, "area", 64)
     try:
         _areas, chosen = _admin(page, actor, area)
-        verify_csrf(request, form_text(form, "csrf_token", 600))
     except Redirect as exit_:
         return exit_.response
     except HakamaError as exc:
@@ -295,7 +294,6 @@ async def service_disable(request: Request, code: str, actor: ActorDep) -> Respo
     area = form_text(form, "area", 64)
     try:
         _areas, chosen = _admin(page, actor, area)
-        verify_csrf(request, form_text(form, "csrf_token", 600))
         request_types.disable_service(page.platform, code, area_code=chosen, actor=actor)
     except Redirect as exit_:
         return exit_.response

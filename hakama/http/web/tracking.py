@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hakama.core.clock import utcnow
 from hakama.core.errors import HakamaError, Invalid, NotFound
 from hakama.core.requests import REQUEST_ID, Status, normalise_request_id
-from hakama.http.deps import ActorDep, csrf_token, platform_of, verify_csrf
+from hakama.http.deps import ActorDep, CsrfDep, csrf_token, platform_of
 from hakama.http.problems import status_of
 from hakama.http.web import notices
 from hakama.http.web.forms import form_photos, form_text
@@ -164,13 +164,12 @@ def track_with(
 
 
 @router.post("/track/{request_id}/follow", response_class=HTMLResponse)
-async def follow(request: Request, request_id: str, actor: ActorDep) -> Response:
+async def follow(request: Request, request_id: str, actor: ActorDep, _: CsrfDep) -> Response:
     """Someone who did not file the request asks to be told of its changes by e-mail."""
     page = Page(request, citizen=True)
     form = await request.form()
     email = form_text(form, "email", 320)
     try:
-        verify_csrf(request, form_text(form, "csrf_token", 600))
         citizen_notices.follow(page.platform, request_id, email=email, language=page.lang)
     except HakamaError as exc:
         if status_of(exc) == 404:
@@ -197,12 +196,12 @@ async def follow(request: Request, request_id: str, actor: ActorDep) -> Response
 
 
 @router.post("/track/{request_id}/notices/stop", response_class=HTMLResponse)
-async def stop_my_notices(request: Request, request_id: str, actor: ActorDep) -> Response:
+async def stop_my_notices(
+    request: Request, request_id: str, actor: ActorDep, _: CsrfDep
+) -> Response:
     """The requester, on their tracking page, stops the messages about their request."""
     page = Page(request, citizen=True)
-    form = await request.form()
     try:
-        verify_csrf(request, form_text(form, "csrf_token", 600))
         citizen_notices.stop_requester(
             page.platform, request_id, token=requester_token(request, request_id)
         )
@@ -243,7 +242,6 @@ async def _requester_action(request: Request, request_id: str, actor: Any, kind:
     form = await request.form()
     token = requester_token(request, request_id)
     try:
-        verify_csrf(request, form_text(form, "csrf_token", 600))
         note = form_text(form, "note")
         if kind == "comment":
             service_requests.comment(page.platform, request_id, text=note, actor=actor, token=token)
@@ -277,7 +275,13 @@ async def _requester_action(request: Request, request_id: str, actor: Any, kind:
 
 
 # photo: the requester adds one later (re-encoded without metadata, like at filing)
-action_routes(router, "/track/{request_id}", ("photo", "comment", "feedback"), _requester_action)
+action_routes(
+    router,
+    "/track/{request_id}",
+    ("photo", "comment", "feedback"),
+    _requester_action,
+    anonymous_forms=True,
+)
 
 
 @router.get("/track/{request_id}/media/{name}")
