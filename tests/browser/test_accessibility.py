@@ -20,7 +20,14 @@ from hakama.core.requests import RequestDraft
 from hakama.demo.build import build_demo
 from hakama.demo.seed_services import catalogue_for
 from hakama.demo.territory import demo_areas
-from hakama.services import indicators, request_filing, request_types, territory, users
+from hakama.services import (
+    dataset_builds,
+    indicators,
+    request_filing,
+    request_types,
+    territory,
+    users,
+)
 from hakama.services.platform import Platform
 from hakama.settings import Settings
 
@@ -196,6 +203,7 @@ def office_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     platform = Platform.open(Settings(data_dir=folder / "data", environment="test"))
     build_demo(platform, scale=0.01, run_seeds=False)
     indicators.compute(platform, only=["requests_per_10k", "resolution_time_median"])
+    dataset_builds.build(platform, "indicator-resolution-time-median", actor=system_actor("test"))
     areas = territory.list_areas(platform)
     request_types.save_services(platform, catalogue_for(areas), actor=system_actor("test"))
     commune = next(a for a in areas if a.level.value == "commune" and a.geometry)
@@ -276,3 +284,42 @@ def test_the_queue_is_a_compact_list_on_a_phone(
     assert sum(heights) <= 1800, sum(heights)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
     assert _small_targets(phone) == []
+
+
+#: Script-only parts shown without JavaScript: a button that runs a script, or a map or chart
+#: box left empty (its height taken, nothing in it).
+DEAD_WITHOUT_JS = """() => Array.from(document.querySelectorAll(
+      'main button[type=button], main [id$="-map"], main [id$="-chart"], main .map-key'))
+    .filter(el => el.offsetParent !== null)
+    .filter(el => el.tagName === 'BUTTON' || el.classList.contains('map-key')
+                  || el.innerText.trim() === '')
+    .map(el => el.tagName + '#' + el.id + '.' + el.className)"""
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr"])
+def test_without_javascript_no_dead_part_and_each_map_or_chart_says_what_to_use(
+    browser: Any, office_site: tuple[str, str, str], lang: str
+) -> None:
+    base, commune, request_id = office_site
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = context.new_page()
+    found: dict[str, list[str]] = {}
+    for path, says in (
+        ("/", 1),
+        ("/report/roads", 0),  # no map: the commune list and the address say where
+        ("/requests", 1),
+        (f"/track/{request_id}", 0),
+        ("/dashboards/resolution_time_median", 2),  # the chart and the map
+        (f"/communes/{commune}", 0),  # its map is drawn on the server
+        ("/data/indicator-resolution-time-median", 1),
+    ):
+        response = page.goto(f"{base}{path}?lang={lang}")
+        assert response.status == 200, path
+        dead = page.evaluate(DEAD_WITHOUT_JS)
+        notes = page.locator(".no-js-only").evaluate_all(
+            "els => els.filter(e => e.offsetParent !== null).map(e => e.innerText)"
+        )
+        if dead or len([n for n in notes if "JavaScript" in n]) != says:
+            found[path] = [*dead, *notes]
+    context.close()
+    assert not found, json.dumps(found, indent=1, ensure_ascii=False)
