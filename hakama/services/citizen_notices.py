@@ -421,10 +421,16 @@ def message_for(platform: Platform, item: Claimed) -> notices.Message:
             merged_into=row.merged_into or "",
         ),
         language=item.language,
-        track_url=f"{base}/track/{item.request_id}",
+        track_url=f"{base}/track/{item.request_id}?lang={_page_language(item.language, row.language)}",
         stop_url=f"{base}/notices/{item.token}/stop",
         confirm_url=f"{base}/notices/{item.token}/confirm",
     )
+
+
+def _page_language(told_in: str, filed_in: str) -> str:
+    """The language the tracking link opens the page in: the message's, or Tamazight for a
+    request filed in it whose messages are in Arabic (its pages are written in Tamazight)."""
+    return filed_in if notices.language_of(filed_in) == told_in else told_in
 
 
 def deliver(platform: Platform, item: Claimed) -> None:
@@ -442,6 +448,7 @@ def deliver(platform: Platform, item: Claimed) -> None:
                 headers=[
                     ("List-Unsubscribe", f"<{stop_url}>"),
                     ("Auto-Submitted", "auto-generated"),
+                    ("Content-Language", notices.language_of(item.language)),
                 ],
             )
         except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:

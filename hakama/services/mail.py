@@ -42,8 +42,6 @@ def build_message(
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    for name, value in headers:
-        message[name] = value
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
@@ -52,6 +50,9 @@ def build_message(
         message.add_attachment(
             content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename
         )
+    # Last: setting the content drops Content-* headers (Content-Language) set before it.
+    for name, value in headers:
+        message[name] = value
     return message
 
 

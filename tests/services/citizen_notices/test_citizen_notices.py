@@ -67,7 +67,8 @@ def test_requester_is_told_of_each_public_change_in_their_language(world: World)
     assert receipt["Subject"] == f"الطلب {rid}: تم الاستلام"
     body = receipt.get_content()
     assert f"تم استلام طلبكم {rid}" in body
-    assert f"{BASE}/track/{rid}" in body
+    assert f"{BASE}/track/{rid}?lang=ar" in body  # the page opens in the message's language
+    assert receipt["Content-Language"] == "ar"
     assert f"{BASE}/notices/" in body and "/stop" in body
     assert receipt["List-Unsubscribe"].strip().startswith(f"<{BASE}/notices/")
     (sms,) = w.gateway.received
@@ -331,3 +332,5 @@ def test_a_request_filed_in_tamazight_keeps_its_language_and_is_told_in_arabic(
     ((_rcpt, receipt),) = w.mailbox.messages
     assert receipt["Subject"] == f"الطلب {rid}: تم الاستلام"
     assert f"تم استلام طلبكم {rid}" in receipt.get_content()
+    # the link opens the tracking page in Tamazight, the language its pages were read in
+    assert f"{BASE}/track/{rid}?lang=zgh" in receipt.get_content()
