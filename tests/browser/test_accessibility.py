@@ -283,6 +283,16 @@ def test_the_queue_is_a_compact_list_on_a_phone(
     assert max(heights) <= 200, heights
     assert sum(heights) <= 1800, sum(heights)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    # The bulk actions wait below the list; once a request is ticked they stay on screen.
+    bar = phone.locator(".bulk")
+    assert bar.bounding_box()["y"] > PHONE["height"]
+    rows.nth(0).locator("input[name=ids]").check()
+    box = bar.bounding_box()
+    assert box["y"] + box["height"] <= PHONE["height"] + 1 and box["height"] <= 180, box
+    bar.locator("select[name=action]").select_option("acknowledged")
+    bar.locator("button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert phone.locator(".bulk").bounding_box()["y"] > PHONE["height"]  # nothing ticked now
     assert _small_targets(phone) == []
 
 
