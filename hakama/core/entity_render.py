@@ -167,6 +167,8 @@ class Shape:
     join: str | None = None
     level: int = 1
     datasets: tuple[str | None, ...] | None = None
+    #: `containedBy`: ids of entities the client holds already, which `join` does not follow
+    contained_by: frozenset[str] = frozenset()
 
     def one(self, doc: Mapping[str, Any], spec: Spec | None) -> dict[str, Any]:
         if self.datasets is not None:
@@ -219,8 +221,9 @@ def render_all(
     """Render entities; with `join` (clause 4.5.23), the entities their relationships point
     to, up to `joinLevel` hops: inside the relationship (`inline`: an `entity` member, or the
     value itself in keyValues) or after the entities (`flat`, each once). Only relationships
-    the projection keeps are followed; `rel{...}` projects the linked entity. `fetch` reads
-    the entities of a list of ids (those that exist)."""
+    the projection keeps are followed; `rel{...}` projects the linked entity. Relationships to
+    an entity of `shape.contained_by` are left as they are (the client holds it already).
+    `fetch` reads the entities of a list of ids (those that exist)."""
     roots = [shape.one(d, shape.spec) for d in docs]
     if shape.join not in ("inline", "flat"):
         return roots
@@ -230,7 +233,7 @@ def render_all(
     for _ in range(shape.level):
         wanted = {
             target for doc, _, _ in level for targets in _links(doc).values() for target in targets
-        }
+        } - shape.contained_by
         if not wanted:
             break
         linked = fetch(sorted(wanted))

@@ -12,6 +12,11 @@ an attribute path alone (existence) or `path op value` with op in `== != > >= < 
 values are numbers, "strings", booleans, ISO dates/times, URIs, lists `a,b,c` and ranges
 `a..b`; `!path` tests absence. A path is `attr`, `attr.subattr` (a sub-attribute),
 `attr[key.key]` (a member of a structured value) or `attr.subattr[key]`.
+
+A VocabProperty is compared by the IRI its vocab stands for (its JSON-LD expansion), so a
+bare term matches it only once expanded: `expand_values` expands the values of the terms
+on the attributes a request lists in `expandValues` against its @context (clause 4.9,
+EXAMPLE 12) before the query runs, in SQL and in Python alike.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hakama.core import jsonld
 from hakama.core.errors import Invalid
 from hakama.core.ngsi_geo import (
     GEOMETRY_TYPES,
@@ -48,6 +54,7 @@ __all__ = [
     "Range",
     "attribute_names",
     "check_geometry",
+    "expand_values",
     "geo_matches",
     "matches",
     "parse_geoq",
@@ -360,6 +367,27 @@ def _to_datetime(text: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def expand_values(query: Query, attributes: frozenset[str], expand: Callable[[str], str]) -> Query:
+    """The query with the string values of its terms on `attributes` (canonical names)
+    expanded to IRIs by `expand` (the request's `Context.expand`): `expandValues`, clause 4.9.
+    Numbers, dates, booleans and regular expressions are left as they are."""
+    if isinstance(query, And):
+        return And(tuple(expand_values(t, attributes, expand) for t in query.terms))
+    if isinstance(query, Or):
+        return Or(tuple(expand_values(t, attributes, expand) for t in query.terms))
+    if isinstance(query, Not) or query.op is None or query.path.attribute not in attributes:
+        return query
+    return Comparison(query.path, query.op, _expanded(query.value, expand))
+
+
+def _expanded(value: Any, expand: Callable[[str], str]) -> Any:
+    if isinstance(value, tuple):
+        return tuple(_expanded(v, expand) for v in value)
+    if isinstance(value, Range):
+        return Range(_expanded(value.low, expand), _expanded(value.high, expand))
+    return expand(value) if isinstance(value, str) else value
+
+
 # --------------------------------------------------------------------------- evaluation
 
 
@@ -432,6 +460,10 @@ def _value_of(node: Any) -> Any:
     """What a query compares for an attribute (or sub-attribute or member)."""
     if not isinstance(node, Mapping):
         return node
+    if "vocab" in node and node.get("type") == "VocabProperty":
+        vocab = node["vocab"]
+        iri = jsonld.core().expand
+        return [iri(v) for v in vocab] if isinstance(vocab, list) else iri(str(vocab))
     for member in ("value", "object", "languageMap", "json", "vocab", "valueList", "objectList"):
         if member in node:
             return node[member]

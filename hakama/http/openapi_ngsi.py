@@ -209,6 +209,9 @@ def _list_of(schema: dict[str, Any]) -> dict[str, Any]:
     return {"type": "string", "pattern": rf"^{item}(,{item}){{0,3}}$"}
 
 
+#: Items of the lists split on commas (a URI without one; a name that is not a reserved member).
+_NAME_ITEM = rf"(?!(?:{_RESERVED})(?:,|$))[a-z][A-Za-z0-9_]{{0,30}}"
+_URI_ITEM = r"[a-z][a-z0-9+.-]{0,9}:[A-Za-z0-9._~:@!$&'()*+;=-]{1,120}"
 _REPRESENTATION = ("keyValues", "simplified", "concise", "sysAttrs", "normalized")
 #: Parameters by name, then by operation where they differ.
 PARAMETERS: dict[str, dict[str, Any]] = {
@@ -231,6 +234,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "format": {"enum": ["normalized", "keyValues", "simplified", "concise"]},
     "options": _words(*_REPRESENTATION),
     "join": {"enum": ["flat", "inline", "@none"]},
+    "containedBy": {"type": "string", "pattern": rf"^{_URI_ITEM}(,{_URI_ITEM}){{0,3}}$"},
+    "expandValues": {"type": "string", "pattern": rf"^{_NAME_ITEM}(,{_NAME_ITEM}){{0,3}}$"},
     "geometryProperty": NAME,
     "geoproperty": NAME,
     "timeproperty": {"enum": ["observedAt"]},  # the history keeps observedAt only

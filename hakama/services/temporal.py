@@ -17,8 +17,17 @@ from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.errors import Invalid, NotFound
 from hakama.core.ngsi_geo import geo_matches
-from hakama.core.ngsi_query import GeoQuery, Query, attribute_names, matches
-from hakama.core.patterns import compile_user_pattern
+from hakama.core.ngsi_query import (
+    And,
+    Comparison,
+    GeoQuery,
+    Or,
+    Query,
+    Range,
+    attribute_names,
+    matches,
+)
+from hakama.core.patterns import UserPattern, compile_user_pattern
 from hakama.core.temporal import Aggregation, TemporalQuery, Truncated
 from hakama.services import entities, observations
 from hakama.services.platform import Platform
@@ -200,18 +209,58 @@ def _matching_history(
             sql.params,
         ).fetchall()
     found: set[str] = set(placed) if q is None else set()
+    vocabs = _vocabularies(platform, rows, q)
     state: dict[str, Any] = {}
     for entity_id, attribute, value, text in rows:
         if state.get("id") != entity_id:
             state = {"id": entity_id}
         if entity_id in found:
             continue
-        state[attribute] = {"type": "Property", "value": decode(value, text, "Property")}
+        decoded = decode(value, text, "Property")
+        state[attribute] = (
+            {"type": "VocabProperty", "vocab": decoded}
+            if (entity_id, attribute) in vocabs
+            else {"type": "Property", "value": decoded}
+        )
         if (q is None or matches(state, q)) and (
             geoq is None or entity_id in placed or geo_matches(state, geoq)
         ):
             found.add(entity_id)
     return sorted(found)
+
+
+def _vocabularies(
+    platform: Platform, rows: Sequence[Any], q: Query | None
+) -> set[tuple[str, str]]:
+    """(entity, attribute) of the rows whose attribute is a VocabProperty now, among those q
+    compares with text: a vocab is compared by its IRI (`ngsi_query`), and the history keeps
+    the stored term only. Entities are read only when q compares text at all."""
+    names = _text_attributes(q) if q is not None else frozenset()
+    wanted = sorted({r[0] for r in rows if r[1] in names})
+    if not wanted:
+        return set()
+    return {
+        (entity_id, name)
+        for entity_id, doc in entities.get_many(platform, wanted).items()
+        for name in names
+        if any(
+            i.get("type") == "VocabProperty" for i in core_entities.instances(doc.get(name))
+        )
+    }
+
+
+def _text_attributes(q: Query) -> frozenset[str]:
+    """The attributes a query compares with a string or a regular expression."""
+    if isinstance(q, And | Or):
+        return frozenset().union(*(_text_attributes(t) for t in q.terms))
+    if not isinstance(q, Comparison):
+        return frozenset()
+    value = q.value
+    items = value if isinstance(value, tuple) else (value,)
+    items = tuple(x for v in items for x in ((v.low, v.high) if isinstance(v, Range) else (v,)))
+    if any(isinstance(v, str | UserPattern) for v in items):
+        return frozenset({q.path.attribute})
+    return frozenset()
 
 
 def _query_aggregated(

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from hakama.core import entity_render, ngsi_query, ngsi_selectors
-from hakama.http.api import ngsi_ld_attrs, ngsi_ld_batch, ngsi_ld_types, ngsi_shape
+from hakama.http.api import ngsi_ld_attrs, ngsi_ld_batch, ngsi_ld_types, ngsi_query_body, ngsi_shape
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.deps import ActorDep, OffloadDep, PlatformDep
@@ -79,6 +79,8 @@ async def query_entities(
     scopeQ: Annotated[str | None, Query(description="scope query (clause 4.19)")] = None,
     join: ngsi_shape.JoinQ = None,
     joinLevel: ngsi_shape.JoinLevelQ = 1,
+    containedBy: ngsi_shape.ContainedByQ = None,
+    expandValues: ngsi_shape.ExpandValuesQ = None,
     datasetId: ngsi_shape.DatasetQ = None,
     csf: Annotated[str | None, Query(description="context source filter (no sources here)")] = None,
 ) -> Response:
@@ -92,10 +94,11 @@ async def query_entities(
         )
     size = ngsi_shape.page_size(limit, count)
     shape = ngsi_shape.from_parameters(
-        context, options, format, attrs, lang, pick, omit, join, joinLevel, datasetId
+        context, options, format, attrs, lang, pick, omit, join, joinLevel, datasetId, containedBy
     )
     attr_names = shape.attrs
     query = ngsi_query.parse_q(q, expand=context.to_canonical) if q else None
+    query = ngsi_query_body.expanded_values(query, expandValues, context)
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, context.to_canonical(geoproperty) if geoproperty else None
     )
@@ -133,6 +136,7 @@ async def get_entity(
     omit: ngsi_shape.OmitQ = None,
     join: ngsi_shape.JoinQ = None,
     joinLevel: ngsi_shape.JoinLevelQ = 1,
+    containedBy: ngsi_shape.ContainedByQ = None,
     datasetId: ngsi_shape.DatasetQ = None,
     local: Annotated[bool, Query()] = False,
 ) -> Response:
@@ -141,7 +145,7 @@ async def get_entity(
     accept = media.negotiate(request, geojson=True)
     media.check_entity_id(entity_id)
     shape = ngsi_shape.from_parameters(
-        context, options, format, attrs, lang, pick, omit, join, joinLevel, datasetId
+        context, options, format, attrs, lang, pick, omit, join, joinLevel, datasetId, containedBy
     )
     entity, rendered = await run_blocking(_retrieve, platform, entity_id, shape)
     if not rendered[0]:

@@ -14,7 +14,7 @@ from hakama.core import entity_render, jsonld, ngsi_selectors
 from hakama.http.api import ngsi_media as media
 from hakama.http.api import ngsi_shape
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError, kind_of, problem_body
-from hakama.http.api.ngsi_query_body import read_query, text
+from hakama.http.api.ngsi_query_body import contained_by, read_query, text
 from hakama.http.deps import ActorDep, OffloadDep, PlatformDep
 from hakama.http.offload import run_blocking
 from hakama.services import entities as service
@@ -203,6 +203,7 @@ async def batch_query(
         language,
         join=ngsi_shape.join_kind(text(join, "join") if join is not None else None),
         level=level,
+        contained_by=contained_by(body.get("containedBy")),
     )
     geometry = body.get("geometryProperty")
     geoproperty = text(geometry, "geometryProperty") if geometry is not None else None

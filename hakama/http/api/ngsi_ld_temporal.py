@@ -27,7 +27,7 @@ from hakama.core.ngsi_selectors import type_names
 from hakama.core.temporal import TemporalQuery, Truncated
 from hakama.http.api import ngsi_media as media
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
-from hakama.http.api.ngsi_query_body import read_query, text
+from hakama.http.api.ngsi_query_body import expanded_values, read_query, text
 from hakama.http.api.ngsi_shape import parse_projection
 from hakama.http.deps import ActorDep, OffloadDep, PlatformDep
 from hakama.http.offload import Offload, run_blocking
@@ -122,6 +122,7 @@ async def query_entities(
     pick: str | None = None,
     omit: str | None = None,
     local: bool = False,
+    expandValues: str | None = None,
 ) -> Response:
     """Temporal evolution of the entities matching the filters (one page, by id).
 
@@ -143,6 +144,7 @@ async def query_entities(
             "give at least one of type, idPattern, attrs, q, georel, or local=true (clause 5.7.4)",
         )
     parsed_q = ngsi_query.parse_q(q, expand=ctx.to_canonical) if q else None
+    parsed_q = expanded_values(parsed_q, expandValues, ctx)
     geoq = ngsi_query.parse_geoq(
         georel, geometry, coordinates, ctx.to_canonical(geoproperty) if geoproperty else None
     )

@@ -1,5 +1,6 @@
 """The Query object (clause 5.2.23) of `POST …/entityOperations/query` (`ngsi_ld_batch`) and of
-`POST …/temporal/entityOperations/query` (`ngsi_ld_temporal`): one reader for both."""
+`POST …/temporal/entityOperations/query` (`ngsi_ld_temporal`): one reader for both; and the
+list members a query also takes as URI parameters (`expandValues`, `containedBy`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def read_query(body: Any, context: jsonld.Context) -> QueryBody:
     attr_names = [context.to_canonical(text(a, "attrs")) for a in members(body, "attrs")]
     q = body.get("q")
     query = ngsi_query.parse_q(text(q, "q"), expand=context.to_canonical) if q is not None else None
+    query = expanded_values(query, body.get("expandValues"), context)
     geo = body.get("geoQ")
     geoq = None
     if geo is not None:
@@ -61,6 +63,53 @@ def read_query(body: Any, context: jsonld.Context) -> QueryBody:
         text(scope_q, "scopeQ") if scope_q else None,
         body,
     )
+
+
+def listed(value: Any, where: str) -> list[str]:
+    """A list given as a URI parameter (comma-separated) or a Query member (an array of
+    strings); BadRequestData when it is empty or has an empty item."""
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = [item.strip() for item in value]
+    else:
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: must be a list of strings")
+    if not items or not all(items):
+        raise NgsiError(ErrorKind.BAD_REQUEST_DATA, f"{where}: an empty item in {value!r:.80}")
+    return items
+
+
+def expanded_values(
+    query: ngsi_query.Query | None, names: Any, context: jsonld.Context
+) -> ngsi_query.Query | None:
+    """`expandValues` (clause 4.9, EXAMPLE 12): the values of q's terms on the attributes
+    named are expanded against the request's @context before the query runs."""
+    if names is None:
+        return query
+    attributes = []
+    for name in listed(names, "expandValues"):
+        if name in core_entities.ENTITY_MEMBERS or not core_entities.valid_name(name):
+            raise NgsiError(
+                ErrorKind.BAD_REQUEST_DATA, f"expandValues: {name[:80]!r} is not an attribute name"
+            )
+        attributes.append(context.to_canonical(name))
+    if query is None:
+        return None
+    return ngsi_query.expand_values(query, frozenset(attributes), context.expand)
+
+
+def contained_by(value: Any) -> frozenset[str]:
+    """`containedBy` (clause 4.5.23): the ids of entities the client already holds, which a
+    join does not follow relationships to; BadRequestData for an item that is not a URI."""
+    if value is None:
+        return frozenset()
+    ids = listed(value, "containedBy")
+    for entity_id in ids:
+        if not core_entities.is_uri(entity_id):
+            raise NgsiError(
+                ErrorKind.BAD_REQUEST_DATA, f"containedBy: {entity_id[:80]!r} is not a URI"
+            )
+    return frozenset(ids)
 
 
 def members(body: Mapping[str, Any], name: str) -> list[Any]:

@@ -14,6 +14,7 @@ from hakama.core import entities as core_entities
 from hakama.core import jsonld
 from hakama.core.entity_render import Projection, Shape, Spec, render_all
 from hakama.http.api import ngsi_media as media
+from hakama.http.api import ngsi_query_body
 from hakama.http.api.ngsi_errors import ErrorKind, NgsiError
 from hakama.http.offload import run_blocking
 from hakama.services import entities as service
@@ -41,6 +42,14 @@ JoinQ = Annotated[
     str | None, Query(description="linked entities: flat | inline | @none (clause 4.5.23)")
 ]
 JoinLevelQ = Annotated[int, Query(ge=1, le=5, description="hops followed by join")]
+ContainedByQ = Annotated[
+    str | None,
+    Query(description="ids of entities already held, which join does not follow (clause 4.5.23)"),
+]
+ExpandValuesQ = Annotated[
+    str | None,
+    Query(description="attributes whose q values are expanded with the @context (clause 4.9)"),
+]
 DatasetQ = Annotated[
     str | None, Query(description="datasetIds of the instances to keep (@none: default)")
 ]
@@ -183,6 +192,7 @@ def from_parameters(
     join: str | None,
     join_level: int,
     dataset_id: str | None,
+    contained_by: str | None = None,
 ) -> Shape:
     """How a retrieval or a query renders its entities, from its parameters (checked)."""
     chosen, sys_attrs, _ = representation(options, fmt)
@@ -196,6 +206,7 @@ def from_parameters(
         join_kind(join),
         join_level,
         _datasets(dataset_id),
+        ngsi_query_body.contained_by(contained_by),
     )
 
 
