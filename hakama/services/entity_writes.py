@@ -234,10 +234,10 @@ def transaction(
     if raise_errors and failed:
         raise failed[0].error
     at = utcnow()
+    published = []
     for change in changes:
         after = change.after or change.before or {}
-        events.publish(
-            platform,
+        published.append(
             EntityChanged(
                 entity_id=change.entity_id,
                 entity_type=core_entities.types_of(after)[0] if after else "",
@@ -246,8 +246,9 @@ def transaction(
                 after=change.after,
                 attributes=change.attributes,
                 at=at,
-            ),
+            )
         )
+    events.publish_all(platform, published)  # a batch's notifications: one outbox transaction
     return changes, failed
 
 

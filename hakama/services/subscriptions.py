@@ -330,17 +330,43 @@ def payload_entities(
 
 def enqueue(platform: Platform, event: events.EntityChanged) -> int:
     """Put one outbox row per subscription the change concerns; return how many."""
+    return enqueue_many(platform, [event])
+
+
+def enqueue_many(platform: Platform, changes: Sequence[events.EntityChanged]) -> int:
+    """Put one outbox row per subscription each change concerns, all in one transaction (a
+    batch write's changes come together); return how many. A change whose notification cannot
+    be built is logged and left out, as it would have been alone."""
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for event in changes:
+        try:
+            rows.extend(_outbox_rows(platform, event, now))
+        except Exception:
+            log.exception("notifications of the change of %s could not be built", event.entity_id)
+    if not rows:
+        return 0
+    with platform.db.begin() as conn:
+        conn.execute(notification_outbox.insert(), rows)
+    wake = platform.notifier_wakeup
+    if wake is not None:
+        wake()
+    return len(rows)
+
+
+def _outbox_rows(
+    platform: Platform, event: events.EntityChanged, now: datetime
+) -> list[dict[str, Any]]:
     found = matching(platform, event)
     if not found:
-        return 0
+        return []
     entities = {
         show: notifications.notified_entity(
             event.before, event.after, at=event.at, show_changes=show
         )
         for show in (False, True)
     }
-    now = utcnow()
-    rows = [
+    return [
         {
             "subscription_id": stored.sub.id,
             "payload": {
@@ -358,12 +384,6 @@ def enqueue(platform: Platform, event: events.EntityChanged) -> int:
         }
         for stored in found
     ]
-    with platform.db.begin() as conn:
-        conn.execute(notification_outbox.insert(), rows)
-    wake = platform.notifier_wakeup
-    if wake is not None:
-        wake()
-    return len(rows)
 
 
 def enqueue_periodic(platform: Platform, *, now: datetime | None = None) -> int:
@@ -439,16 +459,15 @@ def enqueue_periodic(platform: Platform, *, now: datetime | None = None) -> int:
     return len(rows)
 
 
-def _on_entity_changed(platform: Platform, event: object) -> None:
-    if isinstance(event, events.EntityChanged):
-        enqueue(platform, event)
+def _on_entities_changed(platform: Platform, published: Sequence[object]) -> None:
+    enqueue_many(platform, [e for e in published if isinstance(e, events.EntityChanged)])
 
 
 def install(platform: Platform) -> None:
     """Make entity changes on this platform feed the notification outbox (once per platform)."""
     if platform.subscriptions_installed:
         return
-    events.listen(platform, events.EntityChanged, _on_entity_changed)
+    events.listen_many(platform, events.EntityChanged, _on_entities_changed)
     platform.subscriptions_installed = True
 
 

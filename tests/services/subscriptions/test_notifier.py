@@ -376,3 +376,21 @@ def test_show_changes_adds_the_previous_values(sqlite_platform: Platform, receiv
     assert data["pm25"] == {"type": "Property", "value": 4, "previousValue": 3}
     assert data["near"]["previousObject"] == "urn:x:a"
     assert data["same"] == {"type": "Property", "value": 1}
+
+
+def test_a_batch_write_queues_one_notification_per_entity_it_concerns(platform: Platform) -> None:
+    subs.install(platform)
+    sub_id = subscribe(platform, "http://127.0.0.1:9/notify", watchedAttributes=["pm25"])
+    batch = [
+        {"id": f"urn:ngsi-ld:Sensor:{i}", "type": "Sensor", "pm25": float(i)} for i in range(3)
+    ]
+    batch.append({"id": "urn:ngsi-ld:Road:1", "type": "Road", "pm25": 1.0})  # another type
+    batch.append({"id": "urn:ngsi-ld:Sensor:9", "type": "Sensor", "no2": 1.0})  # not watched
+    result = entities.batch_upsert(platform, batch, actor=ADMIN, update=True)
+    assert not result.errors
+    rows = pending(platform)
+    assert sorted(r.payload["entityId"] for r in rows) == [
+        f"urn:ngsi-ld:Sensor:{i}" for i in range(3)
+    ]
+    assert {r.subscription_id for r in rows} == {sub_id}
+    assert sorted(e["pm25"]["value"] for r in rows for e in r.payload["data"]) == [0.0, 1.0, 2.0]
