@@ -67,7 +67,7 @@ def setup(url: str, env: dict[str, str], where: Path) -> Path:
     province = min((code for code, _ in areas), key=len)
     points = [list(geometry.representative_point().coords[0]) for _, geometry in communes]
     listed_services = httpx.get(f"{url}/open311/v2/services.json", timeout=30).json()
-    services = [s["service_code"] for s in listed_services if not s.get("metadata")]  # no questions
+    services = [answers(url, s) for s in listed_services]
     listed = httpx.get(f"{url}/api/indicators", timeout=30).json()
     indicators = [i["id"] for i in (listed["indicators"] if isinstance(listed, dict) else listed)]
     commune = communes[0][0]
@@ -82,6 +82,30 @@ def setup(url: str, env: dict[str, str], where: Path) -> Path:
     out = where / "setup.json"
     out.write_text(json.dumps(body))
     return out
+
+
+def answers(url: str, service: dict[str, Any]) -> dict[str, Any]:
+    """A service and the form fields that answer its required questions (Open311's
+    `attribute[code]`), as a citizen's form would send them: the first choice of a list, a
+    plain word or number otherwise."""
+    fields: dict[str, str] = {}
+    if service.get("metadata"):
+        code = service["service_code"]
+        definition = httpx.get(f"{url}/open311/v2/services/{code}.json", timeout=30).json()
+        for attribute in definition.get("attributes", []):
+            if not attribute.get("required") or not attribute.get("variable", True):
+                continue
+            kind = attribute.get("datatype")
+            if kind in ("singlevaluelist", "multivaluelist"):
+                value = attribute["values"][0]["key"]
+            elif kind == "number":
+                value = "1"
+            elif kind == "datetime":
+                value = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            else:
+                value = "test"
+            fields[f"attribute[{attribute['code']}]"] = value
+    return {"code": service["service_code"], "fields": fields}
 
 
 BASELINE = '''

@@ -23,6 +23,11 @@ from locust import HttpUser, between, task
 
 SETUP: dict[str, Any] = json.loads(Path(os.environ["HAKAMA_LOAD_SETUP"]).read_text())
 CITIZEN_KEY = "hakama-citizen-app"
+STEPS = (
+    ("acknowledged", "Pris en charge"),
+    ("in_progress", "Équipe envoyée"),
+    ("resolved", "Réparé"),
+)
 
 
 class Citizen(HttpUser):
@@ -37,9 +42,11 @@ class Citizen(HttpUser):
     @task(2)
     def file_request(self) -> None:
         lon, lat = random.choice(SETUP["points"])
+        service = random.choice(SETUP["services"])
         form = {
+            **service["fields"],
             "api_key": CITIZEN_KEY,
-            "service_code": random.choice(SETUP["services"]),
+            "service_code": service["code"],
             "lat": f"{lat + random.uniform(-0.002, 0.002):.6f}",
             "long": f"{lon + random.uniform(-0.002, 0.002):.6f}",
             "description": "Lampadaire en panne devant l'école (load test)",
@@ -88,7 +95,11 @@ class Agent(HttpUser):
         )
 
     @task(1)
-    def acknowledge(self) -> None:
+    def move_on(self) -> None:
+        """Takes an open request one step further: acknowledged, then in progress, then
+        resolved. Open311 shows all three as `open`, so the agent tries them in order; the
+        server's 400 "cannot become" for a step already taken (by this agent or another) is
+        the expected answer, not a failure."""
         answer = self.client.get(
             f"/open311/v2/requests.json?status=open&jurisdiction_id={SETUP['commune']}",
             name="agent: the open queue",
@@ -97,14 +108,20 @@ class Agent(HttpUser):
         if not rows:
             return
         number = random.choice(rows)["service_request_id"]
-        with self.client.post(
-            f"/open311/v2/requests/{number}/updates.json",
-            data={"status": "acknowledged", "description": "Pris en charge", "public": "true"},
-            name="agent: acknowledge",
-            catch_response=True,
-        ) as done:
-            if done.status_code == 409:  # already moved on by another agent: not an error
-                done.success()
+        for status, words in STEPS:
+            with self.client.post(
+                f"/open311/v2/requests/{number}/updates.json",
+                data={"status": status, "description": words, "public": "true"},
+                name="agent: move a request on",
+                catch_response=True,
+            ) as done:
+                if done.status_code == 200:
+                    return
+                if done.status_code in (400, 409) and "cannot become" in done.text:
+                    done.success()  # that step was taken already: try the next one
+                    continue
+                done.failure(f"{done.status_code} {done.text[:120]}")
+                return
 
 
 class Device(HttpUser):
