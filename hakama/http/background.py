@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -67,6 +69,7 @@ def install_listeners(platform: Platform) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     platform = app.state.platform
+    freeze_startup_objects()
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     if app.state.run_background:
@@ -79,6 +82,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             _done, pending = await asyncio.wait(tasks, timeout=15)
             for task in pending:
                 task.cancel()
+
+
+@functools.cache
+def freeze_startup_objects() -> None:
+    """Hide what the process loaded before serving from the garbage collector, once per process.
+
+    The imports, the app and the platform are some 235,000 objects that live as long as the
+    process. Left in the oldest generation, every full collection walks them all: ~95 ms on
+    these 2 cores, once every ~10 geo-queries over 10^5 entities, for a p90 of 120 ms beside a
+    p50 of 20. Frozen (`gc.freeze`, as Instagram does before it forks), a full collection
+    walks only what requests made since: under 1 ms. Garbage is collected first, so nothing
+    unreachable is frozen; frozen objects are still freed by reference counting.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def start(platform: Platform, stop: asyncio.Event) -> list[asyncio.Task[None]]:
